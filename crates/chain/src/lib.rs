@@ -1,0 +1,28 @@
+//! Consensus-exact Bitcoin economics for bitwatt.
+//!
+//! * [`CompactBits`], [`Target`], [`RetargetInput`]: compact bits, targets, Core's
+//!   `GetDifficulty` and `CalculateNextWorkRequired`, on rust-bitcoin's `pow` types;
+//! * [`block_subsidy_sat`] and the halving schedule;
+//! * [`hashprice_usd_per_ph_day`] and [`hashvalue_btc_per_ph_day`] as Luxor defines them;
+//! * [`NetworkState`] and the compiled-in [`snapshot`].
+#![deny(missing_docs)]
+
+mod hashprice;
+mod network;
+mod pow;
+mod subsidy;
+
+pub use hashprice::{
+    HS_PER_PHS, SECONDS_PER_DAY, blocks_per_ph_day, hashprice_usd_per_ph_day,
+    hashvalue_btc_per_ph_day,
+};
+pub use network::{NetworkState, SNAPSHOT_DATE, snapshot};
+pub use pow::{
+    BlockWork, CompactBits, DIFFICULTY_ADJUSTMENT_INTERVAL, HASHES_PER_DIFFICULTY, MAX_TIMESPAN_S,
+    MIN_TIMESPAN_S, POW_LIMIT_BITS, PowError, RetargetInput, TARGET_BLOCK_SPACING_S,
+    TARGET_TIMESPAN_S, Target, expected_block_interval_s, implied_hashrate_hs,
+};
+pub use subsidy::{
+    HALVING_INTERVAL, INITIAL_SUBSIDY_SAT, SAT_PER_BTC, block_subsidy_btc, block_subsidy_sat,
+    halving_era, next_halving_height, sat_to_btc,
+};

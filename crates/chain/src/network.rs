@@ -1,0 +1,66 @@
+//! The state of the Bitcoin network at a tip, and the snapshot compiled into the binary.
+
+use serde::Serialize;
+
+use crate::pow::CompactBits;
+
+/// What a data source reports about the network at its tip: enough to compute difficulty,
+/// hashrate, the next adjustment, the subsidy, fees and hashprice.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NetworkState {
+    /// Where the figures come from (e.g. "snapshot 2025-11-27", "bitcoind http://…").
+    pub source: String,
+    /// Height of the tip block.
+    pub tip_height: u32,
+    /// Timestamp of the tip block (Unix seconds).
+    pub tip_time_s: i64,
+    /// Compact bits in force at the tip.
+    pub bits: CompactBits,
+    /// Timestamp of the first block of the current epoch (height − height mod 2016).
+    pub epoch_start_time_s: i64,
+    /// Timestamp of the block 504 blocks before the tip, used by the adjustment estimate early
+    /// in an epoch; `None` where the source does not give it.
+    pub quarter_epoch_time_s: Option<i64>,
+    /// Difficulty change of the last retarget in percent (negative when it fell).
+    pub previous_retarget_percent: f64,
+    /// Hashrate over the trailing blocks as Core's `getnetworkhashps` computes it (H/s).
+    pub trailing_hashrate_hs: f64,
+    /// Number of blocks the trailing hashrate spans (1008 where the source allows).
+    pub trailing_hashrate_blocks: u32,
+    /// Mean fees per block over the last `fee_blocks` blocks (BTC).
+    pub mean_fees_btc_per_block: f64,
+    /// Number of blocks the fee mean spans (144 where the source allows).
+    pub fee_blocks: u32,
+    /// BTC price in USD where the source carries one.
+    pub price_usd: Option<f64>,
+}
+
+/// Date of the compiled-in snapshot (UTC), the tip block's day.
+pub const SNAPSHOT_DATE: &str = "2025-11-27";
+
+/// The network at height 925 344, the first block of the epoch that took difficulty from
+/// 152.27 T to 149.30 T (−1.95 %), mined 2025-11-27 01:16:48 UTC.
+///
+/// Sources (all from the real chain, recomputed by a test from `shared/data`):
+/// * bits, time and epoch boundaries: `btc_difficulty_epochs.csv` (Electrum checkpoints and
+///   bitcoinj headers), block times from `btc_block_stats_partial.csv` (`getblockstats`);
+/// * trailing hashrate: Core's `getnetworkhashps 1008` formula over heights 924 336 … 925 344;
+/// * fees: mean `totalfee` over the 144 blocks 925 201 … 925 344 (260 166 877 sat);
+/// * price: Yahoo Finance BTC-USD close of 2025-11-26 (the last daily close before the tip,
+///   `btc_usd_daily_yahoo.csv`).
+pub fn snapshot() -> NetworkState {
+    NetworkState {
+        source: format!("snapshot {SNAPSHOT_DATE}"),
+        tip_height: 925_344,
+        tip_time_s: 1_764_206_208,
+        bits: CompactBits::from_consensus(0x1701_e2a0),
+        epoch_start_time_s: 1_764_206_208,
+        quarter_epoch_time_s: Some(1_763_893_504),
+        previous_retarget_percent: -1.950_595_700_595_692,
+        trailing_hashrate_hs: 1.059_558_924_525_234e21,
+        trailing_hashrate_blocks: 1008,
+        mean_fees_btc_per_block: 260_166_877.0 / 144.0 / 1e8,
+        fee_blocks: 144,
+        price_usd: Some(90_518.367_187_5),
+    }
+}
