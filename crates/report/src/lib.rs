@@ -1,0 +1,16 @@
+//! Presentation of bitwatt's results for people: aligned text tables and numbers with
+//! thousands separators.
+//!
+//! * [`Table`]: a column table, first column left-aligned, the others right-aligned;
+//! * [`Facts`]: a two-column list of labelled values;
+//! * [`thousands`]: a number rounded to fixed decimals with `,` between thousands;
+//! * [`utc_datetime`], [`utc_date`]: Unix seconds as calendar dates.
+#![deny(missing_docs)]
+
+mod number;
+mod table;
+mod time;
+
+pub use number::{thousands, thousands_or};
+pub use table::{Facts, Table};
+pub use time::{utc_date, utc_datetime};
