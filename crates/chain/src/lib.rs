@@ -7,11 +7,17 @@
 //! * [`NetworkState`] and the compiled-in [`snapshot`].
 #![deny(missing_docs)]
 
+mod adjustment;
 mod hashprice;
 mod network;
 mod pow;
+mod sources;
 mod subsidy;
 
+pub use adjustment::{
+    AdjustmentEstimate, AdjustmentInput, AdjustmentNetwork, QUARTER_EPOCH_OFFSET_BLOCKS,
+    epoch_start_height, estimate_adjustment, quarter_epoch_block_height,
+};
 pub use hashprice::{
     HS_PER_PHS, SECONDS_PER_DAY, blocks_per_ph_day, hashprice_usd_per_ph_day,
     hashvalue_btc_per_ph_day,
@@ -21,6 +27,10 @@ pub use pow::{
     BlockWork, CompactBits, DIFFICULTY_ADJUSTMENT_INTERVAL, HASHES_PER_DIFFICULTY, MAX_TIMESPAN_S,
     MIN_TIMESPAN_S, POW_LIMIT_BITS, PowError, RetargetInput, TARGET_BLOCK_SPACING_S,
     TARGET_TIMESPAN_S, Target, expected_block_interval_s, implied_hashrate_hs,
+};
+pub use sources::{
+    DEFAULT_FETCH_TIMEOUT, NetworkSource, RpcAuth, SourceError, fetch_network_state,
+    fetch_network_state_within, trailing_hashrate_hs,
 };
 pub use subsidy::{
     HALVING_INTERVAL, INITIAL_SUBSIDY_SAT, SAT_PER_BTC, block_subsidy_btc, block_subsidy_sat,

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use crate::pow::CompactBits;
+use crate::hashprice::hashvalue_btc_per_ph_day;
+use crate::pow::{CompactBits, implied_hashrate_hs};
+use crate::subsidy::block_subsidy_btc;
 
 /// What a data source reports about the network at its tip: enough to compute difficulty,
 /// hashrate, the next adjustment, the subsidy, fees and hashprice.
@@ -18,8 +20,8 @@ pub struct NetworkState {
     pub bits: CompactBits,
     /// Timestamp of the first block of the current epoch (height − height mod 2016).
     pub epoch_start_time_s: i64,
-    /// Timestamp of the block 504 blocks before the tip, used by the adjustment estimate early
-    /// in an epoch; `None` where the source does not give it.
+    /// Timestamp of the block 503 blocks below the tip (mempool.space's "quarter epoch" block),
+    /// used by the adjustment estimate early in an epoch; `None` where the source lacks it.
     pub quarter_epoch_time_s: Option<i64>,
     /// Difficulty change of the last retarget in percent (negative when it fell).
     pub previous_retarget_percent: f64,
@@ -33,6 +35,29 @@ pub struct NetworkState {
     pub fee_blocks: u32,
     /// BTC price in USD where the source carries one.
     pub price_usd: Option<f64>,
+}
+
+impl NetworkState {
+    /// Difficulty at the tip as Core's `GetDifficulty` reports it.
+    pub fn difficulty(&self) -> f64 {
+        self.bits.core_difficulty()
+    }
+
+    /// Hashrate implied by the difficulty, `D · 2³² / 600` (H/s).
+    pub fn implied_hashrate_hs(&self) -> f64 {
+        implied_hashrate_hs(self.difficulty())
+    }
+
+    /// Subsidy plus mean fees per block (BTC): the reward a miner expects per block, with the
+    /// subsidy and difficulty current at the tip (Luxor's convention).
+    pub fn block_reward_btc(&self) -> f64 {
+        block_subsidy_btc(self.tip_height) + self.mean_fees_btc_per_block
+    }
+
+    /// BTC earned per PH/s per day at the tip's difficulty and reward.
+    pub fn hashvalue_btc_per_ph_day(&self) -> f64 {
+        hashvalue_btc_per_ph_day(self.difficulty(), self.block_reward_btc())
+    }
 }
 
 /// Date of the compiled-in snapshot (UTC), the tip block's day.
@@ -55,7 +80,7 @@ pub fn snapshot() -> NetworkState {
         tip_time_s: 1_764_206_208,
         bits: CompactBits::from_consensus(0x1701_e2a0),
         epoch_start_time_s: 1_764_206_208,
-        quarter_epoch_time_s: Some(1_763_893_504),
+        quarter_epoch_time_s: Some(1_763_893_598),
         previous_retarget_percent: -1.950_595_700_595_692,
         trailing_hashrate_hs: 1.059_558_924_525_234e21,
         trailing_hashrate_blocks: 1008,

@@ -225,11 +225,6 @@ impl BlockWork {
         BlockWork(Work::from_be_bytes([0; 32]))
     }
 
-    /// Adds the work of another block or range of blocks.
-    pub fn add(self, other: BlockWork) -> BlockWork {
-        BlockWork(self.0 + other.0)
-    }
-
     /// Parses `chainwork` as Core and Esplora print it: up to 64 hex digits, big-endian.
     pub fn from_hex(text: &str) -> Option<BlockWork> {
         let digits = text.trim().trim_start_matches("0x");
@@ -257,6 +252,15 @@ impl BlockWork {
             .to_be_bytes()
             .iter()
             .fold(0.0_f64, |acc, &byte| acc * 256.0 + f64::from(byte))
+    }
+}
+
+impl std::ops::Add for BlockWork {
+    type Output = BlockWork;
+
+    /// The work of two blocks or ranges of blocks together.
+    fn add(self, other: BlockWork) -> BlockWork {
+        BlockWork(self.0 + other.0)
     }
 }
 
@@ -476,7 +480,7 @@ mod tests {
             BlockWork::from_hex("0000000000000000000000000000000000000000000000000000000100010001"),
             Some(work)
         );
-        assert_eq!(work.add(work).checked_sub(work), Some(work));
+        assert_eq!((work + work).checked_sub(work), Some(work));
         assert_eq!(BlockWork::zero().checked_sub(work), None);
     }
 

@@ -61,7 +61,7 @@ mod tests {
             };
             assert_eq!(block_subsidy_sat(first), expected, "era {era}");
             if first > 0 {
-                let before = if era - 1 >= 64 {
+                let before = if era > 64 {
                     0
                 } else {
                     INITIAL_SUBSIDY_SAT >> (era - 1)

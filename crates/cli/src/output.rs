@@ -1,0 +1,22 @@
+//! Machine-readable output: every JSON document carries the schema version.
+
+use serde::Serialize;
+
+/// Version of the JSON documents the commands print; bumped when a key changes meaning or goes.
+pub const OUTPUT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Versioned<'a, T: Serialize> {
+    schema_version: u32,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// Pretty JSON of `body` with `schema_version` as its first key, and a final newline.
+pub fn json<T: Serialize>(body: &T) -> anyhow::Result<String> {
+    let versioned = Versioned {
+        schema_version: OUTPUT_SCHEMA_VERSION,
+        body,
+    };
+    Ok(serde_json::to_string_pretty(&versioned)? + "\n")
+}

@@ -1,0 +1,215 @@
+//! End-to-end tests of the `bitwatt` binary: the README's examples and the handling of bad
+//! input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bitwatt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bitwatt"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .output()
+        .expect("the binary runs")
+}
+
+/// Every `console` block of the README runs and prints exactly what the README shows.
+#[test]
+fn readme_examples() {
+    trycmd::TestCases::new()
+        .register_bin("bitwatt", Path::new(env!("CARGO_BIN_EXE_bitwatt")))
+        .case(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"));
+}
+
+mod bad_input {
+    use super::*;
+
+    /// Runs a command that must fail on its input: exit 2, one line on stderr naming `needle`.
+    fn rejects(args: &[&str], needle: &str) {
+        let out = bitwatt(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+
+    #[test]
+    fn malformed_bits() {
+        rejects(&["chain", "difficulty", "0xzz"], "<BITS>");
+        rejects(&["chain", "difficulty", "0x1d00ffff00"], "<BITS>");
+    }
+
+    #[test]
+    fn negative_mantissa() {
+        rejects(&["chain", "difficulty", "0x04923456"], "negative");
+    }
+
+    #[test]
+    fn zero_target_and_overflow() {
+        rejects(&["chain", "difficulty", "0x1d000000"], "zero target");
+        rejects(&["chain", "difficulty", "0xff123456"], "overflow");
+    }
+
+    #[test]
+    fn retarget_above_pow_limit() {
+        rejects(
+            &[
+                "chain",
+                "retarget",
+                "--bits",
+                "0x1e00ffff",
+                "--first-time",
+                "0",
+                "--last-time",
+                "1",
+            ],
+            "proof-of-work limit",
+        );
+    }
+
+    #[test]
+    fn height_overflow() {
+        rejects(&["chain", "subsidy", "4294967296"], "<HEIGHT>");
+        rejects(&["chain", "subsidy", "-1"], "HEIGHT");
+    }
+
+    #[test]
+    fn non_numeric_and_non_finite_price() {
+        let base = [
+            "chain",
+            "hashprice",
+            "--difficulty",
+            "149.3e12",
+            "--fees",
+            "0.02",
+            "--price",
+        ];
+        for bad in ["abc", "nan", "inf", "-5", "0"] {
+            let mut args = base.to_vec();
+            args.push(bad);
+            rejects(&args, "--price");
+        }
+    }
+
+    #[test]
+    fn bad_source() {
+        rejects(&["network", "--source", "bitcoind"], "needs a URL");
+        rejects(&["network", "--source", "electrum", "x"], "--source");
+    }
+
+    #[test]
+    fn bad_fleet_file_names_the_field() {
+        let dir = std::env::temp_dir().join(format!("bitwatt-cli-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("fleet.toml");
+        std::fs::write(
+            &path,
+            "schema_version = 1\nname = \"x\"\npower_price_usd_per_mwh = 40\n\
+             [[machines]]\nmodel = \"Antminer S21\"\ncount = 0\n",
+        )
+        .unwrap();
+        let out = bitwatt(&["mine", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("machines[0].count = 0"), "{stderr}");
+        let out = bitwatt(&["mine", dir.join("missing.toml").to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unreachable_source_fails_cleanly() {
+        // Port 9 (discard) on loopback is closed on test machines: connection refused.
+        let out = bitwatt(&["network", "--source", "esplora", "http://127.0.0.1:9"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+mod json {
+    use super::*;
+
+    fn json_of(args: &[&str]) -> serde_json::Value {
+        let out = bitwatt(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    #[test]
+    fn difficulty_keys() {
+        let v = json_of(&["chain", "difficulty", "0x1d00ffff", "--json"]);
+        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["bits"], "0x1d00ffff");
+        assert_eq!(
+            v["target"],
+            "00000000ffff0000000000000000000000000000000000000000000000000000"
+        );
+        assert_eq!(v["difficulty"], 1.0);
+        assert_eq!(v["hashrate_hs"], 4_294_967_296.0 / 600.0);
+    }
+
+    #[test]
+    fn retarget_keys() {
+        let v = json_of(&[
+            "chain",
+            "retarget",
+            "--bits",
+            "0x1d00ffff",
+            "--first-time",
+            "1261130161",
+            "--last-time",
+            "1262152739",
+            "--json",
+        ]);
+        assert_eq!(v["next_bits"], "0x1d00d86a");
+        let change = v["change_percent"].as_f64().unwrap();
+        let expected = (v["difficulty"].as_f64().unwrap() - 1.0) * 100.0;
+        assert!((change - expected).abs() < 1e-9);
+    }
+
+    #[test]
+    fn subsidy_keys() {
+        let v = json_of(&["chain", "subsidy", "840000", "--json"]);
+        assert_eq!(v["subsidy_sat"], 312_500_000);
+        assert_eq!(v["era"], 4);
+        assert_eq!(v["next_halving_height"], 1_050_000);
+    }
+
+    #[test]
+    fn hashprice_seed_check() {
+        let v = json_of(&[
+            "chain",
+            "hashprice",
+            "--difficulty",
+            "149.30e12",
+            "--price",
+            "80707",
+            "--fees",
+            "0.02",
+            "--json",
+        ]);
+        let hashprice = v["hashprice_usd_per_ph_day"].as_f64().unwrap();
+        assert!((hashprice - 34.20).abs() < 0.01, "{hashprice}");
+        let ehs = v["hashrate_ehs"].as_f64().unwrap();
+        assert!((ehs - 1069.0).abs() < 0.5, "{ehs}");
+        assert!(v["hashvalue_btc_per_ph_day"].as_f64().unwrap() > 0.0);
+    }
+
+    #[test]
+    fn mine_balances() {
+        let v = json_of(&["mine", "--json"]);
+        let fleet = &v["fleet"];
+        let revenue = fleet["revenue_usd_per_day"].as_f64().unwrap();
+        let power = fleet["power_cost_usd_per_day"].as_f64().unwrap();
+        let margin = fleet["margin_usd_per_day"].as_f64().unwrap();
+        assert!((revenue - power - margin).abs() < 1e-6);
+        assert_eq!(v["schema_version"], 1);
+    }
+}
