@@ -4,7 +4,7 @@
 //! points; a fresh clone does not have it, and then every test here says so and passes.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use bitwatt_chain::{
     BlockWork, CompactBits, DIFFICULTY_ADJUSTMENT_INTERVAL, RetargetInput, block_subsidy_sat,
@@ -27,7 +27,7 @@ fn data_dir() -> Option<PathBuf> {
 }
 
 /// Rows of a simple CSV file (no quoted commas) as maps from column name to text.
-fn read_csv(dir: &PathBuf, name: &str) -> Vec<HashMap<String, String>> {
+fn read_csv(dir: &Path, name: &str) -> Vec<HashMap<String, String>> {
     let text = std::fs::read_to_string(dir.join(name)).unwrap();
     let mut lines = text.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
@@ -49,7 +49,7 @@ struct Epoch {
     first_block_time: Option<i64>,
 }
 
-fn epochs(dir: &PathBuf) -> Vec<Epoch> {
+fn epochs(dir: &Path) -> Vec<Epoch> {
     read_csv(dir, "btc_difficulty_epochs.csv")
         .into_iter()
         .map(|row| Epoch {
@@ -62,7 +62,7 @@ fn epochs(dir: &PathBuf) -> Vec<Epoch> {
 }
 
 /// Block times by height, from the `getblockstats` windows.
-fn block_times(dir: &PathBuf) -> HashMap<u32, (i64, u64, u64)> {
+fn block_times(dir: &Path) -> HashMap<u32, (i64, u64, u64)> {
     read_csv(dir, "btc_block_stats_partial.csv")
         .into_iter()
         .map(|row| {

@@ -163,6 +163,7 @@ fn retarget(args: &RetargetArgs) -> Result<String> {
 #[derive(Args)]
 pub struct SubsidyArgs {
     /// Block height.
+    #[arg(allow_negative_numbers = true)]
     height: u32,
     /// Time of block HEIGHT (Unix seconds), to date the next halving at 600 s per block.
     #[arg(long, value_name = "UNIX", allow_hyphen_values = true)]
@@ -242,19 +243,25 @@ fn subsidy(args: &SubsidyArgs) -> Result<String> {
 #[derive(Args)]
 pub struct HashpriceArgs {
     /// Network difficulty.
-    #[arg(long, value_parser = positive, required_unless_present = "bits", conflicts_with = "bits")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_parser = positive,
+        required_unless_present = "bits",
+        conflicts_with = "bits"
+    )]
     difficulty: Option<f64>,
     /// Compact bits instead of the difficulty.
     #[arg(long, value_parser = valid_bits)]
     bits: Option<CompactBits>,
     /// BTC price (USD).
-    #[arg(long, value_name = "USD", value_parser = positive)]
+    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = positive)]
     price: f64,
     /// Mean fees per block (BTC); Luxor uses a 144-block trailing mean.
-    #[arg(long, value_name = "BTC_PER_BLOCK", value_parser = non_negative)]
+    #[arg(long, value_name = "BTC_PER_BLOCK", allow_hyphen_values = true, value_parser = non_negative)]
     fees: f64,
     /// Height whose subsidy applies (default: the snapshot's tip, 925 344).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     height: Option<u32>,
     /// Print JSON.
     #[arg(long)]
@@ -342,7 +349,7 @@ enum NetworkName {
 #[derive(Args)]
 pub struct EstimateArgs {
     /// Height of the tip block.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     height: u32,
     /// Time of the first block of the current epoch (Unix seconds).
     #[arg(long, value_name = "UNIX", allow_hyphen_values = true)]

@@ -25,10 +25,15 @@ pub struct MineArgs {
     #[arg(long, value_name = "USD_PER_MWH", allow_hyphen_values = true, value_parser = finite)]
     power_price: Option<f64>,
     /// BTC price (USD), overriding the source's (required for live sources).
-    #[arg(long, value_name = "USD", value_parser = positive)]
+    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = positive)]
     price: Option<f64>,
     /// Gross hashprice (USD per PH/s per day), overriding the one computed from the network.
-    #[arg(long, value_name = "USD_PER_PH_DAY", value_parser = positive)]
+    #[arg(
+        long,
+        value_name = "USD_PER_PH_DAY",
+        allow_hyphen_values = true,
+        value_parser = positive
+    )]
     hashprice: Option<f64>,
     /// Print JSON.
     #[arg(long)]

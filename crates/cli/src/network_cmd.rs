@@ -22,7 +22,7 @@ pub struct NetworkArgs {
     #[command(flatten)]
     source: SourceArgs,
     /// BTC price (USD) for hashprice; the snapshot carries its own, live sources none.
-    #[arg(long, value_name = "USD", value_parser = positive)]
+    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = positive)]
     price: Option<f64>,
     /// The time to estimate the next adjustment at (Unix seconds; default: the snapshot's tip
     /// time, or the clock for live sources).

@@ -15,9 +15,13 @@ fn bitwatt(args: &[&str]) -> Output {
 /// Every `console` block of the README runs and prints exactly what the README shows.
 #[test]
 fn readme_examples() {
+    // The README's commands run from the repository root, as a reader runs them. Every other
+    // test here uses absolute paths, so changing this process's directory is safe.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::env::set_current_dir(&root).unwrap();
     trycmd::TestCases::new()
         .register_bin("bitwatt", Path::new(env!("CARGO_BIN_EXE_bitwatt")))
-        .case(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"));
+        .case("README.md");
 }
 
 mod bad_input {
@@ -200,6 +204,62 @@ mod json {
         let ehs = v["hashrate_ehs"].as_f64().unwrap();
         assert!((ehs - 1069.0).abs() < 0.5, "{ehs}");
         assert!(v["hashvalue_btc_per_ph_day"].as_f64().unwrap() > 0.0);
+    }
+
+    /// mempool.space's own test cases (backend/src/__tests__/api/difficulty-adjustment.test.ts)
+    /// through the command line: the testnet case with its time offset and the lock-in case.
+    #[test]
+    fn estimate_adjustment_mempool_cases() {
+        let v = json_of(&[
+            "chain",
+            "estimate-adjustment",
+            "--height",
+            "750134",
+            "--epoch-start-time",
+            "1660820820",
+            "--quarter-epoch-time",
+            "1660619814",
+            "--now",
+            "1660917833",
+            "--previous-retarget",
+            "0.6280047707459726",
+            "--network",
+            "testnet",
+            "--latest-block-time",
+            "1660917166",
+            "--json",
+        ]);
+        assert_eq!(v["progress_percent"], 9.027777777777777);
+        assert_eq!(v["difficulty_change"], 1.0420538959004633);
+        assert_eq!(v["estimated_retarget_date_ms"], 1_662_009_048_328_i64);
+        assert_eq!(v["remaining_blocks"], 1834);
+        assert_eq!(v["next_retarget_height"], 751_968);
+        assert_eq!(v["time_avg_ms"], 533_038);
+        assert_eq!(v["adjusted_time_avg_ms"], 594_992);
+        assert_eq!(v["time_offset_ms"], -667_000);
+
+        let v = json_of(&[
+            "chain",
+            "estimate-adjustment",
+            "--height",
+            "788255",
+            "--epoch-start-time",
+            "1681984653",
+            "--quarter-epoch-time",
+            "1660619814",
+            "--now",
+            "1683212049",
+            "--previous-retarget",
+            "1.7220298879531821",
+            "--latest-block-time",
+            "1683212066",
+            "--json",
+        ]);
+        assert_eq!(v["progress_percent"], 99.95039682539682);
+        assert_eq!(v["difficulty_change"], -1.4512637555574193);
+        assert_eq!(v["estimated_retarget_date_ms"], 1_683_212_658_129_i64);
+        assert_eq!(v["remaining_blocks"], 1);
+        assert_eq!(v["time_avg_ms"], 609_129);
     }
 
     #[test]

@@ -617,6 +617,14 @@ mod tests {
     }
 
     #[test]
+    fn forbidden_without_body_is_an_http_status() {
+        // Core's answer to a client outside rpcallowip.
+        let url = serve(|_: &Request| Response::status(403, ""));
+        let error = fetch_network_state(&source(&url, RpcAuth::None)).unwrap_err();
+        assert_eq!(error.to_string(), format!("{url} answered HTTP 403"));
+    }
+
+    #[test]
     fn non_json_reply_is_malformed() {
         let url = serve(|_: &Request| Response::text("<html>proxy login</html>"));
         let error = fetch_network_state(&source(&url, RpcAuth::None)).unwrap_err();

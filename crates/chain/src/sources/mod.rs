@@ -86,13 +86,13 @@ pub enum SourceError {
         timeout: Duration,
     },
     /// The server answered with an HTTP error status.
-    #[error("{url} answered HTTP {status}: {body}")]
+    #[error("{url} answered HTTP {status}{}", after_colon(body))]
     HttpStatus {
         /// The URL requested (credentials removed).
         url: String,
         /// The HTTP status code.
         status: u16,
-        /// The start of the response body, on one line.
+        /// The start of the response body, on one line (may be empty).
         body: String,
     },
     /// The RPC server rejected the credentials (HTTP 401).
@@ -140,6 +140,15 @@ pub enum SourceError {
         /// What the HTTP client said.
         reason: String,
     },
+}
+
+/// `": text"`, or nothing for an empty text.
+fn after_colon(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
+    }
 }
 
 /// Reads the network state from `source` within [`DEFAULT_FETCH_TIMEOUT`].
