@@ -284,7 +284,7 @@ fn hashprice(args: &HashpriceArgs) -> Result<String> {
     let difficulty = match (args.difficulty, args.bits) {
         (Some(d), _) => d,
         (None, Some(bits)) => bits.core_difficulty(),
-        (None, None) => unreachable!("clap requires --difficulty or --bits"),
+        (None, None) => return Err(BadInput("give --difficulty D or --bits B".into()).into()),
     };
     let height = args.height.unwrap_or(snapshot().tip_height);
     let subsidy_btc = block_subsidy_btc(height);
@@ -302,7 +302,8 @@ fn hashprice(args: &HashpriceArgs) -> Result<String> {
     if args.json {
         return json(&report);
     }
-    Ok(Facts::new()
+    let mut facts = Facts::new();
+    facts
         .add(
             "difficulty",
             format!("{} ({})", thousands(difficulty, 2), si(difficulty, "")),
@@ -319,23 +320,37 @@ fn hashprice(args: &HashpriceArgs) -> Result<String> {
                 thousands(f64::from(height), 0),
                 args.fees
             ),
-        )
+        );
+    add_hashprice_facts(
+        &mut facts,
+        report.hashvalue_btc_per_ph_day,
+        Some(args.price),
+    );
+    Ok(facts.render())
+}
+
+/// Adds the hashvalue line, and the hashprice line at `price_usd` (or a hint to give one).
+pub fn add_hashprice_facts(
+    facts: &mut Facts,
+    hashvalue_btc_per_ph_day: f64,
+    price_usd: Option<f64>,
+) {
+    facts
         .add(
             "hashvalue",
-            format!(
-                "{:.8} BTC per PH/s per day",
-                report.hashvalue_btc_per_ph_day
-            ),
+            format!("{hashvalue_btc_per_ph_day:.8} BTC per PH/s per day"),
         )
         .add(
             "hashprice",
-            format!(
-                "{} USD per PH/s per day at {} USD/BTC",
-                thousands(report.hashprice_usd_per_ph_day, 2),
-                thousands(args.price, 2)
-            ),
-        )
-        .render())
+            match price_usd {
+                Some(price) => format!(
+                    "{} USD per PH/s per day at {} USD/BTC",
+                    thousands(hashvalue_btc_per_ph_day * price, 2),
+                    thousands(price, 2)
+                ),
+                None => "n/a: the source gives no BTC price; pass --price USD".to_string(),
+            },
+        );
 }
 
 /// Networks whose rules the estimate applies.

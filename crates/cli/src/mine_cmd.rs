@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use bitwatt_engine::{FleetEconomics, MiningMarket, UnitEconomics, fleet_economics};
-use bitwatt_model::{Fleet, sample_fleet};
+use bitwatt_model::{Fleet, asic_catalog, sample_fleet};
 use bitwatt_report::{Facts, Table, thousands, thousands_or};
 use clap::Args;
 use serde::Serialize;
@@ -35,10 +35,64 @@ pub struct MineArgs {
         value_parser = positive
     )]
     hashprice: Option<f64>,
+    /// List the built-in ASIC catalog instead of valuing a fleet.
+    #[arg(long)]
+    list_models: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
 }
+
+#[derive(Serialize)]
+struct CatalogEntry {
+    name: String,
+    hashrate_ths: f64,
+    power_w: f64,
+    efficiency_j_per_th: f64,
+    release_year: u16,
+    price_usd_per_th: Option<f64>,
+    price_is_assumption: bool,
+}
+
+#[derive(Serialize)]
+struct CatalogReport {
+    models: Vec<CatalogEntry>,
+}
+
+fn list_models(as_json: bool) -> Result<String> {
+    let models: Vec<CatalogEntry> = asic_catalog()
+        .into_iter()
+        .map(|m| CatalogEntry {
+            efficiency_j_per_th: m.efficiency_j_per_th(),
+            name: m.name,
+            hashrate_ths: m.hashrate_ths,
+            power_w: m.power_w,
+            release_year: m.release_year,
+            price_usd_per_th: m.price_usd_per_th,
+            price_is_assumption: m.price_is_assumption,
+        })
+        .collect();
+    if as_json {
+        return json(&CatalogReport { models });
+    }
+    let mut table = Table::new(["model", "TH/s", "W", "J/TH", "year", "USD/TH"]);
+    for m in &models {
+        let marker = if m.price_is_assumption { "*" } else { "" };
+        table.row([
+            m.name.clone(),
+            thousands(m.hashrate_ths, 0),
+            thousands(m.power_w, 0),
+            thousands(m.efficiency_j_per_th, 1),
+            m.release_year.to_string(),
+            format!("{}{marker}", thousands_or(m.price_usd_per_th, 2, "n/a")),
+        ]);
+    }
+    Ok(table.render() + ASSUMED_PRICE_NOTE)
+}
+
+/// The footnote for prices marked `*`.
+const ASSUMED_PRICE_NOTE: &str =
+    "\n* price is an assumption, not a quote (see the ASIC catalog's sources)\n";
 
 #[derive(Serialize)]
 struct MineReport<'a> {
@@ -61,6 +115,9 @@ fn load_fleet(path: Option<&PathBuf>) -> Result<Fleet> {
 
 /// Runs `mine`.
 pub fn run(args: MineArgs) -> Result<String> {
+    if args.list_models {
+        return list_models(args.json);
+    }
     let fleet = load_fleet(args.fleet.as_ref())?;
     let (_, state) = fetch(&args.source)?;
     let btc_price_usd = args.price.or(state.price_usd).ok_or_else(|| {
@@ -126,7 +183,7 @@ pub fn run(args: MineArgs) -> Result<String> {
         .iter()
         .any(|g| g.machine_price_is_assumption)
     {
-        out.push_str("\n* machine price is an assumption (see the ASIC catalog's sources)\n");
+        out.push_str(ASSUMED_PRICE_NOTE);
     }
     Ok(out)
 }

@@ -8,12 +8,12 @@ use bitwatt_chain::{
     DIFFICULTY_ADJUSTMENT_INTERVAL, NetworkSource, NetworkState, TARGET_BLOCK_SPACING_S,
     block_subsidy_btc, estimate_adjustment, fetch_network_state, halving_era, next_halving_height,
 };
-use bitwatt_report::{Facts, thousands, thousands_or, utc_datetime};
+use bitwatt_report::{Facts, thousands, utc_datetime};
 use clap::Args;
 use serde::Serialize;
 
 use crate::args::{SourceArgs, positive};
-use crate::chain_cmd::si;
+use crate::chain_cmd::{add_hashprice_facts, si};
 use crate::output::json;
 
 /// Arguments of `network`.
@@ -173,25 +173,12 @@ pub fn run(args: NetworkArgs) -> Result<String> {
                 "{:.8} BTC per block (mean of the last {} blocks)",
                 report.mean_fees_btc_per_block, report.fee_blocks
             ),
-        )
-        .add(
-            "hashvalue",
-            format!(
-                "{:.8} BTC per PH/s per day",
-                report.hashvalue_btc_per_ph_day
-            ),
-        )
-        .add(
-            "hashprice",
-            match report.price_usd {
-                Some(price) => format!(
-                    "{} USD per PH/s per day at {} USD/BTC",
-                    thousands_or(report.hashprice_usd_per_ph_day, 2, "n/a"),
-                    thousands(price, 2)
-                ),
-                None => "n/a: the source gives no BTC price; pass --price USD".to_string(),
-            },
         );
+    add_hashprice_facts(
+        &mut facts,
+        report.hashvalue_btc_per_ph_day,
+        report.price_usd,
+    );
     Ok(facts.render())
 }
 
