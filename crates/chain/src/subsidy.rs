@@ -35,12 +35,10 @@ pub fn sat_to_btc(sat: u64) -> f64 {
     sat as f64 / SAT_PER_BTC as f64
 }
 
-/// The first height after `height` whose subsidy is lower, or `None` once the subsidy is zero
-/// (from height 6 930 000, era 33, 50 BTC >> 33 rounds to nothing).
+/// The first height of the next halving era (the next multiple of 210 000 above `height`),
+/// or `None` where that height does not fit a `u32`. From height 6 930 000 on, the subsidy is
+/// already zero (50 BTC >> 33 rounds to nothing) and halvings change nothing.
 pub fn next_halving_height(height: u32) -> Option<u32> {
-    if block_subsidy_sat(height) == 0 {
-        return None;
-    }
     (halving_era(height) + 1).checked_mul(HALVING_INTERVAL)
 }
 
@@ -98,7 +96,8 @@ mod tests {
         assert_eq!(next_halving_height(209_999), Some(210_000));
         assert_eq!(next_halving_height(210_000), Some(420_000));
         assert_eq!(next_halving_height(6_929_999), Some(6_930_000));
-        assert_eq!(next_halving_height(6_930_000), None);
+        assert_eq!(next_halving_height(6_930_000), Some(7_140_000));
+        assert_eq!(next_halving_height(u32::MAX), None);
         assert_eq!(block_subsidy_sat(6_929_999), 1);
     }
 }

@@ -233,7 +233,7 @@ fn subsidy(args: &SubsidyArgs) -> Result<String> {
             facts.add("expected", date);
         }
         _ => {
-            facts.add("next halving", "none: the subsidy is already zero");
+            facts.add("next halving", "beyond the last 32-bit height");
         }
     }
     Ok(facts.render())

@@ -164,7 +164,7 @@ pub fn run(args: NetworkArgs) -> Result<String> {
                     thousands(f64::from(h), 0),
                     utc_datetime(t)
                 ),
-                _ => "none: the subsidy is zero".to_string(),
+                _ => "beyond the last 32-bit height".to_string(),
             },
         )
         .add(
