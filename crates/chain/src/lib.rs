@@ -26,7 +26,7 @@ pub use network::{NetworkState, SNAPSHOT_DATE, snapshot};
 pub use pow::{
     BlockWork, CompactBits, DIFFICULTY_ADJUSTMENT_INTERVAL, HASHES_PER_DIFFICULTY, MAX_TIMESPAN_S,
     MIN_TIMESPAN_S, POW_LIMIT_BITS, PowError, RetargetInput, TARGET_BLOCK_SPACING_S,
-    TARGET_TIMESPAN_S, Target, expected_block_interval_s, implied_hashrate_hs,
+    TARGET_TIMESPAN_S, Target, expected_block_interval_s, implied_hashrate_hs, retarget_bits_fast,
 };
 pub use sources::{
     DEFAULT_FETCH_TIMEOUT, NetworkSource, RpcAuth, SourceError, fetch_network_state,
