@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::hashprice::hashvalue_btc_per_ph_day;
 use crate::pow::{CompactBits, implied_hashrate_hs};
-use crate::subsidy::block_subsidy_btc;
+use crate::subsidy::{block_subsidy_btc, next_halving_height};
 
 /// What a data source reports about the network at its tip: enough to compute difficulty,
 /// hashrate, the next adjustment, the subsidy, fees and hashprice.
@@ -52,6 +52,13 @@ impl NetworkState {
     /// subsidy and difficulty current at the tip (Luxor's convention).
     pub fn block_reward_btc(&self) -> f64 {
         block_subsidy_btc(self.tip_height) + self.mean_fees_btc_per_block
+    }
+
+    /// The reward per block after the next halving, with the same mean fees (BTC), and the
+    /// height of that halving; `None` past the last 32-bit height.
+    pub fn block_reward_after_next_halving_btc(&self) -> Option<(u32, f64)> {
+        next_halving_height(self.tip_height)
+            .map(|h| (h, block_subsidy_btc(h) + self.mean_fees_btc_per_block))
     }
 
     /// BTC earned per PH/s per day at the tip's difficulty and reward.

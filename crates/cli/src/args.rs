@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bitwatt_chain::{CompactBits, NetworkSource, RpcAuth};
+use bitwatt_model::POWER_PRICE_RANGE_USD_PER_MWH;
 use clap::Args;
 use clap::error::ErrorKind;
 
@@ -30,11 +31,15 @@ pub fn report_clap_error(error: &clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         ErrorKind::ValueValidation | ErrorKind::InvalidValue => {
+            // clap's message up to its usage hint (valid values included), on one line.
             let text = error.to_string();
-            eprintln!(
-                "{}",
-                text.lines().next().unwrap_or("error: invalid argument")
-            );
+            let message: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more"))
+                .filter(|line| !line.is_empty() && !line.starts_with("tip:"))
+                .collect();
+            eprintln!("{}", message.join(" "));
             ExitCode::from(crate::EXIT_BAD_INPUT)
         }
         _ => {
@@ -51,31 +56,46 @@ pub fn valid_bits(text: &str) -> Result<CompactBits, String> {
     Ok(bits)
 }
 
-/// A finite number above zero.
-pub fn positive(text: &str) -> Result<f64, String> {
+/// A number in `[min, max]`, naming the range and unit when it is not.
+fn number_in(text: &str, min: f64, max: f64, unit: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        Ok(v) => Err(format!("expected a number above zero, got {v}")),
-        Err(_) => Err("expected a number, e.g. 80707 or 0.025".to_string()),
+        Ok(v) if v.is_finite() && (min..=max).contains(&v) => Ok(v),
+        Ok(v) => Err(format!(
+            "expected a number from {min} to {max} {unit}, got {v}"
+        )),
+        Err(_) => Err(format!("expected a number from {min} to {max} {unit}")),
     }
 }
 
-/// A finite number at or above zero.
-pub fn non_negative(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        Ok(v) => Err(format!("expected a number at or above zero, got {v}")),
-        Err(_) => Err("expected a number, e.g. 0.025".to_string()),
-    }
+/// A BTC price (USD): from 10⁻⁶ (below 2010's first trades) to 10⁹.
+pub fn price_usd(text: &str) -> Result<f64, String> {
+    number_in(text, 1e-6, 1e9, "USD")
 }
 
-/// A finite number (a power price may be negative).
-pub fn finite(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        Ok(v) => Err(format!("expected a finite number, got {v}")),
-        Err(_) => Err("expected a number, e.g. 45".to_string()),
-    }
+/// Mean fees per block (BTC): at least zero, at most the 21 million that will ever exist.
+pub fn fees_btc(text: &str) -> Result<f64, String> {
+    number_in(text, 0.0, 21e6, "BTC")
+}
+
+/// A network difficulty: from regtest's 4.6 · 10⁻¹⁰ to 10³⁰.
+pub fn difficulty(text: &str) -> Result<f64, String> {
+    number_in(text, 1e-10, 1e30, "")
+}
+
+/// A hashprice (USD per PH/s per day): above zero, at most 10⁶.
+pub fn hashprice_usd_per_ph_day(text: &str) -> Result<f64, String> {
+    number_in(text, 1e-9, 1e6, "USD per PH/s per day")
+}
+
+/// A power price (USD/MWh) in the range a fleet file accepts.
+pub fn power_price_usd_per_mwh(text: &str) -> Result<f64, String> {
+    let (min, max) = POWER_PRICE_RANGE_USD_PER_MWH;
+    number_in(text, min, max, "USD/MWh")
+}
+
+/// A difficulty change of a past retarget (%): Core allows −75 to +300.
+pub fn retarget_percent(text: &str) -> Result<f64, String> {
+    number_in(text, -75.0, 300.0, "%")
 }
 
 /// Where `network` and `mine` read the network from.

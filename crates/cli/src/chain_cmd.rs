@@ -11,7 +11,9 @@ use bitwatt_report::{Facts, thousands, utc_datetime};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use crate::args::{BadInput, non_negative, positive, valid_bits};
+use crate::args::{
+    BadInput, difficulty as difficulty_value, fees_btc, price_usd, retarget_percent, valid_bits,
+};
 use crate::output::json;
 
 /// The calculators.
@@ -93,10 +95,10 @@ pub struct RetargetArgs {
     bits: CompactBits,
     /// Time of the epoch's first block (Unix seconds).
     #[arg(long, value_name = "UNIX", allow_hyphen_values = true)]
-    first_time: i64,
+    first_time: u32,
     /// Time of the epoch's last block (Unix seconds).
     #[arg(long, value_name = "UNIX", allow_hyphen_values = true)]
-    last_time: i64,
+    last_time: u32,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -116,12 +118,20 @@ struct RetargetReport {
 fn retarget(args: &RetargetArgs) -> Result<String> {
     let input = RetargetInput {
         bits: args.bits,
-        first_block_time: args.first_time,
-        last_block_time: args.last_time,
+        first_block_time: i64::from(args.first_time),
+        last_block_time: i64::from(args.last_time),
     };
     let next_bits = input
         .next_bits()
         .map_err(|e| BadInput(format!("--bits: {e}")))?;
+    if next_bits.target().is_err() {
+        return Err(BadInput(format!(
+            "--bits {}: the retarget rounds the target down to zero (bits {next_bits}), \
+             which no block can meet and which has no difficulty",
+            args.bits
+        ))
+        .into());
+    }
     let previous_difficulty = args.bits.core_difficulty();
     let difficulty = next_bits.core_difficulty();
     let report = RetargetReport {
@@ -167,7 +177,7 @@ pub struct SubsidyArgs {
     height: u32,
     /// Time of block HEIGHT (Unix seconds), to date the next halving at 600 s per block.
     #[arg(long, value_name = "UNIX", allow_hyphen_values = true)]
-    time: Option<i64>,
+    time: Option<u32>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -199,7 +209,7 @@ fn subsidy(args: &SubsidyArgs) -> Result<String> {
         next_halving_time_s: args
             .time
             .zip(blocks)
-            .map(|(t, b)| t.saturating_add(i64::from(b) * i64::from(TARGET_BLOCK_SPACING_S))),
+            .map(|(t, b)| i64::from(t) + i64::from(b) * i64::from(TARGET_BLOCK_SPACING_S)),
     };
     if args.json {
         return json(&report);
@@ -246,7 +256,7 @@ pub struct HashpriceArgs {
     #[arg(
         long,
         allow_hyphen_values = true,
-        value_parser = positive,
+        value_parser = difficulty_value,
         required_unless_present = "bits",
         conflicts_with = "bits"
     )]
@@ -255,10 +265,10 @@ pub struct HashpriceArgs {
     #[arg(long, value_parser = valid_bits)]
     bits: Option<CompactBits>,
     /// BTC price (USD).
-    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = positive)]
+    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = price_usd)]
     price: f64,
     /// Mean fees per block (BTC); Luxor uses a 144-block trailing mean.
-    #[arg(long, value_name = "BTC_PER_BLOCK", allow_hyphen_values = true, value_parser = non_negative)]
+    #[arg(long, value_name = "BTC_PER_BLOCK", allow_hyphen_values = true, value_parser = fees_btc)]
     fees: f64,
     /// Height whose subsidy applies (default: the snapshot's tip, 925 344).
     #[arg(long, allow_negative_numbers = true)]
@@ -368,19 +378,19 @@ pub struct EstimateArgs {
     height: u32,
     /// Time of the first block of the current epoch (Unix seconds).
     #[arg(long, value_name = "UNIX", allow_hyphen_values = true)]
-    epoch_start_time: i64,
+    epoch_start_time: u32,
     /// The current time (Unix seconds).
     #[arg(long, value_name = "UNIX", allow_hyphen_values = true)]
-    now: i64,
+    now: u32,
     /// Time of the block 503 below the tip (Unix seconds): steadies the estimate early in an epoch.
     #[arg(long, value_name = "UNIX", allow_hyphen_values = true)]
-    quarter_epoch_time: Option<i64>,
+    quarter_epoch_time: Option<u32>,
     /// Difficulty change of the previous retarget (%).
-    #[arg(long, value_name = "PERCENT", default_value_t = 0.0, allow_hyphen_values = true, value_parser = crate::args::finite)]
+    #[arg(long, value_name = "PERCENT", default_value_t = 0.0, allow_hyphen_values = true, value_parser = retarget_percent)]
     previous_retarget: f64,
     /// Time of the tip block (Unix seconds; default: --now).
     #[arg(long, value_name = "UNIX", allow_hyphen_values = true)]
-    latest_block_time: Option<i64>,
+    latest_block_time: Option<u32>,
     /// Network rules (testnet caps the mean block time at 20 minutes).
     #[arg(long, value_enum, default_value = "mainnet")]
     network: NetworkName,
@@ -392,10 +402,10 @@ pub struct EstimateArgs {
 fn estimate(args: &EstimateArgs) -> Result<String> {
     let input = AdjustmentInput {
         height: args.height,
-        epoch_start_time_s: args.epoch_start_time,
-        now_s: args.now,
-        latest_block_time_s: args.latest_block_time.unwrap_or(args.now),
-        quarter_epoch_time_s: args.quarter_epoch_time,
+        epoch_start_time_s: i64::from(args.epoch_start_time),
+        now_s: i64::from(args.now),
+        latest_block_time_s: i64::from(args.latest_block_time.unwrap_or(args.now)),
+        quarter_epoch_time_s: args.quarter_epoch_time.map(i64::from),
         previous_retarget_percent: args.previous_retarget,
         network: match args.network {
             NetworkName::Mainnet => AdjustmentNetwork::Mainnet,

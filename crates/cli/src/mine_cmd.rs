@@ -3,13 +3,16 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use bitwatt_engine::{FleetEconomics, MiningMarket, UnitEconomics, fleet_economics};
+use bitwatt_chain::{SECONDS_PER_DAY, TARGET_BLOCK_SPACING_S};
+use bitwatt_engine::{FleetEconomics, HalvingStep, MiningMarket, UnitEconomics, fleet_economics};
 use bitwatt_model::{Fleet, asic_catalog, sample_fleet};
 use bitwatt_report::{Facts, Table, thousands, thousands_or};
 use clap::Args;
 use serde::Serialize;
 
-use crate::args::{BadInput, SourceArgs, finite, positive};
+use crate::args::{
+    BadInput, SourceArgs, hashprice_usd_per_ph_day, power_price_usd_per_mwh, price_usd,
+};
 use crate::network_cmd::fetch;
 use crate::output::json;
 
@@ -22,17 +25,17 @@ pub struct MineArgs {
     #[command(flatten)]
     source: SourceArgs,
     /// Power price (USD/MWh), overriding the fleet file's.
-    #[arg(long, value_name = "USD_PER_MWH", allow_hyphen_values = true, value_parser = finite)]
+    #[arg(long, value_name = "USD_PER_MWH", allow_hyphen_values = true, value_parser = power_price_usd_per_mwh)]
     power_price: Option<f64>,
     /// BTC price (USD), overriding the source's (required for live sources).
-    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = positive)]
+    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = price_usd)]
     price: Option<f64>,
     /// Gross hashprice (USD per PH/s per day), overriding the one computed from the network.
     #[arg(
         long,
         value_name = "USD_PER_PH_DAY",
         allow_hyphen_values = true,
-        value_parser = positive
+        value_parser = hashprice_usd_per_ph_day
     )]
     hashprice: Option<f64>,
     /// List the built-in ASIC catalog instead of valuing a fleet.
@@ -52,6 +55,7 @@ struct CatalogEntry {
     release_year: u16,
     price_usd_per_th: Option<f64>,
     price_is_assumption: bool,
+    power_is_estimate: bool,
 }
 
 #[derive(Serialize)]
@@ -70,6 +74,7 @@ fn list_models(as_json: bool) -> Result<String> {
             release_year: m.release_year,
             price_usd_per_th: m.price_usd_per_th,
             price_is_assumption: m.price_is_assumption,
+            power_is_estimate: m.power_is_estimate,
         })
         .collect();
     if as_json {
@@ -81,13 +86,19 @@ fn list_models(as_json: bool) -> Result<String> {
         table.row([
             m.name.clone(),
             thousands(m.hashrate_ths, 0),
-            thousands(m.power_w, 0),
+            format!(
+                "{}{}",
+                thousands(m.power_w, 0),
+                if m.power_is_estimate { "~" } else { "" }
+            ),
             thousands(m.efficiency_j_per_th, 1),
             m.release_year.to_string(),
             format!("{}{marker}", thousands_or(m.price_usd_per_th, 2, "n/a")),
         ]);
     }
-    Ok(table.render() + ASSUMED_PRICE_NOTE)
+    Ok(table.render()
+        + ASSUMED_PRICE_NOTE
+        + "~ power is an estimate (TH/s × a reported J/TH), not a nameplate figure\n")
 }
 
 /// The footnote for prices marked `*`.
@@ -132,6 +143,14 @@ pub fn run(args: MineArgs) -> Result<String> {
             .unwrap_or_else(|| state.hashvalue_btc_per_ph_day() * btc_price_usd),
         btc_price_usd,
         power_price_usd_per_mwh: args.power_price.unwrap_or(fleet.power_price_usd_per_mwh),
+        halving: state
+            .block_reward_after_next_halving_btc()
+            .map(|(height, reward_after)| HalvingStep {
+                days_until: f64::from(height - state.tip_height)
+                    * f64::from(TARGET_BLOCK_SPACING_S)
+                    / SECONDS_PER_DAY,
+                revenue_factor: reward_after / state.block_reward_btc(),
+            }),
     };
     let economics = fleet_economics(&fleet, &market);
     if args.json {
@@ -173,11 +192,33 @@ pub fn run(args: MineArgs) -> Result<String> {
             "pool fee, PUE",
             format!("{} %, {}", economics.pool_fee_percent, economics.pue),
         )
+        .add(
+            "next halving",
+            match market.halving {
+                Some(h) => format!(
+                    "in {} days: revenue × {:.4} at today's difficulty, price and fees",
+                    thousands(h.days_until, 0),
+                    h.revenue_factor
+                ),
+                None => "none ahead".to_string(),
+            },
+        )
         .render();
     out.push('\n');
     out.push_str(&production_table(&economics).render());
     out.push('\n');
     out.push_str(&economics_table(&economics).render());
+    out.push_str(
+        "\nmargin: revenue after the pool fee less power, before any other cost.\n\
+         payback: machine price over the margin, cut at the halving; difficulty, BTC price and\n\
+         power price stay at today's values: a simple payback, not a forecast.\n",
+    );
+    if economics.fleet_curtailed.is_some() {
+        out.push_str(
+            "curtailed: the fleet with the groups that do not earn their power switched off\n\
+             (again after the halving), carrying every machine's price.\n",
+        );
+    }
     if economics
         .groups
         .iter()
@@ -193,6 +234,7 @@ fn lines(economics: &FleetEconomics) -> impl Iterator<Item = &UnitEconomics> {
         .groups
         .iter()
         .chain(std::iter::once(&economics.fleet))
+        .chain(economics.fleet_curtailed.as_ref())
 }
 
 fn production_table(economics: &FleetEconomics) -> Table {
@@ -211,7 +253,7 @@ fn production_table(economics: &FleetEconomics) -> Table {
     for line in lines(economics) {
         table.row([
             line.name.clone(),
-            thousands(f64::from(line.machines), 0),
+            thousands(line.machines as f64, 0),
             thousands(line.hashrate_phs, 1),
             thousands(line.efficiency_j_per_th, 1),
             thousands(line.load_mw, 2),
@@ -233,6 +275,7 @@ fn economics_table(economics: &FleetEconomics) -> Table {
         "shutdown $/PH/day",
         "power $/BTC",
         "machines $",
+        "margin after halving $/day",
         "payback days",
     ]);
     for line in lines(economics) {
@@ -251,6 +294,7 @@ fn economics_table(economics: &FleetEconomics) -> Table {
                 || "n/a".to_string(),
                 |p| format!("{}{marker}", thousands(p, 0)),
             ),
+            thousands_or(line.margin_after_halving_usd_per_day, 0, "n/a"),
             thousands_or(line.payback_days, 0, "never"),
         ]);
     }

@@ -12,7 +12,7 @@ use bitwatt_report::{Facts, thousands, utc_datetime};
 use clap::Args;
 use serde::Serialize;
 
-use crate::args::{SourceArgs, positive};
+use crate::args::{SourceArgs, price_usd};
 use crate::chain_cmd::{add_hashprice_facts, si};
 use crate::output::json;
 
@@ -22,12 +22,12 @@ pub struct NetworkArgs {
     #[command(flatten)]
     source: SourceArgs,
     /// BTC price (USD) for hashprice; the snapshot carries its own, live sources none.
-    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = positive)]
+    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = price_usd)]
     price: Option<f64>,
     /// The time to estimate the next adjustment at (Unix seconds; default: the snapshot's tip
     /// time, or the clock for live sources).
     #[arg(long, value_name = "UNIX", allow_hyphen_values = true)]
-    now: Option<i64>,
+    now: Option<u32>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -67,7 +67,7 @@ pub fn fetch(source: &SourceArgs) -> Result<(NetworkSource, NetworkState)> {
 /// Runs `network`.
 pub fn run(args: NetworkArgs) -> Result<String> {
     let (source, state) = fetch(&args.source)?;
-    let now_s = args.now.unwrap_or_else(|| match source {
+    let now_s = args.now.map(i64::from).unwrap_or_else(|| match source {
         NetworkSource::Snapshot => state.tip_time_s,
         _ => SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -73,6 +73,93 @@ mod bad_input {
     }
 
     #[test]
+    fn retarget_times_out_of_range() {
+        let args = |first: &'static str, last: &'static str| {
+            vec![
+                "chain",
+                "retarget",
+                "--bits",
+                "0x1d00ffff",
+                "--first-time",
+                first,
+                "--last-time",
+                last,
+            ]
+        };
+        rejects(
+            &args("-9223372036854775808", "9223372036854775807"),
+            "--first-time",
+        );
+        rejects(&args("0", "4294967296"), "--last-time");
+    }
+
+    #[test]
+    fn retarget_to_a_zero_target() {
+        rejects(
+            &[
+                "chain",
+                "retarget",
+                "--bits",
+                "0x01010000",
+                "--first-time",
+                "0",
+                "--last-time",
+                "100",
+            ],
+            "zero",
+        );
+    }
+
+    #[test]
+    fn market_overrides_out_of_range() {
+        rejects(&["mine", "--power-price", "1.7e308"], "--power-price");
+        rejects(&["mine", "--hashprice", "1e308"], "--hashprice");
+        rejects(
+            &[
+                "chain",
+                "hashprice",
+                "--difficulty",
+                "1e-320",
+                "--price",
+                "1",
+                "--fees",
+                "1",
+            ],
+            "--difficulty",
+        );
+        rejects(
+            &[
+                "chain",
+                "estimate-adjustment",
+                "--height",
+                "1",
+                "--epoch-start-time",
+                "0",
+                "--now",
+                "1",
+                "--previous-retarget",
+                "1e308",
+            ],
+            "--previous-retarget",
+        );
+        rejects(
+            &[
+                "chain",
+                "estimate-adjustment",
+                "--height",
+                "1",
+                "--epoch-start-time",
+                "0",
+                "--now",
+                "1",
+                "--network",
+                "signet",
+            ],
+            "possible values",
+        );
+    }
+
+    #[test]
     fn height_overflow() {
         rejects(&["chain", "subsidy", "4294967296"], "<HEIGHT>");
         rejects(&["chain", "subsidy", "-1"], "HEIGHT");
@@ -262,14 +349,23 @@ mod json {
         assert_eq!(v["time_avg_ms"], 609_129);
     }
 
+    /// The fleet's revenue and power cost follow from the market and the fleet's physical
+    /// totals in the same JSON document.
     #[test]
-    fn mine_balances() {
-        let v = json_of(&["mine", "--json"]);
-        let fleet = &v["fleet"];
-        let revenue = fleet["revenue_usd_per_day"].as_f64().unwrap();
-        let power = fleet["power_cost_usd_per_day"].as_f64().unwrap();
-        let margin = fleet["margin_usd_per_day"].as_f64().unwrap();
-        assert!((revenue - power - margin).abs() < 1e-6);
+    fn mine_revenue_and_power_follow_from_the_market() {
+        let v = json_of(&["mine", "--json", "--power-price", "50", "--hashprice", "40"]);
         assert_eq!(v["schema_version"], 1);
+        let f = |x: &serde_json::Value| x.as_f64().unwrap();
+        let fleet = &v["fleet"];
+        let net_share = 1.0 - f(&v["pool_fee_percent"]) / 100.0;
+        let revenue = 40.0 * f(&fleet["hashrate_phs"]) * net_share;
+        assert!((f(&fleet["revenue_usd_per_day"]) / revenue - 1.0).abs() < 1e-12);
+        let power = 50.0 * f(&fleet["energy_mwh_per_day"]);
+        assert!((f(&fleet["power_cost_usd_per_day"]) / power - 1.0).abs() < 1e-12);
+        let price = f(&v["market"]["btc_price_usd"]);
+        assert!((f(&fleet["revenue_btc_per_day"]) * price / revenue - 1.0).abs() < 1e-12);
+        // The snapshot's next halving is 124 656 blocks away: 865.67 days at 600 s a block.
+        let days = f(&v["market"]["halving"]["days_until"]);
+        assert!((days - 124_656.0 * 600.0 / 86_400.0).abs() < 1e-9);
     }
 }

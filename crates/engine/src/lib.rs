@@ -6,4 +6,4 @@
 
 mod mining;
 
-pub use mining::{FleetEconomics, MiningMarket, UnitEconomics, fleet_economics};
+pub use mining::{FleetEconomics, HalvingStep, MiningMarket, UnitEconomics, fleet_economics};

@@ -10,9 +10,16 @@
 //! * shutdown hashprice (USD per PH/s per day) = hashcost / (1 − pool fee): below it a
 //!   machine earns less than its power and an operator curtails it;
 //! * energy cost per BTC = power cost / BTC mined;
-//! * payback (days) = machine price / daily margin, none while the margin is not positive.
+//! * margin after the halving: revenue scaled by the reward after / before the next halving
+//!   (same difficulty, price and fees), less the same power cost;
+//! * payback (days): machine price repaid by the daily margin until the next halving and by
+//!   the margin after it from then on; none if it is never repaid. Difficulty, price, fees and
+//!   power price stay at today's values: a simple payback, not a forecast.
 //!
-//! The fleet line applies the same formulas to the fleet's totals.
+//! The fleet line applies the same formulas to the fleet's totals with every machine running.
+//! A machine runs only while it earns more than its power (DESIGN §7), so where some group
+//! loses money a second line, the fleet *with curtailment*, counts only the groups that earn
+//! their power (before and after the halving), while still carrying every machine's price.
 
 use bitwatt_model::{Fleet, MachineGroup};
 use serde::Serialize;
@@ -29,6 +36,17 @@ pub struct MiningMarket {
     pub btc_price_usd: f64,
     /// Power price (USD/MWh).
     pub power_price_usd_per_mwh: f64,
+    /// The next halving, if payback should see it.
+    pub halving: Option<HalvingStep>,
+}
+
+/// The next halving as the mining revenue sees it.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize)]
+pub struct HalvingStep {
+    /// Days from now to the halving.
+    pub days_until: f64,
+    /// Block reward after the halving over the reward now, subsidy plus the same fees (< 1).
+    pub revenue_factor: f64,
 }
 
 impl MiningMarket {
@@ -44,7 +62,7 @@ pub struct UnitEconomics {
     /// Model name, or the fleet's name for the total.
     pub name: String,
     /// Number of machines.
-    pub machines: u32,
+    pub machines: u64,
     /// Effective hashrate, nameplate × uptime (PH/s).
     pub hashrate_phs: f64,
     /// Energy per unit of work at the machine, before PUE (J/TH).
@@ -75,13 +93,37 @@ pub struct UnitEconomics {
     pub machine_price_usd: Option<f64>,
     /// Whether any machine price is an assumption rather than a quote.
     pub machine_price_is_assumption: bool,
-    /// Days of margin that repay the machine price; `None` if the margin is not positive.
+    /// Margin once the next halving has cut the reward (USD per day); `None` without one.
+    pub margin_after_halving_usd_per_day: Option<f64>,
+    /// Days until the margin, cut at the halving, repays the machine price; `None` if never.
     pub payback_days: Option<f64>,
 }
 
+impl UnitEconomics {
+    /// Whether the machines earn more than their power and so keep running.
+    pub fn earns_its_power(&self) -> bool {
+        self.margin_usd_per_day > 0.0
+    }
+}
+
+/// Days for a margin of `margin` a day, cut to `after.1` a day from day `after.0` on, to repay
+/// `price`; `None` if it never does.
+fn payback_days(price: f64, margin: f64, after: Option<(f64, f64)>) -> Option<f64> {
+    let before_halving = (margin > 0.0).then(|| price / margin);
+    match after {
+        None => before_halving,
+        Some((days_until, _)) if before_halving.is_some_and(|d| d <= days_until) => before_halving,
+        Some((days_until, margin_after)) => {
+            let repaid = margin.max(0.0) * days_until;
+            (margin_after > 0.0).then(|| days_until + (price - repaid) / margin_after)
+        }
+    }
+}
+
 /// Physical totals a line of the table is computed from.
+#[derive(Clone)]
 struct Totals {
-    machines: u32,
+    machines: u64,
     hashrate_phs: f64,
     nameplate_ths: f64,
     nameplate_w: f64,
@@ -97,7 +139,7 @@ impl Totals {
         let nameplate_ths = count * group.model.hashrate_ths;
         let nameplate_w = count * group.model.power_w;
         Totals {
-            machines: group.count,
+            machines: u64::from(group.count),
             hashrate_phs: nameplate_ths * group.uptime_fraction / 1_000.0,
             nameplate_ths,
             nameplate_w,
@@ -157,11 +199,26 @@ impl Totals {
                 .then(|| power_cost_usd_per_day / revenue_btc_per_day),
             machine_price_usd: self.machine_price_usd,
             machine_price_is_assumption: self.machine_price_is_assumption,
-            payback_days: self
-                .machine_price_usd
-                .filter(|_| margin_usd_per_day > 0.0)
-                .map(|price| price / margin_usd_per_day),
+            margin_after_halving_usd_per_day: market
+                .halving
+                .map(|h| revenue_usd_per_day * h.revenue_factor - power_cost_usd_per_day),
+            payback_days: None,
         }
+        .with_payback(market)
+    }
+}
+
+impl UnitEconomics {
+    /// Sets the payback from the machine price and the margins before and after the halving.
+    fn with_payback(mut self, market: &MiningMarket) -> UnitEconomics {
+        let after = market
+            .halving
+            .zip(self.margin_after_halving_usd_per_day)
+            .map(|(h, margin)| (h.days_until, margin));
+        self.payback_days = self
+            .machine_price_usd
+            .and_then(|price| payback_days(price, self.margin_usd_per_day, after));
+        self
     }
 }
 
@@ -176,34 +233,87 @@ pub struct FleetEconomics {
     pub pue: f64,
     /// One line per machine group, in file order.
     pub groups: Vec<UnitEconomics>,
-    /// The fleet's total.
+    /// The fleet's total with every machine running.
     pub fleet: UnitEconomics,
+    /// The fleet with the groups that lose money switched off (now, and after the halving),
+    /// carrying every machine's price; `None` when every group earns its power throughout.
+    pub fleet_curtailed: Option<UnitEconomics>,
 }
 
 /// Values a fleet at a market. The fleet is validated (positive hashrate and power, pool fee
 /// below 100 %), so every ratio is finite.
 pub fn fleet_economics(fleet: &Fleet, market: &MiningMarket) -> FleetEconomics {
-    let groups: Vec<Totals> = fleet
+    let totals: Vec<Totals> = fleet
         .groups
         .iter()
         .map(|g| Totals::of_group(g, fleet.pue))
         .collect();
-    let lines = groups
+    let groups: Vec<UnitEconomics> = totals
         .iter()
         .zip(&fleet.groups)
-        .map(|(totals, group)| totals.economics(&group.model.name, fleet.pool_fee_fraction, market))
+        .map(|(t, group)| t.economics(&group.model.name, fleet.pool_fee_fraction, market))
         .collect();
-    let total = groups
-        .into_iter()
+    let all = totals
+        .iter()
+        .cloned()
         .reduce(Totals::add)
         .expect("a validated fleet has at least one group");
+    let fleet_curtailed = curtailed_fleet(&fleet.name, &totals, &groups, &all, fleet, market);
     FleetEconomics {
         market: *market,
         pool_fee_percent: fleet.pool_fee_fraction * 100.0,
         pue: fleet.pue,
-        groups: lines,
-        fleet: total.economics(&fleet.name, fleet.pool_fee_fraction, market),
+        fleet: all.economics(&fleet.name, fleet.pool_fee_fraction, market),
+        fleet_curtailed,
+        groups,
     }
+}
+
+/// The fleet line counting only the groups that earn their power, now and after the halving;
+/// `None` when all of them do throughout (the line would repeat the fleet's) or none does now
+/// (nothing runs).
+fn curtailed_fleet(
+    name: &str,
+    totals: &[Totals],
+    groups: &[UnitEconomics],
+    all: &Totals,
+    fleet: &Fleet,
+    market: &MiningMarket,
+) -> Option<UnitEconomics> {
+    let running = groups.iter().filter(|g| g.earns_its_power()).count();
+    let loses_after_halving =
+        |g: &UnitEconomics| g.margin_after_halving_usd_per_day.is_some_and(|m| m <= 0.0);
+    let all_earn_throughout = groups
+        .iter()
+        .all(|g| g.earns_its_power() && !loses_after_halving(g));
+    if all_earn_throughout || running == 0 {
+        return None;
+    }
+    let production = totals
+        .iter()
+        .zip(groups)
+        .filter(|(_, g)| g.earns_its_power())
+        .map(|(t, _)| t.clone())
+        .reduce(Totals::add)?;
+    let with_all_prices = Totals {
+        machine_price_usd: all.machine_price_usd,
+        machine_price_is_assumption: all.machine_price_is_assumption,
+        ..production
+    };
+    let mut line = with_all_prices.economics(
+        &format!("{name} (curtailed)"),
+        fleet.pool_fee_fraction,
+        market,
+    );
+    // After the halving each group again runs only if it still earns its power.
+    line.margin_after_halving_usd_per_day = market.halving.map(|_| {
+        groups
+            .iter()
+            .filter_map(|g| g.margin_after_halving_usd_per_day)
+            .map(|m| m.max(0.0))
+            .sum()
+    });
+    Some(line.with_payback(market))
 }
 
 #[cfg(test)]
@@ -224,6 +334,7 @@ mod tests {
         hashprice_usd_per_ph_day: 40.0,
         btc_price_usd: 80_000.0,
         power_price_usd_per_mwh: 50.0,
+        halving: None,
     };
 
     #[test]
@@ -315,10 +426,83 @@ mod tests {
         ));
         assert_eq!(
             e.fleet.machines,
-            e.groups.iter().map(|g| g.machines).sum::<u32>()
+            e.groups.iter().map(|g| g.machines).sum::<u64>()
         );
         // The fleet's hashcost is the hashrate-weighted mean of its groups'.
         let weighted = sum(|g| g.hashcost_usd_per_ph_day * g.hashrate_phs) / e.fleet.hashrate_phs;
         assert!(close(e.fleet.hashcost_usd_per_ph_day, weighted));
+    }
+
+    #[test]
+    fn payback_sees_the_halving() {
+        // S21 XP ×1000 at 100 % uptime, PUE 1, no fee: margin 40·270 − 3.645·24·50 = 6 426 a
+        // day; after a halving that halves revenue, 20·270 − 4 374 = 1 026 a day.
+        let fleet = one_group("Antminer S21 XP", 1000, 1.0, 0.0, 100.0);
+        let price = 25.70 * 270.0 * 1000.0;
+        let halving = |days_until: f64| MiningMarket {
+            halving: Some(HalvingStep {
+                days_until,
+                revenue_factor: 0.5,
+            }),
+            ..MARKET
+        };
+        // Repaid before the halving: the halving changes nothing.
+        let early = fleet_economics(&fleet, &halving(2_000.0)).groups[0].clone();
+        assert!((early.payback_days.unwrap() - price / 6_426.0).abs() < 1e-9);
+        assert!((early.margin_after_halving_usd_per_day.unwrap() - 1_026.0).abs() < 1e-9);
+        // Halving after 500 days: 500 · 6 426 repaid, the rest at 1 026 a day.
+        let late = fleet_economics(&fleet, &halving(500.0)).groups[0].clone();
+        let expected = 500.0 + (price - 500.0 * 6_426.0) / 1_026.0;
+        assert!((late.payback_days.unwrap() - expected).abs() < 1e-9);
+        // A halving that leaves no margin: never repaid.
+        let deep = MiningMarket {
+            halving: Some(HalvingStep {
+                days_until: 500.0,
+                revenue_factor: 0.3,
+            }),
+            ..MARKET
+        };
+        assert_eq!(fleet_economics(&fleet, &deep).groups[0].payback_days, None);
+    }
+
+    #[test]
+    fn loss_making_groups_are_switched_off_in_the_curtailed_line() {
+        let fleet = Fleet::from_toml(
+            "schema_version = 1\nname = \"t\"\npower_price_usd_per_mwh = 50\npue = 1\n\
+             pool_fee_percent = 0\nuptime_percent = 100\n\
+             [[machines]]\nmodel = \"Antminer S19j Pro\"\ncount = 100\n\
+             [[machines]]\nmodel = \"Antminer S21 XP\"\ncount = 100\n",
+        )
+        .unwrap();
+        // Hashcost of the S19j Pro at $50/MWh: 0.024 · 29.5 · 50 = 35.4 > 30: it loses money.
+        let market = MiningMarket {
+            hashprice_usd_per_ph_day: 30.0,
+            ..MARKET
+        };
+        let e = fleet_economics(&fleet, &market);
+        assert!(!e.groups[0].earns_its_power() && e.groups[1].earns_its_power());
+        let curtailed = e.fleet_curtailed.unwrap();
+        assert!((curtailed.margin_usd_per_day - e.groups[1].margin_usd_per_day).abs() < 1e-9);
+        assert!(curtailed.margin_usd_per_day > e.fleet.margin_usd_per_day);
+        assert_eq!(curtailed.machine_price_usd, e.fleet.machine_price_usd);
+        assert_eq!(curtailed.hashrate_phs, e.groups[1].hashrate_phs);
+        // When every group earns its power there is no second line.
+        assert!(fleet_economics(&fleet, &MARKET).fleet_curtailed.is_none());
+        // A group that loses money only after the halving is switched off from then on.
+        let with_halving = MiningMarket {
+            halving: Some(HalvingStep {
+                days_until: 100.0,
+                revenue_factor: 0.5,
+            }),
+            ..MARKET
+        };
+        let e = fleet_economics(&fleet, &with_halving);
+        assert!(e.groups.iter().all(UnitEconomics::earns_its_power));
+        let s19_after = e.groups[0].margin_after_halving_usd_per_day.unwrap();
+        let s21_after = e.groups[1].margin_after_halving_usd_per_day.unwrap();
+        assert!(s19_after < 0.0 && s21_after > 0.0);
+        let curtailed = e.fleet_curtailed.unwrap();
+        assert_eq!(curtailed.margin_usd_per_day, e.fleet.margin_usd_per_day);
+        assert!((curtailed.margin_after_halving_usd_per_day.unwrap() - s21_after).abs() < 1e-9);
     }
 }

@@ -21,6 +21,16 @@ use crate::error::ModelError;
 /// The file-format version this build reads and writes.
 pub const FLEET_SCHEMA_VERSION: u32 = 1;
 
+/// Valid power prices (USD/MWh): wholesale prices go negative, and spike to the
+/// ERCOT offer cap of about 5 000; anything beyond is a typo.
+pub const POWER_PRICE_RANGE_USD_PER_MWH: (f64, f64) = (-1_000.0, 10_000.0);
+
+/// Most machines one group may hold: ten million S21s would draw 35 GW, more than the network.
+pub const MAX_MACHINES_PER_GROUP: u32 = 10_000_000;
+
+/// Lowest uptime accepted (%): below this a group mines nothing worth valuing.
+pub const MIN_UPTIME_PERCENT: f64 = 0.1;
+
 /// An ASIC model: nameplate hashrate and power.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +49,9 @@ pub struct AsicModel {
     /// Whether the price is an assumption rather than a quote.
     #[serde(default)]
     pub price_is_assumption: bool,
+    /// Whether the power figure is derived (hashrate × a reported J/TH) rather than nameplate.
+    #[serde(default)]
+    pub power_is_estimate: bool,
 }
 
 impl AsicModel {
@@ -54,13 +67,7 @@ impl AsicModel {
 
     /// Checks ranges; `field` names the model's place in the file for the error message.
     pub fn validate(&self, field: &str) -> Result<(), ModelError> {
-        if self.name.trim().is_empty() {
-            return Err(ModelError::invalid(
-                format!("{field}.name"),
-                "\"\"",
-                "a non-empty name",
-            ));
-        }
+        check_name(&format!("{field}.name"), &self.name)?;
         check_range(
             &format!("{field}.hashrate_ths"),
             self.hashrate_ths,
@@ -166,14 +173,13 @@ impl Fleet {
                 format!("{FLEET_SCHEMA_VERSION} (the version this build reads)"),
             ));
         }
-        if file.name.trim().is_empty() {
-            return Err(ModelError::invalid("name", "\"\"", "a non-empty name"));
-        }
+        check_name("name", &file.name)?;
+        let (min_price, max_price) = POWER_PRICE_RANGE_USD_PER_MWH;
         check_range(
             "power_price_usd_per_mwh",
             file.power_price_usd_per_mwh,
-            -1_000.0,
-            10_000.0,
+            min_price,
+            max_price,
             "USD/MWh",
         )?;
         check_range("pue", file.pue, 1.0, 3.0, "(facility over IT power)")?;
@@ -217,11 +223,11 @@ impl Fleet {
                         value: group.model.clone(),
                         known: asic_catalog().into_iter().map(|m| m.name).collect(),
                     })?;
-                if group.count == 0 {
+                if !(1..=MAX_MACHINES_PER_GROUP).contains(&group.count) {
                     return Err(ModelError::invalid(
                         format!("{field}.count"),
-                        0,
-                        "at least 1",
+                        group.count,
+                        format!("at least 1 and at most {MAX_MACHINES_PER_GROUP}"),
                     ));
                 }
                 let uptime_percent = group.uptime_percent.unwrap_or(file.uptime_percent);
@@ -282,13 +288,19 @@ fn check_half_open(
 }
 
 fn check_uptime(field: &str, value: f64) -> Result<(), ModelError> {
-    if value.is_finite() && value > 0.0 && value <= 100.0 {
+    check_range(field, value, MIN_UPTIME_PERCENT, 100.0, "%")
+}
+
+/// A name shown in tables: not blank, no control characters, at most 80 characters.
+fn check_name(field: &str, name: &str) -> Result<(), ModelError> {
+    let printable = !name.chars().any(char::is_control);
+    if !name.trim().is_empty() && printable && name.chars().count() <= 80 {
         Ok(())
     } else {
         Err(ModelError::invalid(
             field,
-            value,
-            "a percentage above 0 and at most 100",
+            format!("{name:?}"),
+            "a non-blank name of at most 80 characters without control characters",
         ))
     }
 }
@@ -361,6 +373,16 @@ mod tests {
         assert!(e.contains("uptime_percent") && e.contains("120"), "{e}");
         let e = error_of(&MINIMAL.replace("name = \"t\"", "name = \"t\"\npool_fee_percent = nan"));
         assert!(e.contains("pool_fee_percent") && e.contains("NaN"), "{e}");
+    }
+
+    #[test]
+    fn counts_uptimes_and_names_are_bounded() {
+        let e = error_of(&MINIMAL.replace("count = 10", "count = 4294967295"));
+        assert!(e.contains("machines[0].count = 4294967295"), "{e}");
+        let e = error_of(&MINIMAL.replace("name = \"t\"", "name = \"t\"\nuptime_percent = 5e-324"));
+        assert!(e.contains("uptime_percent"), "{e}");
+        let e = error_of(&MINIMAL.replace("name = \"t\"", "name = \"a\\u001b[31m\""));
+        assert!(e.contains("name") && e.contains("control"), "{e}");
     }
 
     #[test]

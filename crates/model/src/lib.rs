@@ -13,5 +13,6 @@ mod fleet;
 pub use catalog::{asic_catalog, find_catalog_model};
 pub use error::ModelError;
 pub use fleet::{
-    AsicModel, FLEET_SCHEMA_VERSION, Fleet, MachineGroup, SAMPLE_FLEET_TOML, sample_fleet,
+    AsicModel, FLEET_SCHEMA_VERSION, Fleet, MAX_MACHINES_PER_GROUP, MIN_UPTIME_PERCENT,
+    MachineGroup, POWER_PRICE_RANGE_USD_PER_MWH, SAMPLE_FLEET_TOML, sample_fleet,
 };
