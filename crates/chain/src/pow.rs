@@ -166,6 +166,35 @@ impl CompactBits {
         }
         difficulty
     }
+
+    /// The compact bits whose target is the largest compact target at most `0xffff · 2²⁰⁸ / d`
+    /// (the target truncated to a 23-bit mantissa, as Core's `GetCompact` truncates), so that
+    /// [`CompactBits::core_difficulty`] gives back `d` to within the compact precision
+    /// (relative 2⁻¹⁵). For a difficulty read from a user; `d` below 1 gives the limit.
+    pub fn from_difficulty(difficulty: f64) -> CompactBits {
+        if difficulty.is_nan() || difficulty <= 1.0 {
+            return POW_LIMIT_BITS;
+        }
+        let mut size: u32 = 29;
+        let mut mantissa = f64::from(0x0000_ffff_u32) / difficulty;
+        while mantissa < f64::from(0x8000_u32) && size > 3 {
+            mantissa *= 256.0;
+            size -= 1;
+        }
+        while mantissa >= f64::from(0x0080_0000_u32) {
+            mantissa /= 256.0;
+            size += 1;
+        }
+        // Round, then step down where rounding went above the target: the division above
+        // can land a hair below an exact mantissa.
+        let rounded =
+            CompactBits((size << 24) | mantissa.round().min(f64::from(0x007f_ffff_u32)) as u32);
+        if rounded.core_difficulty() >= difficulty {
+            rounded
+        } else {
+            CompactBits(rounded.0 - 1)
+        }
+    }
 }
 
 impl serde::Serialize for CompactBits {
@@ -398,6 +427,20 @@ pub fn expected_block_interval_s(difficulty: f64, hashrate_hs: f64) -> f64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn bits_from_difficulty_round_trip() {
+        // The snapshot's bits and difficulty (height 925 344), and height 840 000's.
+        for bits in [0x1701_e2a0_u32, 0x1703_4219, 0x1d00_ffff, 0x1b04_864c] {
+            let bits = CompactBits(bits);
+            assert_eq!(CompactBits::from_difficulty(bits.core_difficulty()), bits);
+        }
+        let bits = CompactBits::from_difficulty(149.30e12);
+        let relative = (bits.core_difficulty() - 149.30e12).abs() / 149.30e12;
+        assert!(relative < 1.0 / 32768.0, "{bits} {relative}");
+        assert_eq!(CompactBits::from_difficulty(0.5), POW_LIMIT_BITS);
+        assert_eq!(CompactBits::from_difficulty(f64::NAN), POW_LIMIT_BITS);
+    }
 
     fn bits(value: u32) -> CompactBits {
         CompactBits::from_consensus(value)

@@ -6,6 +6,8 @@ mod chain_cmd;
 mod mine_cmd;
 mod network_cmd;
 mod output;
+mod project_cmd;
+mod scenario_cmd;
 
 use std::process::ExitCode;
 
@@ -37,6 +39,12 @@ enum Command {
     Network(network_cmd::NetworkArgs),
     /// Unit economics of a mining fleet: revenue, hashcost, breakeven power price, payback.
     Mine(mine_cmd::MineArgs),
+    /// A borrower's base case month by month: cash waterfall, DSCR, LTV, covenants, default.
+    Project(project_cmd::ProjectArgs),
+    /// Print the JSON Schema of the scenario file.
+    Schema,
+    /// Check a scenario file and report every problem in it.
+    Validate(scenario_cmd::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,10 +56,14 @@ fn main() -> ExitCode {
         Command::Chain(command) => chain_cmd::run(command),
         Command::Network(command) => network_cmd::run(command),
         Command::Mine(command) => mine_cmd::run(command),
+        Command::Project(command) => project_cmd::run(command),
+        Command::Schema => scenario_cmd::run_schema(),
+        Command::Validate(command) => scenario_cmd::run_validate(command),
     };
     match result {
         Ok(text) => {
-            print!("{text}");
+            // A closed pipe (`bitwatt project --json | head`) is not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
             ExitCode::SUCCESS
         }
         Err(error) => {

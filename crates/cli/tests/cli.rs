@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod validate;
+
 fn bitwatt(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bitwatt"))
         .args(args)

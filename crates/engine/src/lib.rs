@@ -1,9 +1,36 @@
-//! The bitwatt engine: the economics computed from validated models and market inputs.
+//! The bitwatt engine: the economics computed from validated models and market paths.
 //!
 //! * [`fleet_economics`] → [`FleetEconomics`]: revenue, power cost, hashcost, breakeven power
-//!   price, shutdown hashprice and payback of a mining fleet at a [`MiningMarket`].
+//!   price, shutdown hashprice and payback of a mining fleet at a [`MiningMarket`];
+//! * [`MarketPath`], [`base_market_path`]: the monthly factor path and the deterministic base
+//!   case, with the network run epoch by epoch by [`NetworkSim`];
+//! * [`Borrower`]: a scenario compiled for the hot loop (project finance sized once);
+//! * [`run_path`] → [`PathSummary`]: a borrower's months on one path — operations, the cash
+//!   waterfall, covenants and default — with the monthly detail in [`PathBuffers`];
+//! * [`project`] → [`Projection`]: the deterministic base case with every month kept.
 #![deny(missing_docs)]
 
+mod borrower;
+mod market;
 mod mining;
+mod network;
+mod project;
+mod waterfall;
 
+pub use borrower::{
+    AssetRef, Borrower, CompileError, ConversionPlan, DebtPlan, FleetPlan, GpuPlan, LeasePlan,
+    Rate, SitePlan,
+};
+pub use market::{
+    MarketPath, base_fees_btc_per_block, base_market_path, btc_drift_per_year,
+    generation_rent_factors, network_origin, start_btc_price_usd,
+};
 pub use mining::{FleetEconomics, HalvingStep, MiningMarket, UnitEconomics, fleet_economics};
+pub use network::{
+    NetworkMonth, NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at, subsidy_btc_between,
+};
+pub use project::{Projection, project};
+pub use waterfall::{
+    CollateralValues, DebtMonth, DebtOutcome, DefaultCause, DefaultEvent, MonthRow, PathBuffers,
+    PathSummary, annual_irr, run_path,
+};

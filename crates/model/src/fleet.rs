@@ -32,7 +32,7 @@ pub const MAX_MACHINES_PER_GROUP: u32 = 10_000_000;
 pub const MIN_UPTIME_PERCENT: f64 = 0.1;
 
 /// An ASIC model: nameplate hashrate and power.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AsicModel {
     /// Model name as the maker sells it.
@@ -257,19 +257,40 @@ pub fn sample_fleet() -> Fleet {
 /// Text of the sample fleet file.
 pub const SAMPLE_FLEET_TOML: &str = include_str!("../../../examples/fleet.toml");
 
-fn check_range(field: &str, value: f64, min: f64, max: f64, unit: &str) -> Result<(), ModelError> {
+/// A bound in a message: plain below 10⁸, else in exponent form (`1e13`, not 14 digits).
+pub(crate) fn format_bound(bound: f64) -> String {
+    if bound.abs() >= 1e8 {
+        format!("{bound:e}")
+    } else {
+        bound.to_string()
+    }
+}
+
+/// A finite number from `min` to `max` (inclusive).
+pub(crate) fn check_range(
+    field: &str,
+    value: f64,
+    min: f64,
+    max: f64,
+    unit: &str,
+) -> Result<(), ModelError> {
     if value.is_finite() && (min..=max).contains(&value) {
         Ok(())
     } else {
         Err(ModelError::invalid(
             field,
             value,
-            format!("a number from {min} to {max} {unit}"),
+            format!(
+                "a number from {} to {} {unit}",
+                format_bound(min),
+                format_bound(max)
+            ),
         ))
     }
 }
 
-fn check_half_open(
+/// A finite number from `min` up to, not including, `max`.
+pub(crate) fn check_half_open(
     field: &str,
     value: f64,
     min: f64,
@@ -282,17 +303,22 @@ fn check_half_open(
         Err(ModelError::invalid(
             field,
             value,
-            format!("a number from {min} up to (not including) {max} {unit}"),
+            format!(
+                "a number from {} up to (not including) {} {unit}",
+                format_bound(min),
+                format_bound(max)
+            ),
         ))
     }
 }
 
-fn check_uptime(field: &str, value: f64) -> Result<(), ModelError> {
+/// An uptime (%) from [`MIN_UPTIME_PERCENT`] to 100.
+pub(crate) fn check_uptime(field: &str, value: f64) -> Result<(), ModelError> {
     check_range(field, value, MIN_UPTIME_PERCENT, 100.0, "%")
 }
 
 /// A name shown in tables: not blank, no control characters, at most 80 characters.
-fn check_name(field: &str, name: &str) -> Result<(), ModelError> {
+pub(crate) fn check_name(field: &str, name: &str) -> Result<(), ModelError> {
     let printable = !name.chars().any(char::is_control);
     if !name.trim().is_empty() && printable && name.chars().count() <= 80 {
         Ok(())

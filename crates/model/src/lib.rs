@@ -3,16 +3,27 @@
 //! * [`Fleet`], [`MachineGroup`], [`AsicModel`]: a mining fleet read from TOML
 //!   ([`Fleet::from_toml`]) and checked once at the boundary;
 //! * [`asic_catalog`]: the built-in ASIC models with their sources;
+//! * [`Scenario`]: a scenario file (market base case, one borrower, its debt), read with
+//!   [`Scenario::from_toml`], which reports every problem at once ([`ScenarioErrors`]);
 //! * [`ModelError`]: what is wrong with an input file, naming the field.
 #![deny(missing_docs)]
 
 mod catalog;
 mod error;
 mod fleet;
+mod scenario;
 
 pub use catalog::{asic_catalog, find_catalog_model};
 pub use error::ModelError;
 pub use fleet::{
     AsicModel, FLEET_SCHEMA_VERSION, Fleet, MAX_MACHINES_PER_GROUP, MIN_UPTIME_PERCENT,
     MachineGroup, POWER_PRICE_RANGE_USD_PER_MWH, SAMPLE_FLEET_TOML, sample_fleet,
+};
+pub use scenario::{
+    Backstop, ColocationLease, Conversion, Counterparty, Covenants, DAYS_PER_MONTH, Debt, DebtKind,
+    Distributions, FieldError, FleetBand, GpuCloud, GpuGeneration, GpuMarket, HOURS_PER_MONTH,
+    MAX_DEBT_INSTRUMENTS, MAX_HORIZON_MONTHS, MachineModel, Market, MiningFleet, NetworkStart,
+    Opex, PIVOT_MINER_TOML, Ppa, Renewal, SCENARIO_SCHEMA_VERSION, SECONDS_PER_MONTH, Scenario,
+    ScenarioErrors, Schedule, Seniority, Site, Tax, Treasury, WorldFleet, YearMonth,
+    scenario_json_schema,
 };

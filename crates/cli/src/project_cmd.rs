@@ -1,0 +1,385 @@
+//! `bitwatt project`: a borrower's deterministic base case, month by month.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use bitwatt_engine::{
+    CollateralValues, DebtMonth, DebtOutcome, DefaultCause, MonthRow, Projection, Rate,
+    btc_drift_per_year, project,
+};
+use bitwatt_model::{DebtKind, PIVOT_MINER_TOML, Scenario, YearMonth};
+use bitwatt_report::{Facts, Table, monthly_csv, thousands};
+use clap::Args;
+use serde::Serialize;
+
+use crate::args::BadInput;
+use crate::output::json;
+use crate::scenario_cmd::load_scenario;
+
+/// Arguments of `project`.
+#[derive(Args)]
+pub struct ProjectArgs {
+    /// Scenario file (TOML); default: the built-in example `pivot-miner`.
+    #[arg(value_name = "SCENARIO.toml")]
+    file: Option<PathBuf>,
+    /// Write the monthly table (every source and use, per instrument) as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Print the full result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `project`.
+pub fn run(args: ProjectArgs) -> Result<String> {
+    let scenario = match &args.file {
+        Some(path) => load_scenario(path)?,
+        None => {
+            Scenario::from_toml(PIVOT_MINER_TOML).expect("the built-in example is valid (tested)")
+        }
+    };
+    let projection = project(&scenario).map_err(|e| BadInput(e.to_string()))?;
+    if let Some(path) = &args.csv {
+        let table = monthly_csv(&projection)?;
+        std::fs::write(path, table)
+            .with_context(|| format!("cannot write the monthly table to {}", path.display()))?;
+    }
+    if args.json {
+        json(&ProjectJson::new(&scenario, &projection))
+    } else {
+        Ok(render(&scenario, &projection))
+    }
+}
+
+fn month_label(projection: &Projection, month_index: usize) -> String {
+    projection
+        .borrower
+        .start_month
+        .plus_months(month_index as i32)
+        .to_string()
+}
+
+fn usd_millions(value: f64) -> String {
+    format!("${} M", thousands(value / 1e6, 1))
+}
+
+fn cause_text(cause: DefaultCause) -> &'static str {
+    match cause {
+        DefaultCause::Payment => "payment shortfall",
+        DefaultCause::DscrCovenant => "DSCR covenant",
+        DefaultCause::LtvCovenant => "LTV covenant",
+        DefaultCause::Maturity => "balance due at maturity unpaid",
+        DefaultCause::CrossDefault => "cross-default",
+    }
+}
+
+fn kind_text(kind: DebtKind) -> &'static str {
+    match kind {
+        DebtKind::TermLoan => "term loan",
+        DebtKind::ProjectFinance => "project finance",
+    }
+}
+
+fn rate_text(rate: Rate) -> String {
+    match rate {
+        Rate::Fixed(rate) => format!("{:.2} % fixed", rate * 100.0),
+        Rate::Floating(margin) => format!("SOFR + {:.0} bp", margin * 10_000.0),
+    }
+}
+
+fn render(scenario: &Scenario, projection: &Projection) -> String {
+    let summary = &projection.summary;
+    let market = &projection.market;
+    let months = projection.months.len();
+    let last = months.saturating_sub(1);
+    let mut out = format!(
+        "{} — base case, {} months from {}\n\n",
+        scenario.name, projection.borrower.horizon_months, projection.borrower.start_month
+    );
+    let mut facts = Facts::new();
+    if months > 0 {
+        facts.add(
+            "BTC price",
+            format!(
+                "${} → ${} (drift {:.2} % a year)",
+                thousands(market.btc_price_usd[0], 0),
+                thousands(market.btc_price_usd[last], 0),
+                btc_drift_per_year(&scenario.market) * 100.0
+            ),
+        );
+        facts.add(
+            "Hashprice",
+            format!(
+                "${:.2} → ${:.2} per PH/s per day",
+                projection.months[0].hashprice_usd_per_ph_day,
+                projection.months[last].hashprice_usd_per_ph_day
+            ),
+        );
+        facts.add(
+            "Network hashrate",
+            format!(
+                "{} → {} EH/s",
+                thousands(projection.months[0].network_hashrate_ehs, 0),
+                thousands(projection.months[last].network_hashrate_ehs, 0)
+            ),
+        );
+    }
+    facts.add(
+        "Minimum DSCR (tested)",
+        summary.min_dscr.map_or("n/a".to_string(), |(dscr, t)| {
+            format!("{dscr:.2}× in {}", month_label(projection, t))
+        }),
+    );
+    facts.add(
+        "Maximum LTV",
+        summary.max_ltv.map_or("n/a".to_string(), |(ltv, t)| {
+            format!("{:.1} % in {}", ltv * 100.0, month_label(projection, t))
+        }),
+    );
+    facts.add(
+        "Covenant breaches",
+        format!(
+            "{} (equity cures {}, months locked up {})",
+            summary.covenant_breaches, summary.cures_used, summary.lock_up_months
+        ),
+    );
+    facts.add(
+        "Default",
+        summary.default.map_or("none".to_string(), |event| {
+            format!(
+                "{}: {}",
+                month_label(projection, event.month_index),
+                cause_text(event.cause)
+            )
+        }),
+    );
+    facts.add(
+        "Equity IRR",
+        summary.equity_irr.map_or("n/a".to_string(), |irr| {
+            format!("{:.1} % a year", irr * 100.0)
+        }),
+    );
+    facts.add("Cash at the end", usd_millions(summary.final_cash_usd));
+    out.push_str(&facts.render());
+
+    let mut debts = Table::new([
+        "debt",
+        "kind",
+        "committed",
+        "rate",
+        "min DSCR",
+        "peak balance",
+        "final balance",
+        "default",
+    ]);
+    for (plan, outcome) in projection
+        .borrower
+        .debts
+        .iter()
+        .zip(summary.debt_outcomes())
+    {
+        debts.row([
+            plan.name.clone(),
+            kind_text(plan.kind).to_string(),
+            usd_millions(plan.commitment_usd),
+            rate_text(plan.rate),
+            outcome
+                .min_tested_dscr
+                .map_or("n/a".to_string(), |d| format!("{d:.2}×")),
+            usd_millions(outcome.peak_balance_usd),
+            usd_millions(outcome.final_balance_usd),
+            outcome.default.map_or("none".to_string(), |event| {
+                format!(
+                    "{} {}",
+                    month_label(projection, event.month_index),
+                    cause_text(event.cause)
+                )
+            }),
+        ]);
+    }
+    out.push('\n');
+    out.push_str(&debts.render());
+
+    let mut years = Table::new([
+        "year from",
+        "EBITDA",
+        "CFADS",
+        "debt service",
+        "DSCR",
+        "cash",
+        "debt",
+        "LTV",
+    ]);
+    for chunk_start in (0..months).step_by(12) {
+        let rows = &projection.months[chunk_start..(chunk_start + 12).min(months)];
+        let sum = |read: fn(&MonthRow) -> f64| rows.iter().map(read).sum::<f64>();
+        let (cfads, service) = (sum(|r| r.cfads_usd), sum(|r| r.debt_service_usd));
+        let end = rows.last().expect("chunks are not empty");
+        years.row([
+            month_label(projection, chunk_start),
+            usd_millions(sum(|r| r.ebitda_usd)),
+            usd_millions(cfads),
+            usd_millions(service),
+            if service > 0.0 {
+                format!("{:.2}×", cfads / service)
+            } else {
+                "n/a".to_string()
+            },
+            usd_millions(end.cash_usd),
+            usd_millions(end.debt_usd),
+            end.ltv
+                .map_or("n/a".to_string(), |ltv| format!("{:.1} %", ltv * 100.0)),
+        ]);
+    }
+    out.push('\n');
+    out.push_str(&years.render());
+    out
+}
+
+/// The full result of `project --json`.
+#[derive(Serialize)]
+struct ProjectJson<'a> {
+    scenario: &'a str,
+    start_month: YearMonth,
+    horizon_months: usize,
+    btc_drift_percent_per_year: f64,
+    summary: SummaryJson,
+    debts: Vec<DebtJson<'a>>,
+    months: Vec<MonthJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct MonthValue {
+    value: f64,
+    month: YearMonth,
+}
+
+#[derive(Serialize)]
+struct DefaultJson {
+    month: YearMonth,
+    cause: DefaultCause,
+    /// 0: the borrower; k: its k-th ring-fenced project company.
+    entity: usize,
+}
+
+#[derive(Serialize)]
+struct SummaryJson {
+    months_run: usize,
+    default: Option<DefaultJson>,
+    min_dscr: Option<MonthValue>,
+    max_ltv: Option<MonthValue>,
+    covenant_breaches: u32,
+    cures_used: u32,
+    lock_up_months: u32,
+    equity_irr: Option<f64>,
+    final_cash_usd: f64,
+    collateral_at_end_usd: CollateralValues,
+}
+
+#[derive(Serialize)]
+struct DebtJson<'a> {
+    name: &'a str,
+    kind: DebtKind,
+    entity: usize,
+    commitment_usd: f64,
+    rate: String,
+    outcome: DebtOutcomeJson,
+    months: Vec<&'a DebtMonth>,
+}
+
+#[derive(Serialize)]
+struct DebtOutcomeJson {
+    default: Option<DefaultJson>,
+    exposure_at_default_usd: f64,
+    collateral_at_default_usd: f64,
+    final_balance_usd: f64,
+    interest_paid_usd: f64,
+    principal_paid_usd: f64,
+    peak_balance_usd: f64,
+    min_tested_dscr: Option<f64>,
+    covenant_breaches: u32,
+    cures_used: u32,
+}
+
+#[derive(Serialize)]
+struct MonthJson<'a> {
+    month: YearMonth,
+    #[serde(flatten)]
+    row: &'a MonthRow,
+}
+
+impl<'a> ProjectJson<'a> {
+    fn new(scenario: &'a Scenario, projection: &'a Projection) -> ProjectJson<'a> {
+        let start = projection.borrower.start_month;
+        let at = |t: usize| start.plus_months(t as i32);
+        let default_json = |event: bitwatt_engine::DefaultEvent| DefaultJson {
+            month: at(event.month_index),
+            cause: event.cause,
+            entity: event.entity,
+        };
+        let summary = &projection.summary;
+        ProjectJson {
+            scenario: &scenario.name,
+            start_month: start,
+            horizon_months: projection.borrower.horizon_months,
+            btc_drift_percent_per_year: btc_drift_per_year(&scenario.market) * 100.0,
+            summary: SummaryJson {
+                months_run: summary.months_run,
+                default: summary.default.map(default_json),
+                min_dscr: summary.min_dscr.map(|(value, t)| MonthValue {
+                    value,
+                    month: at(t),
+                }),
+                max_ltv: summary.max_ltv.map(|(value, t)| MonthValue {
+                    value,
+                    month: at(t),
+                }),
+                covenant_breaches: summary.covenant_breaches,
+                cures_used: summary.cures_used,
+                lock_up_months: summary.lock_up_months,
+                equity_irr: summary.equity_irr,
+                final_cash_usd: summary.final_cash_usd,
+                collateral_at_end_usd: summary.collateral,
+            },
+            debts: projection
+                .borrower
+                .debts
+                .iter()
+                .zip(summary.debt_outcomes())
+                .enumerate()
+                .map(|(d, (plan, outcome))| DebtJson {
+                    name: &plan.name,
+                    kind: plan.kind,
+                    entity: plan.entity,
+                    commitment_usd: plan.commitment_usd,
+                    rate: rate_text(plan.rate),
+                    outcome: DebtOutcomeJson::new(outcome, outcome.default.map(default_json)),
+                    months: projection.debt_months_of(d).collect(),
+                })
+                .collect(),
+            months: projection
+                .months
+                .iter()
+                .enumerate()
+                .map(|(t, row)| MonthJson { month: at(t), row })
+                .collect(),
+        }
+    }
+}
+
+impl DebtOutcomeJson {
+    fn new(outcome: &DebtOutcome, default: Option<DefaultJson>) -> DebtOutcomeJson {
+        DebtOutcomeJson {
+            default,
+            exposure_at_default_usd: outcome.exposure_at_default_usd,
+            collateral_at_default_usd: outcome.collateral_at_default_usd,
+            final_balance_usd: outcome.final_balance_usd,
+            interest_paid_usd: outcome.interest_paid_usd,
+            principal_paid_usd: outcome.principal_paid_usd,
+            peak_balance_usd: outcome.peak_balance_usd,
+            min_tested_dscr: outcome.min_tested_dscr,
+            covenant_breaches: outcome.covenant_breaches,
+            cures_used: outcome.cures_used,
+        }
+    }
+}

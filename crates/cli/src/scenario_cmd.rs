@@ -1,0 +1,97 @@
+//! `bitwatt schema` and `bitwatt validate`: the scenario file's JSON Schema, and every problem
+//! in a scenario file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use bitwatt_model::{FieldError, Scenario, scenario_json_schema};
+use clap::Args;
+use serde::Serialize;
+
+use crate::args::BadInput;
+use crate::output::json;
+
+/// Arguments of `validate`.
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// Scenario file (TOML).
+    #[arg(value_name = "SCENARIO.toml")]
+    file: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct ValidationReport<'a> {
+    valid: bool,
+    problems: &'a [FieldError],
+}
+
+/// Runs `schema`: the JSON Schema of the scenario file.
+pub fn run_schema() -> Result<String> {
+    Ok(serde_json::to_string_pretty(&scenario_json_schema())? + "\n")
+}
+
+/// Runs `validate`. An invalid file prints its problems (one per line on stderr, or the JSON
+/// report on stdout) and returns a [`BadInput`] counting them.
+pub fn run_validate(args: ValidateArgs) -> Result<String> {
+    if !args.json {
+        let scenario = load_scenario(&args.file)?;
+        return Ok(format!(
+            "{}: valid scenario {:?} ({} months from {})\n",
+            args.file.display(),
+            scenario.name,
+            scenario.horizon_months,
+            scenario.first_month()
+        ));
+    }
+    let text = read_scenario_text(&args.file)?;
+    let problems = match Scenario::from_toml(&text) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.0,
+    };
+    let report = json(&ValidationReport {
+        valid: problems.is_empty(),
+        problems: &problems,
+    })?;
+    if problems.is_empty() {
+        return Ok(report);
+    }
+    print!("{report}");
+    Err(problems_error(&args.file, problems.len()))
+}
+
+/// Reads and validates a scenario file. An invalid file prints every problem on stderr, one
+/// per line as `FILE:LINE: problem`, and returns a [`BadInput`] counting them.
+pub fn load_scenario(path: &Path) -> Result<Scenario> {
+    let text = read_scenario_text(path)?;
+    Scenario::from_toml(&text).map_err(|errors| {
+        for problem in &errors.0 {
+            eprintln!("{}", located(&path.display().to_string(), problem));
+        }
+        problems_error(path, errors.0.len())
+    })
+}
+
+fn read_scenario_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| BadInput(format!("cannot read scenario file {}: {e}", path.display())).into())
+}
+
+fn problems_error(path: &Path, count: usize) -> anyhow::Error {
+    let noun = if count == 1 { "problem" } else { "problems" };
+    BadInput(format!("{count} {noun} in {}", path.display())).into()
+}
+
+/// `FILE:LINE: problem`, as compilers print them.
+fn located(path: &str, problem: &FieldError) -> String {
+    let unlocated = FieldError {
+        line: None,
+        ..problem.clone()
+    };
+    match problem.line {
+        Some(line) => format!("{path}:{line}: {unlocated}"),
+        None => format!("{path}: {unlocated}"),
+    }
+}

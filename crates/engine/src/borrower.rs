@@ -1,0 +1,804 @@
+//! A scenario's borrower compiled for the hot loop: names resolved to indices, schedules that
+//! do not depend on the market laid out month by month, project-finance debt sized once.
+
+use bitwatt_model::{
+    Debt, DebtKind, HOURS_PER_MONTH, MAX_DEBT_INSTRUMENTS, MachineModel, Renewal, Scenario,
+    Schedule, Seniority, YearMonth, find_catalog_model,
+};
+
+use crate::market::{MarketPath, base_market_path};
+use crate::waterfall::project_ebitda_usd;
+
+/// The borrower of a scenario, ready for [`crate::run_path`].
+#[derive(Clone, Debug)]
+pub struct Borrower {
+    /// Name shown in reports.
+    pub name: String,
+    /// First month.
+    pub start_month: YearMonth,
+    /// Months projected.
+    pub horizon_months: usize,
+    /// Cash at the start (USD).
+    pub opening_cash_usd: f64,
+    /// Number of legal entities: the parent (0) and one project company per ring-fenced loan.
+    pub entities: usize,
+    /// Sites.
+    pub sites: Vec<SitePlan>,
+    /// Mining fleets.
+    pub fleets: Vec<FleetPlan>,
+    /// Colocation leases.
+    pub leases: Vec<LeasePlan>,
+    /// GPU clouds.
+    pub gpu_clouds: Vec<GpuPlan>,
+    /// Conversions.
+    pub conversions: Vec<ConversionPlan>,
+    /// Debt instruments.
+    pub debts: Vec<DebtPlan>,
+    /// BTC held at the start.
+    pub opening_btc: f64,
+    /// Share of mined BTC sold in the month it is mined.
+    pub sell_mined_fraction: f64,
+    /// Corporate overhead and site operations by month (USD), parent company.
+    pub overhead_usd: Vec<f64>,
+    /// Maintenance capex by month (USD), parent company.
+    pub maintenance_capex_usd: Vec<f64>,
+    /// Tax rate on taxable income.
+    pub tax_rate: f64,
+    /// Straight-line tax life of capex (months).
+    pub depreciation_months: usize,
+    /// Tax depreciation of the opening basis each month (USD) for `depreciation_months`.
+    pub opening_depreciation_usd: f64,
+    /// Every asset of the borrower.
+    pub all_assets: Vec<AssetRef>,
+    /// The assets securing senior secured debt (union over instruments).
+    pub secured_collateral: Vec<AssetRef>,
+    /// Share of parent cash above `minimum_cash_usd` paid out each month.
+    pub distribution_fraction: f64,
+    /// Parent cash kept before distributions (USD).
+    pub minimum_cash_usd: f64,
+}
+
+/// A site.
+#[derive(Clone, Debug)]
+pub struct SitePlan {
+    /// Name.
+    pub name: String,
+    /// Grid connection (MW).
+    pub grid_capacity_mw: f64,
+    /// PUE of mining load.
+    pub pue: f64,
+    /// PUE of AI load.
+    pub ai_pue: f64,
+    /// PPA: price (USD/MWh), share of load, last month index (inclusive; negative: ended).
+    pub ppa: Option<(f64, f64, i32)>,
+    /// Share of non-PPA load at spot.
+    pub market_exposure: f64,
+    /// Fixed tariff for the rest (USD/MWh).
+    pub tariff_usd_per_mwh: f64,
+    /// Delivery charges on every MWh (USD/MWh).
+    pub delivery_usd_per_mwh: f64,
+    /// Share of time the site is up.
+    pub availability: f64,
+    /// Bare powered-site value (USD per MW of grid).
+    pub powered_site_value_usd_per_mw: f64,
+    /// Grid power left for mining each month after conversions (MW at the meter).
+    pub mining_budget_mw: Vec<f64>,
+}
+
+impl SitePlan {
+    /// Cash price of a MWh drawn in month `t` at spot price `spot` (USD/MWh), and the
+    /// PPA's price and share where one runs.
+    pub fn power_price_usd_per_mwh(&self, t: usize, spot: f64) -> (f64, f64, f64) {
+        let (ppa_price, ppa_share) = match self.ppa {
+            Some((price, share, end)) if (t as i32) <= end => (price, share),
+            _ => (0.0, 0.0),
+        };
+        let rest =
+            self.market_exposure * spot + (1.0 - self.market_exposure) * self.tariff_usd_per_mwh;
+        (
+            ppa_share * ppa_price + (1.0 - ppa_share) * rest + self.delivery_usd_per_mwh,
+            ppa_price,
+            ppa_share,
+        )
+    }
+}
+
+/// A mining fleet.
+#[derive(Clone, Debug)]
+pub struct FleetPlan {
+    /// Name.
+    pub name: String,
+    /// Site index.
+    pub site: usize,
+    /// Machines at the start.
+    pub count: f64,
+    /// TH/s per machine at the start.
+    pub hashrate_ths_per_machine: f64,
+    /// Wall power per machine (W).
+    pub power_w_per_machine: f64,
+    /// Age at the start (months).
+    pub age_months: u32,
+    /// Share of time hashing.
+    pub uptime: f64,
+    /// Pool fee share.
+    pub pool_fee: f64,
+    /// Economic curtailment on.
+    pub economic_curtailment: bool,
+    /// Sell curtailed PPA power at spot.
+    pub power_credit_sales: bool,
+    /// Renewal policy.
+    pub renewal: Renewal,
+    /// Life (months).
+    pub life_months: u32,
+    /// Frontier price at the start (USD per TH/s); it falls with efficiency.
+    pub renewal_price_usd_per_th: f64,
+}
+
+/// A colocation lease.
+#[derive(Clone, Debug)]
+pub struct LeasePlan {
+    /// Name.
+    pub name: String,
+    /// Site index.
+    pub site: usize,
+    /// Entity that owns it.
+    pub entity: usize,
+    /// Critical IT MW.
+    pub critical_it_mw: f64,
+    /// Rent by month (USD), zero outside the term.
+    pub rent_usd: Vec<f64>,
+    /// Landlord opex by month (USD).
+    pub opex_usd: Vec<f64>,
+    /// Last month index of the term (exclusive).
+    pub end_t: i64,
+    /// Tenant name.
+    pub tenant: String,
+    /// Tenant's base annual default probability.
+    pub tenant_default_probability: f64,
+    /// Backstop guarantor and cap (USD).
+    pub backstop: Option<(String, f64)>,
+}
+
+/// A GPU cloud.
+#[derive(Clone, Debug)]
+pub struct GpuPlan {
+    /// Name.
+    pub name: String,
+    /// Site index.
+    pub site: usize,
+    /// Entity that owns it.
+    pub entity: usize,
+    /// Generation index in `market.gpu.generations`.
+    pub generation: usize,
+    /// GPUs.
+    pub gpu_count: f64,
+    /// Capex (USD) and the month index it is paid (none if before the start).
+    pub capex: Option<(usize, f64)>,
+    /// First month index of service (may be negative: already running).
+    pub start_t: i64,
+    /// End of service (exclusive).
+    pub end_t: i64,
+    /// Contracted share.
+    pub contracted: f64,
+    /// Contract rate (USD per GPU-hour).
+    pub contract_rate_usd_per_gpu_hour: f64,
+    /// End of the contract (exclusive month index).
+    pub contract_end_t: i64,
+    /// Facility power (MW at the meter, with the AI PUE).
+    pub power_mw: f64,
+    /// Opex per GPU-hour (USD).
+    pub opex_usd_per_gpu_hour: f64,
+}
+
+/// A conversion of mining MW to AI.
+#[derive(Clone, Debug)]
+pub struct ConversionPlan {
+    /// Name.
+    pub name: String,
+    /// Entity that owns it.
+    pub entity: usize,
+    /// Construction capex by month (USD).
+    pub capex_usd: Vec<f64>,
+    /// Total capex (USD).
+    pub total_capex_usd: f64,
+    /// Month index construction completes (the first month the capacity serves).
+    pub completion_t: i64,
+}
+
+/// How a debt's rate is set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rate {
+    /// A fixed rate (fraction a year).
+    Fixed(f64),
+    /// SOFR plus a margin (fraction a year).
+    Floating(f64),
+}
+
+impl Rate {
+    /// Annual rate at SOFR `sofr` (fractions).
+    pub fn annual(self, sofr: f64) -> f64 {
+        match self {
+            Rate::Fixed(rate) => rate,
+            Rate::Floating(margin) => sofr + margin,
+        }
+    }
+}
+
+/// A debt instrument with its schedules laid out by month.
+#[derive(Clone, Debug)]
+pub struct DebtPlan {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: DebtKind,
+    /// Entity that owes it.
+    pub entity: usize,
+    /// Rate.
+    pub rate: Rate,
+    /// Balance at the start (USD): drawn before the start, less repayments to date.
+    pub opening_balance_usd: f64,
+    /// Draws by month (USD).
+    pub draws_usd: Vec<f64>,
+    /// Whether interest is capitalised in month `t` (construction).
+    pub capitalise_until_t: i64,
+    /// Scheduled principal by month as a fraction of the balance when amortisation starts.
+    pub repayment_fraction: Vec<f64>,
+    /// First month of amortisation.
+    pub amortisation_start_t: i64,
+    /// Month index the balance is due (may be past the horizon).
+    pub maturity_t: i64,
+    /// Months of debt service kept in the reserve.
+    pub dsra_months: usize,
+    /// Trailing DSCR window (months).
+    pub dscr_window_months: usize,
+    /// First covenant test month (a calendar quarter end).
+    pub first_test_t: i64,
+    /// Lock-up DSCR.
+    pub lock_up_dscr: Option<f64>,
+    /// Default DSCR.
+    pub default_dscr: Option<f64>,
+    /// Maximum LTV (fraction).
+    pub max_ltv: Option<f64>,
+    /// Equity cures allowed.
+    pub equity_cures: u32,
+    /// Upfront fee as a fraction of each draw.
+    pub upfront_fee_fraction: f64,
+    /// Seniority.
+    pub seniority: Seniority,
+    /// Collateral: indices into the borrower's assets.
+    pub collateral: Vec<AssetRef>,
+    /// Committed amount (USD), after sizing.
+    pub commitment_usd: f64,
+    /// The debt's market spread (fraction a year), if given.
+    pub market_spread: Option<f64>,
+}
+
+/// An asset that can secure debt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssetRef {
+    /// A site's bare powered land.
+    Site(usize),
+    /// A mining fleet.
+    Fleet(usize),
+    /// A colocation lease (the contracted site).
+    Lease(usize),
+    /// A GPU cloud.
+    GpuCloud(usize),
+    /// The BTC treasury.
+    Treasury,
+}
+
+/// Why a scenario cannot be compiled (names are checked by validation; this is what remains).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum CompileError {
+    /// A reference to a name that does not exist.
+    #[error("{field}: no {kind} named {name:?}")]
+    Unknown {
+        /// Field path.
+        field: String,
+        /// What kind of thing was looked for.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// Too many debt instruments.
+    #[error("debt: {0} instruments; at most {MAX_DEBT_INSTRUMENTS} are supported")]
+    TooManyDebts(usize),
+}
+
+impl Borrower {
+    /// Compiles a validated scenario; sizes sculpted project-finance debt on the base case.
+    pub fn new(scenario: &Scenario) -> Result<Borrower, CompileError> {
+        Borrower::with_base_path(scenario, &base_market_path(scenario))
+    }
+
+    /// Compiles a validated scenario, sizing sculpted debt on `base` (the base market path).
+    pub fn with_base_path(
+        scenario: &Scenario,
+        base: &MarketPath,
+    ) -> Result<Borrower, CompileError> {
+        if scenario.debt.len() > MAX_DEBT_INSTRUMENTS {
+            return Err(CompileError::TooManyDebts(scenario.debt.len()));
+        }
+        let start = scenario.first_month();
+        let months = scenario.horizon_months as usize;
+        let t_of = |month: YearMonth| i64::from(month.months_since(start));
+        let site_index = |field: String, name: &str| {
+            scenario
+                .site
+                .iter()
+                .position(|s| s.name == name)
+                .ok_or(CompileError::Unknown {
+                    field,
+                    kind: "site",
+                    name: name.to_string(),
+                })
+        };
+
+        // Entities: one project company per ring-fenced loan, holding the conversion it funds
+        // and the lease or GPU cloud that conversion feeds.
+        let mut conversion_entity = vec![0; scenario.conversion.len()];
+        let mut entities = 1;
+        let mut debt_entity = vec![0; scenario.debt.len()];
+        for (i, debt) in scenario.debt.iter().enumerate() {
+            if let (true, Some(funds)) = (debt.ring_fenced, &debt.funds) {
+                let c = conversion_index(scenario, i, funds)?;
+                if conversion_entity[c] == 0 {
+                    conversion_entity[c] = entities;
+                    entities += 1;
+                }
+                debt_entity[i] = conversion_entity[c];
+            }
+        }
+        let fed_entity = |name: &str| {
+            scenario
+                .conversion
+                .iter()
+                .zip(&conversion_entity)
+                .find(|(c, _)| c.feeds == name)
+                .map_or(0, |(_, &e)| e)
+        };
+
+        let mut sites = Vec::with_capacity(scenario.site.len());
+        for site in &scenario.site {
+            let mut budget = vec![site.grid_capacity_mw; months];
+            for conversion in scenario.conversion.iter().filter(|c| c.site == site.name) {
+                let from = t_of(conversion.start_month).max(0) as usize;
+                for mw in budget.iter_mut().skip(from) {
+                    *mw -= conversion.critical_it_mw * site.ai_pue;
+                }
+            }
+            for lease in scenario.colocation_lease.iter().filter(|l| {
+                l.site == site.name && !scenario.conversion.iter().any(|c| c.feeds == l.name)
+            }) {
+                // Capacity leased without a conversion in the file was built before the start.
+                for mw in &mut budget {
+                    *mw -= lease.critical_it_mw * site.ai_pue;
+                }
+            }
+            for mw in &mut budget {
+                *mw = mw.max(0.0);
+            }
+            sites.push(SitePlan {
+                name: site.name.clone(),
+                grid_capacity_mw: site.grid_capacity_mw,
+                pue: site.pue,
+                ai_pue: site.ai_pue,
+                ppa: site.ppa.as_ref().map(|p| {
+                    (
+                        p.price_usd_per_mwh,
+                        p.share_percent / 100.0,
+                        t_of(p.end_month).clamp(-1, months as i64) as i32,
+                    )
+                }),
+                market_exposure: site.market_exposure_percent / 100.0,
+                tariff_usd_per_mwh: site.tariff_usd_per_mwh,
+                delivery_usd_per_mwh: site.delivery_usd_per_mwh,
+                availability: 1.0 - site.outage_days_per_year / 365.25,
+                powered_site_value_usd_per_mw: site.powered_site_value_usd_per_mw,
+                mining_budget_mw: budget,
+            });
+        }
+
+        let mut fleets = Vec::with_capacity(scenario.mining_fleet.len());
+        for (i, fleet) in scenario.mining_fleet.iter().enumerate() {
+            let model = match &fleet.model {
+                MachineModel::Catalog(name) => {
+                    find_catalog_model(name).ok_or_else(|| CompileError::Unknown {
+                        field: format!("mining_fleet[{i}].model"),
+                        kind: "catalog model",
+                        name: name.clone(),
+                    })?
+                }
+                MachineModel::Inline(model) => model.clone(),
+            };
+            fleets.push(FleetPlan {
+                name: fleet.name.clone(),
+                site: site_index(format!("mining_fleet[{i}].site"), &fleet.site)?,
+                count: f64::from(fleet.count),
+                hashrate_ths_per_machine: model.hashrate_ths,
+                power_w_per_machine: model.power_w,
+                age_months: fleet.age_months,
+                uptime: fleet.uptime_percent / 100.0,
+                pool_fee: fleet.pool_fee_percent / 100.0,
+                economic_curtailment: fleet.economic_curtailment,
+                power_credit_sales: fleet.power_credit_sales,
+                renewal: fleet.renewal,
+                life_months: fleet.life_months,
+                renewal_price_usd_per_th: fleet.renewal_price_usd_per_th,
+            });
+        }
+
+        let escalation_per_year = 1.0 + scenario.opex.escalation_percent_per_year / 100.0;
+        let escalation = |t: usize| escalation_per_year.powf(t as f64 / 12.0);
+        let mut leases = Vec::with_capacity(scenario.colocation_lease.len());
+        for (i, lease) in scenario.colocation_lease.iter().enumerate() {
+            let start_t = t_of(lease.start_month);
+            let end_t = start_t + i64::from(lease.tenor_months);
+            let kw = lease.critical_it_mw * 1_000.0;
+            let in_term = |t: usize| (start_t..end_t).contains(&(t as i64));
+            leases.push(LeasePlan {
+                name: lease.name.clone(),
+                site: site_index(format!("colocation_lease[{i}].site"), &lease.site)?,
+                entity: fed_entity(&lease.name),
+                critical_it_mw: lease.critical_it_mw,
+                rent_usd: (0..months)
+                    .map(|t| {
+                        if !in_term(t) {
+                            return 0.0;
+                        }
+                        let lease_years = (t as i64 - start_t) / 12;
+                        kw * lease.rent_usd_per_kw_month
+                            * (1.0 + lease.escalator_percent_per_year / 100.0)
+                                .powi(lease_years as i32)
+                    })
+                    .collect(),
+                opex_usd: (0..months)
+                    .map(|t| {
+                        if in_term(t) {
+                            kw * lease.opex_usd_per_kw_month * escalation(t)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
+                end_t,
+                tenant: lease.tenant.name.clone(),
+                tenant_default_probability: lease.tenant.default_probability_percent_per_year
+                    / 100.0,
+                backstop: lease
+                    .backstop
+                    .as_ref()
+                    .map(|b| (b.guarantor.name.clone(), b.cap_usd)),
+            });
+        }
+
+        let mut gpu_clouds = Vec::with_capacity(scenario.gpu_cloud.len());
+        for (i, cloud) in scenario.gpu_cloud.iter().enumerate() {
+            let site = site_index(format!("gpu_cloud[{i}].site"), &cloud.site)?;
+            let generation = scenario
+                .market
+                .gpu
+                .generations
+                .iter()
+                .position(|g| g.name == cloud.generation)
+                .ok_or_else(|| CompileError::Unknown {
+                    field: format!("gpu_cloud[{i}].generation"),
+                    kind: "GPU generation",
+                    name: cloud.generation.clone(),
+                })?;
+            let start_t = t_of(cloud.start_month);
+            let count = f64::from(cloud.gpu_count);
+            gpu_clouds.push(GpuPlan {
+                name: cloud.name.clone(),
+                site,
+                entity: fed_entity(&cloud.name),
+                generation,
+                gpu_count: count,
+                capex: (start_t >= 0 && start_t < months as i64)
+                    .then_some((start_t as usize, count * cloud.capex_usd_per_gpu)),
+                start_t,
+                end_t: start_t + i64::from(cloud.life_months),
+                contracted: cloud.contracted_percent / 100.0,
+                contract_rate_usd_per_gpu_hour: cloud.contract_rate_usd_per_gpu_hour,
+                contract_end_t: start_t + i64::from(cloud.contract_tenor_months),
+                power_mw: count * cloud.power_kw_per_gpu / 1_000.0 * scenario.site[site].ai_pue,
+                opex_usd_per_gpu_hour: cloud.opex_usd_per_gpu_hour,
+            });
+        }
+
+        let conversions: Vec<ConversionPlan> = scenario
+            .conversion
+            .iter()
+            .zip(&conversion_entity)
+            .map(|(c, &entity)| {
+                let start_t = t_of(c.start_month);
+                let end_t = start_t + i64::from(c.duration_months);
+                let total = c.capex_usd_per_mw * c.critical_it_mw;
+                let per_month = total / f64::from(c.duration_months);
+                ConversionPlan {
+                    name: c.name.clone(),
+                    entity,
+                    capex_usd: (0..months as i64)
+                        .map(|t| {
+                            if (start_t..end_t).contains(&t) {
+                                per_month
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect(),
+                    total_capex_usd: total,
+                    completion_t: end_t,
+                }
+            })
+            .collect();
+
+        // Site operations and maintenance scale with the MW left to mining; the AI load's
+        // costs sit in its lease or GPU opex.
+        let mining_mw: Vec<f64> = (0..months)
+            .map(|t| sites.iter().map(|s| s.mining_budget_mw[t]).sum())
+            .collect();
+        let opex = &scenario.opex;
+        let mut borrower = Borrower {
+            name: scenario.name.clone(),
+            start_month: start,
+            horizon_months: months,
+            opening_cash_usd: scenario.opening_cash_usd,
+            entities,
+            sites,
+            fleets,
+            leases,
+            gpu_clouds,
+            conversions,
+            debts: Vec::with_capacity(scenario.debt.len()),
+            opening_btc: scenario.treasury.btc_held,
+            sell_mined_fraction: scenario.treasury.sell_mined_percent / 100.0,
+            overhead_usd: (0..months)
+                .map(|t| {
+                    (opex.fixed_usd_per_month + opex.site_usd_per_mw_month * mining_mw[t])
+                        * escalation(t)
+                })
+                .collect(),
+            maintenance_capex_usd: (0..months)
+                .map(|t| opex.maintenance_capex_usd_per_mw_month * mining_mw[t] * escalation(t))
+                .collect(),
+            tax_rate: scenario.tax.rate_percent / 100.0,
+            depreciation_months: scenario.tax.depreciation_months as usize,
+            opening_depreciation_usd: scenario.tax.opening_tax_basis_usd
+                / f64::from(scenario.tax.depreciation_months),
+            all_assets: (0..scenario.site.len())
+                .map(AssetRef::Site)
+                .chain((0..scenario.mining_fleet.len()).map(AssetRef::Fleet))
+                .chain((0..scenario.colocation_lease.len()).map(AssetRef::Lease))
+                .chain((0..scenario.gpu_cloud.len()).map(AssetRef::GpuCloud))
+                .chain(std::iter::once(AssetRef::Treasury))
+                .collect(),
+            secured_collateral: Vec::new(),
+            distribution_fraction: scenario.distributions.excess_cash_percent / 100.0,
+            minimum_cash_usd: scenario.distributions.minimum_cash_usd,
+        };
+        for (i, debt) in scenario.debt.iter().enumerate() {
+            let plan = debt_plan(scenario, &borrower, base, i, debt, debt_entity[i])?;
+            borrower.debts.push(plan);
+        }
+        for plan in &borrower.debts {
+            if plan.seniority == Seniority::SeniorSecured {
+                for asset in &plan.collateral {
+                    if !borrower.secured_collateral.contains(asset) {
+                        borrower.secured_collateral.push(*asset);
+                    }
+                }
+            }
+        }
+        Ok(borrower)
+    }
+
+    /// Hours of GPU time in a month.
+    pub fn gpu_hours_per_month() -> f64 {
+        HOURS_PER_MONTH
+    }
+}
+
+fn conversion_index(scenario: &Scenario, debt: usize, name: &str) -> Result<usize, CompileError> {
+    scenario
+        .conversion
+        .iter()
+        .position(|c| c.name == name)
+        .ok_or(CompileError::Unknown {
+            field: format!("debt[{debt}].funds"),
+            kind: "conversion",
+            name: name.to_string(),
+        })
+}
+
+/// The first calendar-quarter end at least three months after `from` (so the first tested
+/// quarter is a full quarter after `from`).
+fn first_full_quarter_end(start: YearMonth, from_t: i64) -> i64 {
+    let month_of_year = |t: i64| (i64::from(start.month()) - 1 + t).rem_euclid(12);
+    // First month of the next quarter at or after `from_t`.
+    let mut quarter_start = from_t;
+    while month_of_year(quarter_start) % 3 != 0 {
+        quarter_start += 1;
+    }
+    quarter_start + 2
+}
+
+fn debt_plan(
+    scenario: &Scenario,
+    borrower: &Borrower,
+    base: &MarketPath,
+    index: usize,
+    debt: &Debt,
+    entity: usize,
+) -> Result<DebtPlan, CompileError> {
+    let start = borrower.start_month;
+    let months = borrower.horizon_months;
+    let t_of = |month: YearMonth| i64::from(month.months_since(start));
+    let rate = match (debt.fixed_rate_percent, debt.margin_bps) {
+        (Some(fixed), _) => Rate::Fixed(fixed / 100.0),
+        (None, margin) => Rate::Floating(margin.unwrap_or(0.0) / 10_000.0),
+    };
+    let maturity_t = t_of(debt.maturity_month);
+    let funded = debt
+        .funds
+        .as_ref()
+        .map(|name| conversion_index(scenario, index, name))
+        .transpose()?;
+    let mut draws_usd = vec![0.0; months];
+    let mut opening_balance_usd = 0.0;
+    let (draw_end_t, commitment_usd) = match (debt.kind, funded) {
+        (DebtKind::ProjectFinance, Some(c)) => {
+            let conversion = &borrower.conversions[c];
+            let loan_to_cost = debt.loan_to_cost_percent.unwrap_or(100.0) / 100.0;
+            let by_cost = loan_to_cost * conversion.total_capex_usd;
+            let cap = debt.principal_usd.unwrap_or(f64::INFINITY);
+            (conversion.completion_t, by_cost.min(cap))
+        }
+        _ => {
+            let draw_t = debt.draw_month.map_or(0, t_of);
+            let principal = debt.principal_usd.unwrap_or(0.0);
+            if draw_t < 0 {
+                opening_balance_usd = principal;
+            } else if (draw_t as usize) < months {
+                draws_usd[draw_t as usize] = principal;
+            }
+            (draw_t + 1, principal)
+        }
+    };
+    let amortisation_start_t = debt.amortisation_start_month.map_or(draw_end_t, t_of);
+    let base_rate = rate.annual(base.sofr.first().copied().unwrap_or(0.0));
+
+    // Construction draws follow the conversion's capex; interest is capitalised until
+    // completion. The balance at completion per dollar committed tells how much can be
+    // committed when the sculpted capacity binds.
+    let (capitalise_until_t, balance_per_commitment) = match (debt.kind, funded) {
+        (DebtKind::ProjectFinance, Some(c)) => {
+            let conversion = &borrower.conversions[c];
+            let mut balance = 0.0;
+            for (t, capex) in conversion.capex_usd.iter().enumerate() {
+                if (t as i64) < conversion.completion_t {
+                    balance *= 1.0 + base_rate / 12.0;
+                    balance += capex / conversion.total_capex_usd;
+                }
+            }
+            (conversion.completion_t, balance.max(1e-12))
+        }
+        _ => (0, 1.0),
+    };
+
+    let amortising = |t: usize| (t as i64) >= amortisation_start_t && (t as i64) <= maturity_t;
+    let mut repayment_fraction = vec![0.0; months];
+    let mut commitment = commitment_usd;
+    match debt.schedule {
+        Schedule::Bullet => {}
+        Schedule::Linear => {
+            let n = (maturity_t - amortisation_start_t.max(0) + 1).max(1) as f64;
+            for (t, r) in repayment_fraction.iter_mut().enumerate() {
+                if amortising(t) {
+                    *r = 1.0 / n;
+                }
+            }
+        }
+        Schedule::Custom => {
+            for (k, percent) in debt.custom_repayment_percent.iter().enumerate() {
+                let t = amortisation_start_t + k as i64;
+                if (0..months as i64).contains(&t) {
+                    repayment_fraction[t as usize] = percent / 100.0;
+                }
+            }
+        }
+        Schedule::Sculpted => {
+            // Debt service = base-case CFADS / target DSCR; the debt is the PV of that service
+            // at the loan rate at completion, and never more than the cost-based commitment.
+            let target = debt.target_dscr.unwrap_or(1.3);
+            let cfads = project_ebitda_usd(borrower, base, entity);
+            let monthly_rate = base_rate / 12.0;
+            let mut capacity_at_completion = 0.0;
+            let mut discount = 1.0;
+            let last = (maturity_t.min(months as i64 - 1)).max(amortisation_start_t - 1);
+            for t in amortisation_start_t.max(0)..=last {
+                discount /= 1.0 + monthly_rate;
+                capacity_at_completion += cfads[t as usize].max(0.0) / target * discount;
+            }
+            commitment = commitment.min(capacity_at_completion / balance_per_commitment);
+            let balance_at_start = commitment * balance_per_commitment;
+            if balance_at_start > 0.0 {
+                let scale = balance_at_start / capacity_at_completion.max(1e-9);
+                let mut balance = balance_at_start;
+                for t in amortisation_start_t.max(0)..=last {
+                    let service = cfads[t as usize].max(0.0) / target * scale;
+                    let principal = (service - balance * monthly_rate).clamp(0.0, balance);
+                    repayment_fraction[t as usize] = principal / balance_at_start;
+                    balance -= principal;
+                }
+            }
+        }
+    }
+    if let (DebtKind::ProjectFinance, Some(c)) = (debt.kind, funded) {
+        let conversion = &borrower.conversions[c];
+        for (t, capex) in conversion.capex_usd.iter().enumerate() {
+            draws_usd[t] = capex / conversion.total_capex_usd * commitment;
+        }
+    }
+
+    let collateral = debt
+        .collateral
+        .iter()
+        .map(|name| asset_ref(scenario, name))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| CompileError::Unknown {
+            field: format!("debt[{index}].collateral"),
+            kind: "asset",
+            name: debt.collateral.join(", "),
+        })?;
+    let tested_from = amortisation_start_t.max(0);
+    Ok(DebtPlan {
+        name: debt.name.clone(),
+        kind: debt.kind,
+        entity,
+        rate,
+        opening_balance_usd,
+        draws_usd,
+        capitalise_until_t,
+        repayment_fraction,
+        amortisation_start_t,
+        maturity_t,
+        dsra_months: debt.dsra_months as usize,
+        dscr_window_months: debt.covenants.dscr_window_months as usize,
+        first_test_t: first_full_quarter_end(start, tested_from),
+        lock_up_dscr: debt.covenants.lock_up_dscr,
+        default_dscr: debt.covenants.default_dscr,
+        max_ltv: debt.covenants.max_ltv_percent.map(|p| p / 100.0),
+        equity_cures: debt.covenants.equity_cures,
+        upfront_fee_fraction: debt.upfront_fee_bps / 10_000.0,
+        seniority: debt.seniority,
+        collateral,
+        commitment_usd: commitment,
+        market_spread: debt.market_spread_bps.map(|bp| bp / 10_000.0),
+    })
+}
+
+fn asset_ref(scenario: &Scenario, name: &str) -> Option<AssetRef> {
+    if name == "treasury" {
+        return Some(AssetRef::Treasury);
+    }
+    let position = |mut names: std::slice::Iter<'_, String>| names.position(|n| n == name);
+    let sites: Vec<String> = scenario.site.iter().map(|s| s.name.clone()).collect();
+    let fleets: Vec<String> = scenario
+        .mining_fleet
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    let leases: Vec<String> = scenario
+        .colocation_lease
+        .iter()
+        .map(|l| l.name.clone())
+        .collect();
+    let clouds: Vec<String> = scenario.gpu_cloud.iter().map(|g| g.name.clone()).collect();
+    position(sites.iter())
+        .map(AssetRef::Site)
+        .or_else(|| position(fleets.iter()).map(AssetRef::Fleet))
+        .or_else(|| position(leases.iter()).map(AssetRef::Lease))
+        .or_else(|| position(clouds.iter()).map(AssetRef::GpuCloud))
+}

@@ -1,0 +1,239 @@
+//! The monthly market path every borrower runs on, and the deterministic base case.
+
+use bitwatt_chain::{CompactBits, implied_hashrate_hs, snapshot};
+use bitwatt_model::{Market, Scenario, YearMonth};
+
+use crate::network::{NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at};
+
+/// One market path: the factors month by month (index 0 is the start month). Plain data, so
+/// a generator can refill it in place for every Monte Carlo path.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarketPath {
+    /// First month.
+    pub start_month: YearMonth,
+    /// BTC price, the month's average (USD).
+    pub btc_price_usd: Vec<f64>,
+    /// Fees per block (BTC).
+    pub fees_btc_per_block: Vec<f64>,
+    /// Network hashrate (H/s).
+    pub network_hashrate_hs: Vec<f64>,
+    /// Difficulty weighted by the month's blocks.
+    pub difficulty: Vec<f64>,
+    /// Blocks found in the month (expected, fractional).
+    pub blocks: Vec<f64>,
+    /// Subsidy of the month's blocks, summed (BTC).
+    pub subsidy_btc: Vec<f64>,
+    /// Tip height at the end of the month.
+    pub end_height: Vec<u32>,
+    /// Efficiency of the newest ASICs (J/TH).
+    pub frontier_efficiency_j_per_th: Vec<f64>,
+    /// GPU rent reference index (USD per GPU-hour).
+    pub gpu_rent_index_usd_per_gpu_hour: Vec<f64>,
+    /// Rent factor of each generation relative to the index, `[generation · months + month]`,
+    /// in the order of `market.gpu.generations`.
+    pub generation_rent_factor: Vec<f64>,
+    /// AI utilisation: share of rentable GPU hours rented.
+    pub ai_utilisation: Vec<f64>,
+    /// AI demand relative to the base case (1 = as expected); tenant hazards rise as it falls.
+    pub ai_demand: Vec<f64>,
+    /// Spot power price, the month's average (USD/MWh).
+    pub power_price_usd_per_mwh: Vec<f64>,
+    /// SOFR (fraction a year).
+    pub sofr: Vec<f64>,
+    /// Whether the month is in the stress regime.
+    pub stress: Vec<bool>,
+}
+
+impl MarketPath {
+    /// Number of months.
+    pub fn months(&self) -> usize {
+        self.btc_price_usd.len()
+    }
+
+    /// BTC paid to the whole network in month `t`: subsidy plus fees (BTC).
+    pub fn network_reward_btc(&self, t: usize) -> f64 {
+        self.subsidy_btc[t] + self.blocks[t] * self.fees_btc_per_block[t]
+    }
+
+    /// Realised hashprice in month `t` (USD per PH/s per day): the network's reward in USD per
+    /// PH/s of network hashrate per day.
+    pub fn hashprice_usd_per_ph_day(&self, t: usize) -> f64 {
+        self.network_reward_btc(t) * self.btc_price_usd[t]
+            / (self.network_hashrate_hs[t] / 1e15)
+            / bitwatt_model::DAYS_PER_MONTH
+    }
+
+    /// Rent of generation `generation` in month `t` (USD per GPU-hour).
+    pub fn generation_rent_usd_per_gpu_hour(&self, generation: usize, t: usize) -> f64 {
+        self.gpu_rent_index_usd_per_gpu_hour[t]
+            * self.generation_rent_factor[generation * self.months() + t]
+    }
+}
+
+/// The network at the start: the scenario's `[market.network]` or the built-in snapshot.
+pub fn network_origin(market: &Market) -> NetworkOrigin {
+    match &market.network {
+        Some(network) => {
+            let bits = CompactBits::from_difficulty(network.difficulty);
+            NetworkOrigin {
+                height: network.height,
+                bits,
+                epoch_start_time_s: network.epoch_start_time_unix_s,
+                time_s: network.time_unix_s,
+                hashrate_hs: network
+                    .hashrate_ehs
+                    .map_or_else(|| implied_hashrate_hs(bits.core_difficulty()), |e| e * 1e18),
+            }
+        }
+        None => {
+            let state = snapshot();
+            NetworkOrigin {
+                height: state.tip_height,
+                bits: state.bits,
+                epoch_start_time_s: state.epoch_start_time_s,
+                time_s: state.tip_time_s,
+                hashrate_hs: state.trailing_hashrate_hs,
+            }
+        }
+    }
+}
+
+/// BTC price at the start (USD): the scenario's, or the snapshot's.
+pub fn start_btc_price_usd(market: &Market) -> f64 {
+    market
+        .btc_price_series_usd
+        .first()
+        .copied()
+        .or(market.btc_price_usd)
+        .unwrap_or_else(|| snapshot().price_usd.expect("the snapshot has a price"))
+}
+
+/// Fees per block in the base case (BTC): the scenario's, or the snapshot's mean.
+pub fn base_fees_btc_per_block(market: &Market) -> f64 {
+    market
+        .fees_btc_per_block
+        .unwrap_or_else(|| snapshot().mean_fees_btc_per_block)
+}
+
+/// BTC drift in the base case (fraction a year, continuously compounded): the scenario's, or
+/// the risk-free rate.
+pub fn btc_drift_per_year(market: &Market) -> f64 {
+    market
+        .btc_drift_percent_per_year
+        .unwrap_or(market.sofr_percent)
+        / 100.0
+}
+
+/// The deterministic base case of a scenario: prices on their drifts, the network following
+/// the world fleet's cost curve, GPU rents deflating and stepping down at launches.
+pub fn base_market_path(scenario: &Scenario) -> MarketPath {
+    let market = &scenario.market;
+    let months = scenario.horizon_months as usize;
+    let start = scenario.first_month();
+    let drift = btc_drift_per_year(market);
+    let fees = base_fees_btc_per_block(market);
+    let price0 = start_btc_price_usd(market);
+    let btc_price_usd: Vec<f64> = (0..months)
+        .map(|t| match market.btc_price_series_usd.get(t) {
+            Some(&price) => price,
+            None => {
+                let (anchor_month, anchor_price) = match market.btc_price_series_usd.last() {
+                    Some(&last) => (market.btc_price_series_usd.len() - 1, last),
+                    None => (0, price0),
+                };
+                anchor_price * (drift * (t - anchor_month) as f64 / 12.0).exp()
+            }
+        })
+        .collect();
+
+    let origin = network_origin(market);
+    let mut network = NetworkSim::new(
+        WorldFleetCurve::new(&market.world_fleet),
+        origin,
+        hashprice_at(
+            origin.bits.core_difficulty(),
+            bitwatt_chain::block_subsidy_btc(origin.height + 1) + fees,
+            price0,
+        ),
+        months,
+    );
+    let mut path = MarketPath {
+        start_month: start,
+        btc_price_usd,
+        fees_btc_per_block: vec![fees; months],
+        ..MarketPath::with_start(start)
+    };
+    for t in 0..months {
+        let month = network.step_month(path.btc_price_usd[t], fees);
+        path.network_hashrate_hs.push(month.hashrate_hs);
+        path.difficulty.push(month.mean_difficulty);
+        path.blocks.push(month.blocks);
+        path.subsidy_btc.push(month.subsidy_btc);
+        path.end_height.push(month.end_height);
+        path.frontier_efficiency_j_per_th
+            .push(month.frontier_efficiency_j_per_th);
+    }
+
+    let gpu = &market.gpu;
+    let deflation = gpu.rent_deflation_percent_per_year / 100.0;
+    path.gpu_rent_index_usd_per_gpu_hour = (0..months)
+        .map(|t| gpu.reference_rent_usd_per_gpu_hour * (-deflation * t as f64 / 12.0).exp())
+        .collect();
+    path.generation_rent_factor = generation_rent_factors(market, start, months);
+    path.ai_utilisation = vec![gpu.utilisation_percent / 100.0; months];
+    path.ai_demand = vec![1.0; months];
+    let escalation = 1.0 + market.power_price_escalation_percent_per_year / 100.0;
+    path.power_price_usd_per_mwh = (0..months)
+        .map(|t| market.power_price_usd_per_mwh * escalation.powf(t as f64 / 12.0))
+        .collect();
+    path.sofr = vec![market.sofr_percent / 100.0; months];
+    path.stress = vec![false; months];
+    path
+}
+
+/// Each generation's rent factor month by month: its factor at the start, times the
+/// step-down of every newer generation launched after the start and by that month.
+pub fn generation_rent_factors(market: &Market, start: YearMonth, months: usize) -> Vec<f64> {
+    let generations = &market.gpu.generations;
+    let mut factors = Vec::with_capacity(generations.len() * months);
+    for generation in generations {
+        for t in 0..months {
+            let month = start.plus_months(t as i32);
+            let step_down: f64 = generations
+                .iter()
+                .filter(|newer| {
+                    newer.launch_month > generation.launch_month
+                        && newer.launch_month > start
+                        && newer.launch_month <= month
+                })
+                .map(|newer| newer.step_down_factor)
+                .product();
+            factors.push(generation.rent_factor * step_down);
+        }
+    }
+    factors
+}
+
+impl MarketPath {
+    /// An empty path starting at `start`.
+    pub fn with_start(start: YearMonth) -> MarketPath {
+        MarketPath {
+            start_month: start,
+            btc_price_usd: Vec::new(),
+            fees_btc_per_block: Vec::new(),
+            network_hashrate_hs: Vec::new(),
+            difficulty: Vec::new(),
+            blocks: Vec::new(),
+            subsidy_btc: Vec::new(),
+            end_height: Vec::new(),
+            frontier_efficiency_j_per_th: Vec::new(),
+            gpu_rent_index_usd_per_gpu_hour: Vec::new(),
+            generation_rent_factor: Vec::new(),
+            ai_utilisation: Vec::new(),
+            ai_demand: Vec::new(),
+            power_price_usd_per_mwh: Vec::new(),
+            sofr: Vec::new(),
+            stress: Vec::new(),
+        }
+    }
+}

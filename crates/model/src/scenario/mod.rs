@@ -1,0 +1,98 @@
+//! The scenario file: one borrower, its debt and the market base case.
+//!
+//! Every quantity carries its unit in its name. [`Scenario::from_toml`] parses a file into a
+//! document, checks every field and reports every problem at once ([`ScenarioErrors`]); a
+//! [`Scenario`] that exists is valid. [`scenario_json_schema`] gives the JSON Schema.
+
+mod borrower;
+mod debt;
+mod market;
+mod month;
+mod validate;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use borrower::{
+    Backstop, ColocationLease, Conversion, Counterparty, Distributions, GpuCloud, MachineModel,
+    MiningFleet, Opex, Ppa, Renewal, Site, Tax, Treasury,
+};
+pub use debt::{Covenants, Debt, DebtKind, Schedule, Seniority};
+pub use market::{FleetBand, GpuGeneration, GpuMarket, Market, NetworkStart, WorldFleet};
+pub use month::{DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_MONTH, YearMonth};
+pub use validate::{FieldError, ScenarioErrors, scenario_json_schema};
+
+/// The scenario file-format version this build reads.
+pub const SCENARIO_SCHEMA_VERSION: u32 = 1;
+
+/// Text of the built-in example `examples/pivot-miner.toml`: a listed US miner in late 2025
+/// converting 200 MW for a neocloud tenant on project-finance debt.
+pub const PIVOT_MINER_TOML: &str = include_str!("../../../../examples/pivot-miner.toml");
+
+/// Most debt instruments one scenario may hold (a path keeps their outcomes in a fixed array).
+pub const MAX_DEBT_INSTRUMENTS: usize = 16;
+
+/// Longest projection (months).
+pub const MAX_HORIZON_MONTHS: u32 = 240;
+
+/// A validated scenario: the market base case and one borrower with its debt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// File-format version; must be [`SCENARIO_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Borrower name shown in reports.
+    pub name: String,
+    /// First projected month; default: the month of the built-in network snapshot.
+    #[serde(default)]
+    pub start_month: Option<YearMonth>,
+    /// Months projected (1–240).
+    #[serde(default = "default_horizon_months")]
+    pub horizon_months: u32,
+    /// Cash on hand at the start (USD).
+    #[serde(default)]
+    pub opening_cash_usd: f64,
+    /// The market base case.
+    #[serde(default)]
+    pub market: Market,
+    /// Sites with grid connections.
+    #[serde(default)]
+    pub site: Vec<Site>,
+    /// Mining fleets.
+    #[serde(default)]
+    pub mining_fleet: Vec<MiningFleet>,
+    /// Colocation leases of AI capacity.
+    #[serde(default)]
+    pub colocation_lease: Vec<ColocationLease>,
+    /// Owned GPU clouds.
+    #[serde(default)]
+    pub gpu_cloud: Vec<GpuCloud>,
+    /// Conversions of mining capacity to AI.
+    #[serde(default)]
+    pub conversion: Vec<Conversion>,
+    /// The BTC treasury.
+    #[serde(default)]
+    pub treasury: Treasury,
+    /// Corporate and site operating costs.
+    #[serde(default)]
+    pub opex: Opex,
+    /// Income tax.
+    #[serde(default)]
+    pub tax: Tax,
+    /// Distribution policy (none by default: cash is retained).
+    #[serde(default)]
+    pub distributions: Distributions,
+    /// Debt instruments.
+    #[serde(default)]
+    pub debt: Vec<Debt>,
+}
+
+fn default_horizon_months() -> u32 {
+    120
+}
+
+impl Default for Market {
+    fn default() -> Self {
+        toml::from_str("").expect("every market field has a default")
+    }
+}

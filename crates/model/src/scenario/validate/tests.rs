@@ -1,0 +1,465 @@
+use super::*;
+use crate::scenario::{DebtKind, MachineModel, Schedule};
+
+/// One site, one mining fleet, one term loan.
+const MINIMAL: &str = r#"schema_version = 1
+name = "Minimal miner"
+start_month = "2026-01"
+horizon_months = 60
+
+[[site]]
+name = "Texas"
+grid_capacity_mw = 50
+
+[[mining_fleet]]
+name = "S21 XP"
+site = "Texas"
+model = "Antminer S21 XP"
+count = 5000
+
+[[debt]]
+name = "Term loan"
+kind = "term_loan"
+principal_usd = 20_000_000
+fixed_rate_percent = 12
+schedule = "linear"
+maturity_month = "2029-12"
+"#;
+
+/// A miner converting part of a site to AI: every section, every kind of reference.
+const PIVOT: &str = r#"schema_version = 1
+name = "Pivot miner"
+start_month = "2026-01"
+opening_cash_usd = 5e7
+
+[market]
+btc_price_usd = 90000
+btc_price_series_usd = [90000, 91000.5]
+sofr_percent = 4.1
+
+[market.network]
+height = 925344
+difficulty = 149.3e12
+epoch_start_time_unix_s = 1764206208
+time_unix_s = 1764206208
+
+[market.world_fleet]
+bands = [
+  { efficiency_j_per_th = 15, hashrate_share_percent = 60 },
+  { efficiency_j_per_th = 25, hashrate_share_percent = 40 },
+]
+
+[market.gpu]
+utilisation_percent = 80
+
+[[market.gpu.generations]]
+name = "H100"
+launch_month = "2022-10"
+rent_factor = 1
+step_down_factor = 0.85
+
+[[market.gpu.generations]]
+name = "B200"
+launch_month = "2025-03"
+rent_factor = 1.8
+step_down_factor = 0.9
+
+[[site]]
+name = "Abilene"
+grid_capacity_mw = 200
+ppa = { price_usd_per_mwh = 35, share_percent = 80, end_month = "2030-12" }
+
+[[site]]
+name = "Ohio"
+grid_capacity_mw = 30
+
+[[mining_fleet]]
+name = "Hydro"
+site = "Abilene"
+model = { name = "Custom Hydro", hashrate_ths = 500, power_w = 6000, release_year = 2025 }
+count = 10000
+renewal = "replace_with_frontier"
+
+[[colocation_lease]]
+name = "Hyperscaler lease"
+site = "Abilene"
+critical_it_mw = 100
+rent_usd_per_kw_month = 130
+start_month = "2027-07"
+tenor_months = 180
+tenant = { name = "Hyperscaler", default_probability_percent_per_year = 0.5 }
+backstop = { guarantor = { name = "Parent", default_probability_percent_per_year = 0.2 }, cap_usd = 1e9 }
+
+[[gpu_cloud]]
+name = "Ohio cloud"
+site = "Ohio"
+generation = "B200"
+gpu_count = 2000
+capex_usd_per_gpu = 45000
+power_kw_per_gpu = 1.4
+start_month = "2026-06"
+contracted_percent = 70
+contract_rate_usd_per_gpu_hour = 3.1
+contract_tenor_months = 36
+offtaker = { name = "AI lab", default_probability_percent_per_year = 3 }
+
+[[conversion]]
+name = "Abilene phase 1"
+site = "Abilene"
+critical_it_mw = 100
+start_month = "2026-03"
+duration_months = 16
+capex_usd_per_mw = 1.1e7
+feeds = "Hyperscaler lease"
+
+[treasury]
+btc_held = 1500
+sell_mined_percent = 50
+
+[opex]
+fixed_usd_per_month = 2e6
+
+[tax]
+rate_percent = 21
+
+[distributions]
+excess_cash_percent = 50
+minimum_cash_usd = 1e7
+
+[[debt]]
+name = "Project loan"
+kind = "project_finance"
+funds = "Abilene phase 1"
+loan_to_cost_percent = 70
+target_dscr = 1.3
+margin_bps = 275
+schedule = "sculpted"
+maturity_month = "2040-12"
+ring_fenced = true
+collateral = ["Hyperscaler lease", "Abilene"]
+covenants = { lock_up_dscr = 1.2, default_dscr = 1.05 }
+
+[[debt]]
+name = "Corporate loan"
+kind = "term_loan"
+principal_usd = 1e8
+fixed_rate_percent = 11
+schedule = "custom"
+custom_repayment_percent = [10, 10, 20]
+maturity_month = "2030-01"
+collateral = ["treasury", "Hydro"]
+"#;
+
+fn errors_of(text: &str) -> Vec<FieldError> {
+    match Scenario::from_toml(text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(errors) => errors.0,
+    }
+}
+
+/// The error at `path`, which must be the only one there.
+fn error_at<'e>(errors: &'e [FieldError], path: &str) -> &'e FieldError {
+    let found: Vec<&FieldError> = errors.iter().filter(|e| e.path == path).collect();
+    assert_eq!(found.len(), 1, "{path} in {errors:#?}");
+    found[0]
+}
+
+/// 1-based line of the first line of `text` that contains `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|line| line.contains(needle)).unwrap() + 1
+}
+
+#[test]
+fn minimal_scenario_parses_as_serde_reads_it() {
+    let scenario = Scenario::from_toml(MINIMAL).unwrap();
+    assert_eq!(scenario, toml::from_str::<Scenario>(MINIMAL).unwrap());
+    assert_eq!(scenario.name, "Minimal miner");
+    assert_eq!(scenario.first_month().to_string(), "2026-01");
+    assert_eq!(scenario.debt[0].kind, DebtKind::TermLoan);
+}
+
+#[test]
+fn full_scenario_parses() {
+    let scenario = Scenario::from_toml(PIVOT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scenario, toml::from_str::<Scenario>(PIVOT).unwrap());
+    assert!(matches!(
+        scenario.mining_fleet[0].model,
+        MachineModel::Inline(_)
+    ));
+    assert_eq!(scenario.debt[1].schedule, Schedule::Custom);
+}
+
+#[test]
+fn defaults_apply() {
+    let text = MINIMAL.replace("start_month = \"2026-01\"\nhorizon_months = 60\n", "");
+    let scenario = Scenario::from_toml(&text).unwrap();
+    assert_eq!(scenario.horizon_months, 120);
+    assert_eq!(scenario.start_month, None);
+    assert_eq!(scenario.first_month().to_string(), "2025-11");
+    assert_eq!(scenario.site[0].pue, 1.05);
+    assert_eq!(scenario.site[0].ai_pue, 1.3);
+    assert_eq!(scenario.mining_fleet[0].uptime_percent, 97.0);
+    assert_eq!(scenario.market.sofr_percent, 3.9);
+    assert_eq!(scenario.market.gpu, crate::scenario::GpuMarket::default());
+    assert_eq!(scenario.treasury.sell_mined_percent, 100.0);
+    assert_eq!(scenario.debt[0].covenants.dscr_window_months, 12);
+}
+
+#[test]
+fn reports_every_problem_with_its_line() {
+    let text = MINIMAL
+        .replace("horizon_months = 60", "horizon_months = 500")
+        .replace("grid_capacity_mw = 50", "grid_capacity_mw = 50\npue = nan")
+        .replace("site = \"Texas\"", "site = \"Texsa\"")
+        .replace("count = 5000", "count = 0")
+        .replace(
+            "fixed_rate_percent = 12",
+            "fixed_rate_percent = 12\nmargin_bps = -50",
+        );
+    let errors = errors_of(&text);
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    let horizon = error_at(&errors, "horizon_months");
+    assert_eq!(horizon.value, "500");
+    assert_eq!(horizon.line, Some(4));
+    assert!(horizon.expected.contains("1 to 240 months"), "{horizon}");
+    let pue = error_at(&errors, "site[0].pue");
+    assert_eq!(
+        (pue.value.as_str(), pue.line),
+        ("NaN", Some(line_of(&text, "pue")))
+    );
+    assert!(pue.expected.contains("from 1 to 3"), "{pue}");
+    let site = error_at(&errors, "mining_fleet[0].site");
+    assert_eq!(site.value, "\"Texsa\"");
+    assert!(site.expected.contains("\"Texas\""), "{site}");
+    assert_eq!(site.line, Some(line_of(&text, "Texsa")));
+    assert_eq!(
+        error_at(&errors, "mining_fleet[0].count").line,
+        Some(line_of(&text, "count = 0"))
+    );
+    let rates = error_at(&errors, "debt[0]");
+    assert!(
+        rates
+            .expected
+            .contains("exactly one of fixed_rate_percent and margin_bps"),
+        "{rates}"
+    );
+    assert_eq!(rates.line, Some(line_of(&text, "[[debt]]")));
+    let lines: Vec<usize> = errors.iter().map(|e| e.line.unwrap()).collect();
+    assert!(lines.is_sorted(), "{lines:?}");
+    let shown = ScenarioErrors(errors).to_string();
+    assert_eq!(shown.lines().count(), 5);
+    assert!(
+        shown
+            .contains("line 4: horizon_months = 500: expected a whole number from 1 to 240 months"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn unknown_keys_at_every_depth() {
+    let text = MINIMAL
+        .replace("horizon_months = 60", "horizon_months = 60\nhorizon = 5")
+        .replace("fixed_rate_percent", "fixed_rate_pct")
+        .replace(
+            "[[site]]",
+            "[market.gpu]\nutilisation = 90\n[market.gpu.extra]\nx = 1\n\n[[site]]",
+        );
+    let errors = errors_of(&text);
+    let expected = [
+        ("horizon", "5", "horizon = 5"),
+        ("market.gpu.utilisation", "90", "utilisation = 90"),
+        ("market.gpu.extra", "{...}", "[market.gpu.extra]"),
+        ("debt[0].fixed_rate_pct", "12", "fixed_rate_pct"),
+    ];
+    for (path, value, line) in expected {
+        let error = error_at(&errors, path);
+        assert_eq!(error.value, value, "{error}");
+        assert_eq!(error.line, Some(line_of(&text, line)), "{error}");
+        assert!(error.expected.starts_with("a known key"), "{error}");
+    }
+    assert!(
+        error_at(&errors, "market.gpu.utilisation")
+            .expected
+            .contains("did you mean utilisation_percent?")
+    );
+    // The debt is still checked without its unknown key: it now has neither rate.
+    assert!(error_at(&errors, "debt[0]").expected.contains("neither"));
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+}
+
+#[test]
+fn type_errors_in_several_elements_are_all_reported() {
+    let text = format!(
+        "{MINIMAL}\n[[site]]\nname = 7\ngrid_capacity_mw = \"big\"\n\n[[site]]\nname = \"Ohio\"\ngrid_capacity_mw = 10\npue = true\n\n[[site]]\nname = \"Utah\"\ngrid_capacity_mw = -1\n"
+    );
+    let errors = errors_of(&text);
+    let name = error_at(&errors, "site[1].name");
+    assert_eq!(
+        (name.value.as_str(), name.expected.as_str()),
+        ("7", "a string")
+    );
+    let capacity = error_at(&errors, "site[1].grid_capacity_mw");
+    assert_eq!(capacity.value, "\"big\"");
+    assert_eq!(capacity.line, Some(line_of(&text, "\"big\"")));
+    let pue = error_at(&errors, "site[2].pue");
+    assert_eq!(
+        (pue.value.as_str(), pue.expected.as_str()),
+        ("true", "a number")
+    );
+    // A site that reads is still range-checked.
+    assert_eq!(error_at(&errors, "site[3].grid_capacity_mw").value, "-1");
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+}
+
+#[test]
+fn missing_fields_name_the_table() {
+    let text = MINIMAL.replace("maturity_month = \"2029-12\"\n", "");
+    let errors = errors_of(&text);
+    let missing = error_at(&errors, "debt[0].maturity_month");
+    assert_eq!(missing.value, "");
+    assert!(missing.expected.contains("(required)"), "{missing}");
+    assert_eq!(missing.line, Some(line_of(&text, "[[debt]]")));
+    let errors = errors_of("schema_version = 1\n");
+    assert_eq!(error_at(&errors, "name").line, None);
+    assert!(errors.iter().any(|e| e.path == "site"), "{errors:#?}");
+}
+
+#[test]
+fn syntax_errors_carry_line_and_column() {
+    let errors = errors_of("schema_version = 1\nname = = \"x\"\n");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, Some(2));
+    assert!(
+        errors[0]
+            .to_string()
+            .starts_with("line 2: expected valid TOML (column 8")
+    );
+}
+
+#[test]
+fn enum_and_month_values() {
+    let text = MINIMAL
+        .replace("\"term_loan\"", "\"bond\"")
+        .replace("\"2029-12\"", "\"2029-13\"")
+        .replace("start_month = \"2026-01\"", "start_month = 2026-01-01");
+    let errors = errors_of(&text);
+    assert_eq!(
+        error_at(&errors, "debt[0].kind").expected,
+        "one of \"term_loan\", \"project_finance\""
+    );
+    assert_eq!(
+        error_at(&errors, "debt[0].maturity_month").value,
+        "\"2029-13\""
+    );
+    assert_eq!(error_at(&errors, "start_month").value, "2026-01-01");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+}
+
+#[test]
+fn references_between_sections() {
+    let text = PIVOT
+        .replace("generation = \"B200\"", "generation = \"B300\"")
+        .replace("start_month = \"2027-07\"", "start_month = \"2027-01\"")
+        .replace("funds = \"Abilene phase 1\"", "funds = \"Phase 2\"")
+        .replace("\"treasury\", \"Hydro\"", "\"treasury\", \"Hydra\"")
+        .replace(
+            "model = { name",
+            "model = \"Antminer S9\"\nold_model = { name",
+        )
+        .replace(
+            "critical_it_mw = 100\nstart_month",
+            "critical_it_mw = 180\nstart_month",
+        );
+    let errors = errors_of(&text);
+    let generation = error_at(&errors, "gpu_cloud[0].generation");
+    assert!(
+        generation.expected.contains("\"H100\", \"B200\""),
+        "{generation}"
+    );
+    let ready = error_at(&errors, "colocation_lease[0].start_month");
+    assert_eq!(ready.value, "2027-01");
+    assert!(ready.expected.starts_with("2027-07 or later"), "{ready}");
+    assert!(
+        error_at(&errors, "debt[0].funds")
+            .expected
+            .contains("\"Abilene phase 1\"")
+    );
+    assert!(
+        error_at(&errors, "debt[1].collateral[1]")
+            .expected
+            .contains("\"treasury\"")
+    );
+    assert!(
+        error_at(&errors, "mining_fleet[0].model")
+            .expected
+            .contains("Antminer S21 XP")
+    );
+    error_at(&errors, "mining_fleet[0].old_model");
+    let conversion = error_at(&errors, "conversion[0].critical_it_mw");
+    assert!(
+        conversion.expected.contains("AI PUE of 1.3"),
+        "{conversion}"
+    );
+    assert_eq!(errors.len(), 7, "{errors:#?}");
+}
+
+#[test]
+fn debt_rules() {
+    let text = PIVOT
+        .replace("target_dscr = 1.3\n", "")
+        .replace(
+            "ring_fenced = true",
+            "ring_fenced = true\nfixed_rate_percent = 5",
+        )
+        .replace("[10, 10, 20]", "[60, 50]")
+        .replace("default_dscr = 1.05", "default_dscr = 1.5")
+        .replace(
+            "maturity_month = \"2030-01\"",
+            "maturity_month = \"2025-06\"",
+        );
+    let errors = errors_of(&text);
+    assert!(
+        error_at(&errors, "debt[0].target_dscr")
+            .expected
+            .contains("required")
+    );
+    assert!(error_at(&errors, "debt[0]").expected.contains("not both"));
+    let repayments = error_at(&errors, "debt[1].custom_repayment_percent");
+    assert_eq!(repayments.value, "[60, 50]");
+    assert!(repayments.expected.contains("sum to 110 %"), "{repayments}");
+    assert!(
+        error_at(&errors, "debt[0].covenants.default_dscr")
+            .expected
+            .contains("1.2")
+    );
+    let maturity = error_at(&errors, "debt[1].maturity_month");
+    assert!(maturity.expected.contains("2026-01"), "{maturity}");
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+}
+
+#[test]
+fn names_are_unique() {
+    let text = PIVOT.replace("name = \"Ohio cloud\"", "name = \"hyperscaler LEASE\"");
+    let errors = errors_of(&text);
+    let duplicate = error_at(&errors, "gpu_cloud[0].name");
+    assert!(
+        duplicate.expected.contains("colocation_lease[0]"),
+        "{duplicate}"
+    );
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+}
+
+#[test]
+fn numbers_out_of_range_of_their_type() {
+    let text = MINIMAL
+        .replace("count = 5000", "count = 4294967296")
+        .replace("grid_capacity_mw = 50", "grid_capacity_mw = 1e400");
+    let errors = errors_of(&text);
+    assert!(
+        error_at(&errors, "mining_fleet[0].count")
+            .expected
+            .contains("4294967295")
+    );
+    assert_eq!(error_at(&errors, "site[0].grid_capacity_mw").value, "1e400");
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+}
