@@ -155,7 +155,7 @@ fn render(scenario: &Scenario, projection: &Projection) -> String {
     );
     facts.add(
         "Equity IRR",
-        summary.equity_irr.map_or("n/a".to_string(), |irr| {
+        projection.equity_irr.map_or("n/a".to_string(), |irr| {
             format!("{:.1} % a year", irr * 100.0)
         }),
     );
@@ -337,7 +337,7 @@ impl<'a> ProjectJson<'a> {
                 covenant_breaches: summary.covenant_breaches,
                 cures_used: summary.cures_used,
                 lock_up_months: summary.lock_up_months,
-                equity_irr: summary.equity_irr,
+                equity_irr: projection.equity_irr,
                 final_cash_usd: summary.final_cash_usd,
                 collateral_at_end_usd: summary.collateral,
             },

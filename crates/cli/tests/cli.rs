@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod golden;
 mod validate;
 
 fn bitwatt(args: &[&str]) -> Output {

@@ -50,8 +50,10 @@ pub struct Borrower {
     pub opening_depreciation_usd: f64,
     /// Every asset of the borrower.
     pub all_assets: Vec<AssetRef>,
-    /// The assets securing senior secured debt (union over instruments).
-    pub secured_collateral: Vec<AssetRef>,
+    /// Every asset securing some instrument (union over instruments), valued each month.
+    pub collateral_assets: Vec<AssetRef>,
+    /// Slots in `collateral_assets` of the assets securing senior secured debt.
+    pub secured_slots: Vec<usize>,
     /// Share of parent cash above `minimum_cash_usd` paid out each month.
     pub distribution_fraction: f64,
     /// Parent cash kept before distributions (USD).
@@ -265,8 +267,10 @@ pub struct DebtPlan {
     pub upfront_fee_fraction: f64,
     /// Seniority.
     pub seniority: Seniority,
-    /// Collateral: indices into the borrower's assets.
+    /// Collateral: the assets securing it.
     pub collateral: Vec<AssetRef>,
+    /// The collateral's slots in `Borrower::collateral_assets`.
+    pub collateral_slots: Vec<usize>,
     /// Committed amount (USD), after sizing.
     pub commitment_usd: f64,
     /// The debt's market spread (fraction a year), if given.
@@ -574,7 +578,8 @@ impl Borrower {
                 .chain((0..scenario.gpu_cloud.len()).map(AssetRef::GpuCloud))
                 .chain(std::iter::once(AssetRef::Treasury))
                 .collect(),
-            secured_collateral: Vec::new(),
+            collateral_assets: Vec::new(),
+            secured_slots: Vec::new(),
             distribution_fraction: scenario.distributions.excess_cash_percent / 100.0,
             minimum_cash_usd: scenario.distributions.minimum_cash_usd,
         };
@@ -582,14 +587,24 @@ impl Borrower {
             let plan = debt_plan(scenario, &borrower, base, i, debt, debt_entity[i])?;
             borrower.debts.push(plan);
         }
-        for plan in &borrower.debts {
-            if plan.seniority == Seniority::SeniorSecured {
-                for asset in &plan.collateral {
-                    if !borrower.secured_collateral.contains(asset) {
-                        borrower.secured_collateral.push(*asset);
+        for d in 0..borrower.debts.len() {
+            let mut slots = Vec::with_capacity(borrower.debts[d].collateral.len());
+            for &asset in &borrower.debts[d].collateral {
+                let slot = match borrower.collateral_assets.iter().position(|&a| a == asset) {
+                    Some(slot) => slot,
+                    None => {
+                        borrower.collateral_assets.push(asset);
+                        borrower.collateral_assets.len() - 1
                     }
+                };
+                slots.push(slot);
+                if borrower.debts[d].seniority == Seniority::SeniorSecured
+                    && !borrower.secured_slots.contains(&slot)
+                {
+                    borrower.secured_slots.push(slot);
                 }
             }
+            borrower.debts[d].collateral_slots = slots;
         }
         Ok(borrower)
     }
@@ -677,7 +692,8 @@ fn debt_plan(
             let conversion = &borrower.conversions[c];
             let mut balance = 0.0;
             for (t, capex) in conversion.capex_usd.iter().enumerate() {
-                if (t as i64) < conversion.completion_t {
+                // A conversion that costs nothing draws nothing (and must not divide by 0).
+                if (t as i64) < conversion.completion_t && conversion.total_capex_usd > 0.0 {
                     balance *= 1.0 + base_rate / 12.0;
                     balance += capex / conversion.total_capex_usd;
                 }
@@ -737,8 +753,10 @@ fn debt_plan(
     }
     if let (DebtKind::ProjectFinance, Some(c)) = (debt.kind, funded) {
         let conversion = &borrower.conversions[c];
-        for (t, capex) in conversion.capex_usd.iter().enumerate() {
-            draws_usd[t] = capex / conversion.total_capex_usd * commitment;
+        if conversion.total_capex_usd > 0.0 {
+            for (t, capex) in conversion.capex_usd.iter().enumerate() {
+                draws_usd[t] = capex / conversion.total_capex_usd * commitment;
+            }
         }
     }
 
@@ -774,6 +792,7 @@ fn debt_plan(
         upfront_fee_fraction: debt.upfront_fee_bps / 10_000.0,
         seniority: debt.seniority,
         collateral,
+        collateral_slots: Vec::new(),
         commitment_usd: commitment,
         market_spread: debt.market_spread_bps.map(|bp| bp / 10_000.0),
     })

@@ -19,6 +19,8 @@ pub struct Projection {
     pub debt_months: Vec<DebtMonth>,
     /// The path's summary.
     pub summary: PathSummary,
+    /// Annualised equity IRR (see [`PathBuffers::equity_irr`]).
+    pub equity_irr: Option<f64>,
 }
 
 impl Projection {
@@ -35,11 +37,13 @@ pub fn project(scenario: &Scenario) -> Result<Projection, CompileError> {
     let borrower = Borrower::with_base_path(scenario, &market)?;
     let mut buffers = PathBuffers::new(&borrower);
     let summary = run_path(&borrower, &market, &mut buffers);
+    let equity_irr = buffers.equity_irr();
     Ok(Projection {
         borrower,
         market,
         months: buffers.rows,
         debt_months: buffers.debt_rows,
         summary,
+        equity_irr,
     })
 }

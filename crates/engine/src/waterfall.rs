@@ -29,7 +29,7 @@ const GPU_DISCOUNT_RATE: f64 = 0.15;
 /// Spread over SOFR at which contracted lease rents are discounted (fraction a year).
 const LEASE_DISCOUNT_SPREAD: f64 = 0.03;
 /// Months of value an ASIC keeps at least, even past its nominal life.
-const ASIC_MIN_REMAINING_MONTHS: f64 = 12.0;
+const ASIC_MIN_REMAINING_MONTHS: i32 = 12;
 
 /// One month of the consolidated borrower (USD unless named otherwise).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -275,9 +275,6 @@ pub struct PathSummary {
     pub cures_used: u32,
     /// Months a lock-up trapped cash.
     pub lock_up_months: u32,
-    /// Annualised equity IRR (opening net asset value in, distributions less equity raised,
-    /// closing net asset value out); `None` where undefined.
-    pub equity_irr: Option<f64>,
     /// Collateral to be sold at the default (or held at the end).
     pub collateral: CollateralValues,
     /// Cash at the end (USD).
@@ -349,6 +346,17 @@ pub struct PathBuffers {
     site_demand_mw: Vec<f64>,
     capex_history: Vec<f64>,
     equity_flows: Vec<f64>,
+    /// Market value of each collateral asset this month, by `Borrower::collateral_assets`.
+    asset_values: Vec<f64>,
+}
+
+impl PathBuffers {
+    /// Annualised equity IRR of the last path: opening net asset value in, distributions less
+    /// equity raised each month, closing net asset value out (none after a default); `None`
+    /// where undefined (no sign change).
+    pub fn equity_irr(&self) -> Option<f64> {
+        annual_irr(&self.equity_flows)
+    }
 }
 
 impl PathBuffers {
@@ -369,6 +377,7 @@ impl PathBuffers {
             site_demand_mw: Vec::with_capacity(borrower.sites.len()),
             capex_history: Vec::with_capacity(months),
             equity_flows: Vec::with_capacity(months + 1),
+            asset_values: Vec::with_capacity(borrower.collateral_assets.len()),
         }
     }
 }
@@ -417,7 +426,6 @@ pub fn run_path(
         covenant_breaches: 0,
         cures_used: 0,
         lock_up_months: 0,
-        equity_irr: None,
         collateral: CollateralValues::default(),
         final_cash_usd: 0.0,
         debt_count,
@@ -574,6 +582,9 @@ pub fn run_path(
             row.opex_usd += borrower.overhead_usd[t];
         }
 
+        value_collateral(borrower, market, t, b, btc_held);
+        let defaulted_before = b.entities.iter().filter(|e| e.defaulted).count();
+
         // Debt: interest, draws, schedules.
         let row_start = b.debt_rows.len();
         for (d, plan) in borrower.debts.iter().enumerate() {
@@ -670,7 +681,7 @@ pub fn run_path(
                     + flows.draws
                     - flows.fees;
             if parent {
-                cash += from_projects - to_projects;
+                cash += from_projects;
             }
             // Growth capex: draws, then cash beyond this month's service and minimum cash,
             // then sponsor equity (from the parent for a project company).
@@ -697,7 +708,8 @@ pub fn run_path(
                 } else {
                     0.0
                 };
-            let need = flows.growth_capex + initial_reserves;
+            // The parent funds its project companies' equity like its own growth capex.
+            let need = flows.growth_capex + initial_reserves + if parent { to_projects } else { 0.0 };
             let from_cash = need.min((cash - keep).max(0.0));
             let equity = need - from_cash;
             cash -= need;
@@ -781,16 +793,7 @@ pub fn run_path(
                     cause,
                 };
                 default = default.or((e == 0).then_some(event));
-                mark_entity_default(
-                    borrower,
-                    market,
-                    b,
-                    &mut summary,
-                    event,
-                    None,
-                    row_start,
-                    btc_held,
-                );
+                mark_entity_default(borrower, market, b, &mut summary, event, None, row_start);
                 continue;
             }
 
@@ -877,8 +880,7 @@ pub fn run_path(
                     }
                 }
                 if let Some(max_ltv) = plan.max_ltv {
-                    let value =
-                        collateral_value_usd(borrower, market, t, b, btc_held, &plan.collateral);
+                    let value = slots_value_usd(&b.asset_values, &plan.collateral_slots);
                     let balance = b.debts[d].balance;
                     if value > 0.0 && balance / value > max_ltv {
                         summary.debts[d].covenant_breaches += 1;
@@ -904,7 +906,6 @@ pub fn run_path(
                     event,
                     Some(trigger),
                     row_start,
-                    btc_held,
                 );
                 continue;
             }
@@ -952,6 +953,17 @@ pub fn run_path(
         row.cash_build_usd = change.max(0.0);
         row.cash_drawdown_usd = (-change).max(0.0);
         let mut secured_debt = 0.0;
+        // Month-end values: a default this month takes its project's assets away; treasury
+        // sales change the BTC held.
+        if b.entities.iter().filter(|e| e.defaulted).count() != defaulted_before {
+            value_collateral(borrower, market, t, b, btc_held);
+        } else {
+            for (slot, asset) in borrower.collateral_assets.iter().enumerate() {
+                if *asset == AssetRef::Treasury {
+                    b.asset_values[slot] = btc_held * price;
+                }
+            }
+        }
         for (d, plan) in borrower.debts.iter().enumerate() {
             let balance = b.debts[d].balance;
             b.debt_rows[row_start + d].closing_balance_usd = balance;
@@ -962,8 +974,7 @@ pub fn run_path(
             outcome.peak_balance_usd = outcome.peak_balance_usd.max(balance);
             outcome.final_balance_usd = balance;
             if !plan.collateral.is_empty() && balance > 0.0 {
-                let value =
-                    collateral_value_usd(borrower, market, t, b, btc_held, &plan.collateral);
+                let value = slots_value_usd(&b.asset_values, &plan.collateral_slots);
                 b.debt_rows[row_start + d].ltv = (value > 0.0).then(|| balance / value);
                 if plan.seniority == bitwatt_model::Seniority::SeniorSecured
                     && !b.debts[d].defaulted
@@ -978,14 +989,7 @@ pub fn run_path(
             .filter(|d| !d.defaulted)
             .map(|d| d.balance)
             .sum();
-        row.collateral_value_usd = collateral_value_usd(
-            borrower,
-            market,
-            t,
-            b,
-            btc_held,
-            &borrower.secured_collateral,
-        );
+        row.collateral_value_usd = slots_value_usd(&b.asset_values, &borrower.secured_slots);
         row.ltv = (secured_debt > 0.0 && row.collateral_value_usd > 0.0)
             .then(|| secured_debt / row.collateral_value_usd);
         if let Some(ltv) = row.ltv
@@ -1025,7 +1029,6 @@ pub fn run_path(
             *flow += closing_nav;
         }
     }
-    summary.equity_irr = annual_irr(&b.equity_flows);
     summary
 }
 
@@ -1134,7 +1137,6 @@ fn mark_entity_default(
     event: DefaultEvent,
     trigger: Option<usize>,
     row_start: usize,
-    btc_held: f64,
 ) {
     let t = event.month_index;
     for (d, plan) in borrower.debts.iter().enumerate() {
@@ -1146,7 +1148,7 @@ fn mark_entity_default(
             - month.interest_paid_usd
             - month.interest_capitalised_usd)
             .max(0.0);
-        let collateral = collateral_value_usd(borrower, market, t, b, btc_held, &plan.collateral);
+        let collateral = slots_value_usd(&b.asset_values, &plan.collateral_slots);
         b.debts[d].defaulted = true;
         let cause = match trigger {
             Some(trigger) if trigger != d => DefaultCause::CrossDefault,
@@ -1164,7 +1166,8 @@ fn asset_value_usd(
     borrower: &Borrower,
     market: &MarketPath,
     t: usize,
-    b: &PathBuffers,
+    fleets: &[FleetState],
+    entities: &[EntityState],
     btc_held: f64,
     asset: AssetRef,
 ) -> (AssetClass, f64) {
@@ -1172,7 +1175,7 @@ fn asset_value_usd(
     match asset {
         AssetRef::Fleet(i) => {
             let plan = &borrower.fleets[i];
-            let state = &b.fleets[i];
+            let state = &fleets[i];
             let site = &borrower.sites[plan.site];
             let revenue_per_machine = state.hashrate_ths_per_machine / 1_000.0
                 * market.hashprice_usd_per_ph_day(t)
@@ -1180,8 +1183,8 @@ fn asset_value_usd(
                 * (1.0 - plan.pool_fee);
             let power_per_machine = plan.power_w_per_machine * site.pue * HOURS_PER_MONTH / 1e6
                 * site.power_price_usd_per_mwh(t, spot).0;
-            let remaining = (f64::from(plan.life_months) - f64::from(state.age_months))
-                .max(ASIC_MIN_REMAINING_MONTHS);
+            let remaining =
+                (plan.life_months as i32 - state.age_months as i32).max(ASIC_MIN_REMAINING_MONTHS);
             let margin = (revenue_per_machine - power_per_machine).max(0.0) * plan.uptime;
             (
                 AssetClass::Asics,
@@ -1190,7 +1193,7 @@ fn asset_value_usd(
         }
         AssetRef::Lease(i) => {
             let lease = &borrower.leases[i];
-            if b.entities[lease.entity].defaulted {
+            if entities[lease.entity].defaulted {
                 return (AssetClass::LeasedSites, 0.0);
             }
             let next = t as i64 + 1;
@@ -1210,12 +1213,12 @@ fn asset_value_usd(
             let delay = (1.0 + rate / 12.0).powi(-((first - next) as i32));
             (
                 AssetClass::LeasedSites,
-                net.max(0.0) * annuity_factor(remaining as f64, rate) * delay,
+                net.max(0.0) * annuity_factor(remaining as i32, rate) * delay,
             )
         }
         AssetRef::GpuCloud(i) => {
             let cloud = &borrower.gpu_clouds[i];
-            if b.entities[cloud.entity].defaulted {
+            if entities[cloud.entity].defaulted {
                 return (AssetClass::Gpus, 0.0);
             }
             let next = t as i64 + 1;
@@ -1231,20 +1234,27 @@ fn asset_value_usd(
             let delay = (1.0 + GPU_DISCOUNT_RATE / 12.0).powi(-((first - next) as i32));
             (
                 AssetClass::Gpus,
-                net.max(0.0) * annuity_factor(remaining as f64, GPU_DISCOUNT_RATE) * delay,
+                net.max(0.0) * annuity_factor(remaining as i32, GPU_DISCOUNT_RATE) * delay,
             )
         }
         AssetRef::Site(i) => {
+            // Bare powered land, plus the land under each running lease, which comes back
+            // when the lease ends (discounted to then at the lease rate).
             let site = &borrower.sites[i];
-            let leased_mw: f64 = borrower
+            let rate = market.sofr[t] / 12.0 + LEASE_DISCOUNT_SPREAD / 12.0;
+            let mut value_mw = site.grid_capacity_mw;
+            for lease in borrower
                 .leases
                 .iter()
-                .filter(|l| l.site == i)
-                .map(|l| l.critical_it_mw * site.ai_pue)
-                .sum();
+                .filter(|l| l.site == i && (t as i64) < l.end_t)
+            {
+                let leased_mw = lease.critical_it_mw * site.ai_pue;
+                let months_left = (lease.end_t - t as i64) as i32;
+                value_mw += leased_mw * ((1.0 + rate).powi(-months_left) - 1.0);
+            }
             (
                 AssetClass::PoweredSites,
-                site.powered_site_value_usd_per_mw * (site.grid_capacity_mw - leased_mw).max(0.0),
+                site.powered_site_value_usd_per_mw * value_mw.max(0.0),
             )
         }
         AssetRef::Treasury => (AssetClass::Btc, btc_held * market.btc_price_usd[t]),
@@ -1260,28 +1270,42 @@ enum AssetClass {
     Btc,
 }
 
-/// Present value of 1 a month for `months` months at `annual_rate` (monthly compounding).
-fn annuity_factor(months: f64, annual_rate: f64) -> f64 {
+/// Present value of 1 a month for `months` whole months at `annual_rate` (monthly
+/// compounding).
+fn annuity_factor(months: i32, annual_rate: f64) -> f64 {
     let r = annual_rate / 12.0;
     if r.abs() < 1e-12 {
-        months
+        f64::from(months)
     } else {
-        (1.0 - (1.0 + r).powf(-months)) / r
+        (1.0 - (1.0 + r).powi(-months)) / r
     }
 }
 
-fn collateral_value_usd(
+/// Values every collateral asset at the current state into `b.asset_values`.
+fn value_collateral(
     borrower: &Borrower,
     market: &MarketPath,
     t: usize,
-    b: &PathBuffers,
+    b: &mut PathBuffers,
     btc_held: f64,
-    assets: &[AssetRef],
-) -> f64 {
-    assets
-        .iter()
-        .map(|&asset| asset_value_usd(borrower, market, t, b, btc_held, asset).1)
-        .sum()
+) {
+    let PathBuffers {
+        asset_values,
+        fleets,
+        entities,
+        ..
+    } = b;
+    asset_values.clear();
+    asset_values.extend(
+        borrower.collateral_assets.iter().map(|&asset| {
+            asset_value_usd(borrower, market, t, fleets, entities, btc_held, asset).1
+        }),
+    );
+}
+
+/// Value of the collateral at `slots` of `Borrower::collateral_assets` (USD).
+fn slots_value_usd(asset_values: &[f64], slots: &[usize]) -> f64 {
+    slots.iter().map(|&slot| asset_values[slot]).sum()
 }
 
 fn collateral_by_class(
@@ -1293,7 +1317,8 @@ fn collateral_by_class(
 ) -> CollateralValues {
     let mut values = CollateralValues::default();
     for &asset in &borrower.all_assets {
-        let (class, value) = asset_value_usd(borrower, market, t, b, btc_held, asset);
+        let (class, value) =
+            asset_value_usd(borrower, market, t, &b.fleets, &b.entities, btc_held, asset);
         match class {
             AssetClass::Asics => values.asics_usd += value,
             AssetClass::Gpus => values.gpus_usd += value,
