@@ -709,7 +709,8 @@ pub fn run_path(
                     0.0
                 };
             // The parent funds its project companies' equity like its own growth capex.
-            let need = flows.growth_capex + initial_reserves + if parent { to_projects } else { 0.0 };
+            let need =
+                flows.growth_capex + initial_reserves + if parent { to_projects } else { 0.0 };
             let from_cash = need.min((cash - keep).max(0.0));
             let equity = need - from_cash;
             cash -= need;

@@ -13,8 +13,9 @@ pub struct Debt {
     pub name: String,
     /// The kind of instrument.
     pub kind: DebtKind,
-    /// Principal (USD): the amount drawn for a term loan; for project finance the most the
-    /// lenders commit (sizing may give less).
+    /// Principal (USD): the amount drawn for a term loan (for a loan drawn before the start,
+    /// the balance outstanding at the start); for project finance the most the lenders commit
+    /// (sizing may give less).
     #[serde(default)]
     pub principal_usd: Option<f64>,
     /// Project finance: most debt as a share of the financed capex (percent).

@@ -1,0 +1,14 @@
+//! Integration tests of the engine: sources equal uses on random scenarios, hand-computed
+//! finance cases (DSCR, LTV, schedules, sculpting, reserves, lock-up, covenants, defaults)
+//! and the epoch-exact network (halvings, block counts, retargets).
+//!
+//! One test binary; the topics live in `tests/engine/`.
+
+#[path = "engine/common.rs"]
+mod common;
+#[path = "engine/finance.rs"]
+mod finance;
+#[path = "engine/network.rs"]
+mod network;
+#[path = "engine/sources_uses.rs"]
+mod sources_uses;
