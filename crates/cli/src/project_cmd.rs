@@ -233,7 +233,34 @@ fn render(scenario: &Scenario, projection: &Projection) -> String {
     }
     out.push('\n');
     out.push_str(&years.render());
+    out.push('\n');
+    for note in assumption_notes(scenario) {
+        out.push_str(&format!("note: {note}\n"));
+    }
     out
+}
+
+/// What the base case assumes rather than observes, printed under every projection.
+fn assumption_notes(scenario: &Scenario) -> Vec<String> {
+    let market = &scenario.market;
+    let drift = match market.btc_drift_percent_per_year {
+        Some(drift) => format!("BTC drift {drift:.2} % a year, as the scenario sets it"),
+        None => format!(
+            "BTC drift = SOFR ({:.2} % a year), never the historical drift",
+            market.sofr_percent
+        ),
+    };
+    let fleet = &market.world_fleet;
+    vec![
+        drift,
+        format!(
+            "network hashrate follows an assumed world-fleet cost curve ({} efficiency bands, \
+             miners' power at ${:.0} ± {:.0}/MWh; market.world_fleet)",
+            fleet.bands.len(),
+            fleet.power_price_median_usd_per_mwh,
+            fleet.power_price_spread_usd_per_mwh
+        ),
+    ]
 }
 
 /// The full result of `project --json`.
@@ -243,6 +270,7 @@ struct ProjectJson<'a> {
     start_month: YearMonth,
     horizon_months: usize,
     btc_drift_percent_per_year: f64,
+    assumptions: Vec<String>,
     summary: SummaryJson,
     debts: Vec<DebtJson<'a>>,
     months: Vec<MonthJson<'a>>,
@@ -323,6 +351,7 @@ impl<'a> ProjectJson<'a> {
             start_month: start,
             horizon_months: projection.borrower.horizon_months,
             btc_drift_percent_per_year: btc_drift_per_year(&scenario.market) * 100.0,
+            assumptions: assumption_notes(scenario),
             summary: SummaryJson {
                 months_run: summary.months_run,
                 default: summary.default.map(default_json),
