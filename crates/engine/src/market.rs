@@ -58,9 +58,11 @@ impl MarketPath {
     /// Realised hashprice in month `t` (USD per PH/s per day): the network's reward in USD per
     /// PH/s of network hashrate per day.
     pub fn hashprice_usd_per_ph_day(&self, t: usize) -> f64 {
-        self.network_reward_btc(t) * self.btc_price_usd[t]
-            / (self.network_hashrate_hs[t] / 1e15)
-            / bitwatt_model::DAYS_PER_MONTH
+        hashprice_of(
+            self.network_reward_btc(t),
+            self.btc_price_usd[t],
+            self.network_hashrate_hs[t],
+        )
     }
 
     /// Rent of generation `generation` in month `t` (USD per GPU-hour).
@@ -68,6 +70,13 @@ impl MarketPath {
         self.gpu_rent_index_usd_per_gpu_hour[t]
             * self.generation_rent_factor[generation * self.months() + t]
     }
+}
+
+/// Hashprice (USD per PH/s per day) of a month whose network earned `reward_btc` at
+/// `price_usd` with `hashrate_hs` of network hashrate.
+#[inline]
+pub(crate) fn hashprice_of(reward_btc: f64, price_usd: f64, hashrate_hs: f64) -> f64 {
+    reward_btc * price_usd / (hashrate_hs / 1e15) / bitwatt_model::DAYS_PER_MONTH
 }
 
 /// The network at the start: the scenario's `[market.network]` or the built-in snapshot.
