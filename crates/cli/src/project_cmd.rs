@@ -77,6 +77,11 @@ fn kind_text(kind: DebtKind) -> &'static str {
     match kind {
         DebtKind::TermLoan => "term loan",
         DebtKind::ProjectFinance => "project finance",
+        DebtKind::Abl => "asset-backed loan",
+        DebtKind::Convertible => "convertible notes",
+        DebtKind::HighYield => "high-yield bond",
+        DebtKind::BtcBacked => "BTC-backed loan",
+        DebtKind::Revolver => "revolver",
     }
 }
 

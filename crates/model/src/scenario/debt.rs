@@ -72,9 +72,87 @@ pub struct Debt {
     /// compare with the break-even spread.
     #[serde(default)]
     pub market_spread_bps: Option<f64>,
+    /// Asset-backed loan and revolver: the most the lenders commit (USD).
+    #[serde(default)]
+    pub commitment_usd: Option<f64>,
+    /// Asset-backed loan: last month of the draw window; the commitment is drawn in equal
+    /// monthly parts from `draw_month` to this month, each within the borrowing base.
+    /// Default: all at `draw_month`.
+    #[serde(default)]
+    pub draw_end_month: Option<YearMonth>,
+    /// Asset-backed loan (and optionally a revolver): borrowing base = this share of the
+    /// collateral's market value (percent).
+    #[serde(default)]
+    pub advance_rate_percent: Option<f64>,
+    /// Asset-backed loan: the advance rate falls by this many percentage points a year from
+    /// the first draw (0: constant).
+    #[serde(default)]
+    pub advance_rate_step_down_percent_per_year: f64,
+    /// Revolver: fee on the undrawn commitment (basis points a year).
+    #[serde(default)]
+    pub commitment_fee_bps: f64,
+    /// High-yield bond: call prices by month; the issuer calls the whole bond when its free
+    /// cash covers the call price.
+    #[serde(default)]
+    pub call_schedule: Vec<CallPrice>,
+    /// BTC-backed loan: BTC pledged from the treasury.
+    #[serde(default)]
+    pub btc_pledged: Option<f64>,
+    /// BTC-backed loan: LTV (percent) at which the lender calls for more collateral.
+    #[serde(default)]
+    pub margin_call_ltv_percent: Option<f64>,
+    /// BTC-backed loan: LTV (percent) at which the lender sells the pledged BTC.
+    #[serde(default)]
+    pub liquidation_ltv_percent: Option<f64>,
+    /// BTC-backed loan: the LTV (percent) a margin call restores; default: the LTV at the
+    /// draw.
+    #[serde(default)]
+    pub top_up_ltv_percent: Option<f64>,
+    /// Refinancing of the balance left at maturity; none: it must be repaid from cash.
+    #[serde(default)]
+    pub refinancing: Option<Refinancing>,
 }
 
-/// Kinds of debt. (Asset-backed, convertible, high-yield and BTC-backed loans come next.)
+/// A call price of a high-yield bond.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallPrice {
+    /// First month the price applies (until the next entry).
+    pub from_month: YearMonth,
+    /// Price in percent of the principal.
+    pub price_percent: f64,
+}
+
+/// How a balance left at maturity is refinanced: only if, in the window before maturity, the
+/// credit market is open (calm regime) and the borrower's DSCR clears the lender's minimum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Refinancing {
+    /// Months before maturity in which a refinancing can be arranged.
+    #[serde(default = "default_refinancing_window_months")]
+    pub window_months: u32,
+    /// Trailing twelve-month DSCR the new lender requires.
+    #[serde(default = "default_refinancing_min_dscr")]
+    pub min_dscr: f64,
+    /// Margin of the new loan over SOFR (basis points); default: the old loan's rate.
+    #[serde(default)]
+    pub margin_bps: Option<f64>,
+    /// Term of the new loan (months), repaid at its end.
+    #[serde(default = "default_refinancing_tenor_months")]
+    pub tenor_months: u32,
+}
+
+fn default_refinancing_window_months() -> u32 {
+    12
+}
+fn default_refinancing_min_dscr() -> f64 {
+    1.25
+}
+fn default_refinancing_tenor_months() -> u32 {
+    36
+}
+
+/// Kinds of debt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DebtKind {
@@ -82,6 +160,26 @@ pub enum DebtKind {
     TermLoan,
     /// Project finance: drawn with construction, sized once at close, sculpted to a DSCR.
     ProjectFinance,
+    /// Asset-backed / delayed-draw term loan: a commitment drawn over a window within a
+    /// borrowing base (advance rate × collateral value); a shortfall is prepaid, and only an
+    /// unpaid shortfall is a default.
+    Abl,
+    /// Convertible notes: coupon to maturity, incurrence covenants only. No equity price is
+    /// modelled, so the notes are debt to maturity (never converted).
+    Convertible,
+    /// High-yield bond: fixed coupon, bullet, call schedule, incurrence covenants only.
+    HighYield,
+    /// Loan against pledged treasury BTC with margin calls.
+    BtcBacked,
+    /// Revolving credit facility: drawn when cash runs short, repaid from excess cash.
+    Revolver,
+}
+
+impl DebtKind {
+    /// Whether the kind carries only incurrence covenants (no maintenance tests).
+    pub fn incurrence_only(self) -> bool {
+        matches!(self, DebtKind::Convertible | DebtKind::HighYield)
+    }
 }
 
 /// How principal is repaid.
@@ -133,6 +231,11 @@ pub struct Covenants {
     /// How many times the sponsor may cure a breach with equity over the life of the debt.
     #[serde(default)]
     pub equity_cures: u32,
+    /// Incurrence covenant: while net debt exceeds this multiple of last-twelve-month EBITDA
+    /// the borrower may not draw new debt (revolver, delayed draws) nor pay distributions;
+    /// none if absent.
+    #[serde(default)]
+    pub incurrence_max_net_leverage: Option<f64>,
 }
 
 fn default_dscr_window() -> u32 {
@@ -147,6 +250,7 @@ impl Default for Covenants {
             default_dscr: None,
             max_ltv_percent: None,
             equity_cures: 0,
+            incurrence_max_net_leverage: None,
         }
     }
 }

@@ -42,6 +42,45 @@ pub struct Market {
     /// Secured overnight financing rate, the floating base rate (percent a year).
     #[serde(default = "default_sofr_percent")]
     pub sofr_percent: f64,
+    /// Volatility of the BTC price (percent a year), for the lowest price within a month
+    /// (margin calls are triggered within the month, not only at its end).
+    #[serde(default = "default_btc_volatility_percent_per_year")]
+    pub btc_volatility_percent_per_year: f64,
+    /// Depth of the markets where collateral is sold after a default (a labelled assumption).
+    #[serde(default)]
+    pub liquidation: LiquidationMarkets,
+}
+
+/// The markets collateral is sold into: each asset class clears a monthly volume, and selling
+/// more pushes the price down exponentially (p = p₀·exp(−β·q/Q)).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiquidationMarkets {
+    /// Mining machines, each efficiency band a market of its own.
+    #[serde(default = "default_asic_depth")]
+    pub asic: LiquidationDepth,
+    /// GPUs, each generation a market of its own.
+    #[serde(default = "default_gpu_depth")]
+    pub gpu: LiquidationDepth,
+    /// BTC.
+    #[serde(default = "default_btc_depth")]
+    pub btc: LiquidationDepth,
+    /// Powered sites and data centres with their leases.
+    #[serde(default = "default_site_depth")]
+    pub site: LiquidationDepth,
+    /// Depth in the stress regime, in percent of the calm depth.
+    #[serde(default = "default_stress_depth_percent")]
+    pub stress_depth_percent: f64,
+}
+
+/// One asset class's liquidation market in the calm regime.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiquidationDepth {
+    /// Volume the market clears in a month at undisturbed prices (USD).
+    pub monthly_volume_usd: f64,
+    /// Price fall from selling a tenth of the monthly volume (percent).
+    pub impact_percent: f64,
 }
 
 /// The network at the start of the first month.
@@ -257,6 +296,57 @@ impl Default for GpuMarket {
             rent_deflation_percent_per_year: default_rent_deflation(),
             utilisation_percent: default_utilisation(),
             generations: default_generations(),
+        }
+    }
+}
+
+fn default_btc_volatility_percent_per_year() -> f64 {
+    // Annualised volatility of daily BTC log returns: 54 % over 2022–25, 46 % over 2023–26
+    // (REFERENCE, computed from data/).
+    50.0
+}
+
+// Liquidation depths are assumptions: no public data gives the clearing volume of secondary
+// markets for mining machines, GPUs or data centres.
+fn default_asic_depth() -> LiquidationDepth {
+    // 2022: about $4 bn of rig-backed loans met a rig market that fell 85–90 %.
+    LiquidationDepth {
+        monthly_volume_usd: 150e6,
+        impact_percent: 10.0,
+    }
+}
+fn default_gpu_depth() -> LiquidationDepth {
+    LiquidationDepth {
+        monthly_volume_usd: 1e9,
+        impact_percent: 10.0,
+    }
+}
+fn default_btc_depth() -> LiquidationDepth {
+    // Spot BTC trades hundreds of billions of USD a month.
+    LiquidationDepth {
+        monthly_volume_usd: 100e9,
+        impact_percent: 1.0,
+    }
+}
+fn default_site_depth() -> LiquidationDepth {
+    // Data-centre and powered-land transactions: several billion USD a month in 2025.
+    LiquidationDepth {
+        monthly_volume_usd: 5e9,
+        impact_percent: 10.0,
+    }
+}
+fn default_stress_depth_percent() -> f64 {
+    50.0
+}
+
+impl Default for LiquidationMarkets {
+    fn default() -> Self {
+        LiquidationMarkets {
+            asic: default_asic_depth(),
+            gpu: default_gpu_depth(),
+            btc: default_btc_depth(),
+            site: default_site_depth(),
+            stress_depth_percent: default_stress_depth_percent(),
         }
     }
 }

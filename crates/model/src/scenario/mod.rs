@@ -5,6 +5,7 @@
 //! [`Scenario`] that exists is valid. [`scenario_json_schema`] gives the JSON Schema.
 
 mod borrower;
+mod capital;
 mod debt;
 mod market;
 mod month;
@@ -17,8 +18,12 @@ pub use borrower::{
     Backstop, ColocationLease, Conversion, Counterparty, Distributions, GpuCloud, MachineModel,
     MiningFleet, Opex, Ppa, Renewal, Site, Tax, Treasury,
 };
-pub use debt::{Covenants, Debt, DebtKind, Schedule, Seniority};
-pub use market::{FleetBand, GpuGeneration, GpuMarket, Market, NetworkStart, WorldFleet};
+pub use capital::{EquityIssuance, Hedge, HedgeKind, Recovery};
+pub use debt::{CallPrice, Covenants, Debt, DebtKind, Refinancing, Schedule, Seniority};
+pub use market::{
+    FleetBand, GpuGeneration, GpuMarket, LiquidationDepth, LiquidationMarkets, Market,
+    NetworkStart, WorldFleet,
+};
 pub use month::{DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_MONTH, YearMonth};
 pub use validate::{FieldError, ScenarioErrors, scenario_json_schema};
 
@@ -85,6 +90,15 @@ pub struct Scenario {
     /// Debt instruments.
     #[serde(default)]
     pub debt: Vec<Debt>,
+    /// Hedges settled monthly.
+    #[serde(default)]
+    pub hedge: Vec<Hedge>,
+    /// At-the-market equity issuance; none if absent.
+    #[serde(default)]
+    pub equity_issuance: Option<EquityIssuance>,
+    /// Workout terms after a default.
+    #[serde(default)]
+    pub recovery: Recovery,
 }
 
 fn default_horizon_months() -> u32 {

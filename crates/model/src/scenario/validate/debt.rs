@@ -3,7 +3,7 @@
 use super::Report;
 use super::assets::ready_month;
 use super::rules::{Context, Fields, Names, check_unique, render_numbers};
-use crate::scenario::{Debt, DebtKind, MAX_DEBT_INSTRUMENTS, Schedule};
+use crate::scenario::{Debt, DebtKind, MAX_DEBT_INSTRUMENTS, Refinancing, Schedule};
 
 /// Largest principal (USD).
 const MAX_PRINCIPAL_USD: f64 = 1e12;
@@ -29,8 +29,12 @@ pub(super) fn check(context: &Context, report: &mut Report) {
 fn check_debt(debt: &Debt, context: &Context, fields: &mut Fields<'_>) {
     fields.name("name", &debt.name);
     match debt.kind {
-        DebtKind::TermLoan => check_term_loan(debt, context, fields),
         DebtKind::ProjectFinance => check_project_finance(debt, context, fields),
+        kind => check_corporate_debt(kind, debt, context, fields),
+    }
+    check_kind_fields(debt, fields);
+    if let Some(refinancing) = &debt.refinancing {
+        check_refinancing(refinancing, fields);
     }
     if let Some(funds) = &debt.funds {
         fields.reference(
@@ -105,21 +109,50 @@ fn check_debt(debt: &Debt, context: &Context, fields: &mut Fields<'_>) {
     }
 }
 
-fn check_term_loan(debt: &Debt, context: &Context, fields: &mut Fields<'_>) {
+/// Every kind but project finance: drawn on a date (or over a window), not sized.
+fn check_corporate_debt(kind: DebtKind, debt: &Debt, context: &Context, fields: &mut Fields<'_>) {
+    let label = kind_label(kind);
     let principal = "a number above 0 and at most 1e12 USD";
-    match debt.principal_usd {
-        None => fields.push(
+    match (kind, debt.principal_usd) {
+        (DebtKind::Abl, Some(amount)) => fields.push(
+            "principal_usd",
+            amount,
+            "no principal for an asset-backed loan (give commitment_usd; it is drawn from draw_month to draw_end_month)",
+        ),
+        (DebtKind::Abl, None) => {}
+        (DebtKind::Revolver, Some(amount)) => {
+            fields.range("principal_usd", amount, 0.0, MAX_PRINCIPAL_USD, "USD drawn at the start");
+            if let Some(commitment) = debt.commitment_usd
+                && amount > commitment
+            {
+                fields.push(
+                    "principal_usd",
+                    amount,
+                    format!("at most the commitment ({commitment} USD)"),
+                );
+            }
+        }
+        (DebtKind::Revolver, None) => {}
+        (_, None) => fields.push(
             "principal_usd",
             "",
-            format!("{principal} (required for a term loan)"),
+            format!("{principal} (required for {label})"),
         ),
-        Some(amount) => fields.positive("principal_usd", amount, MAX_PRINCIPAL_USD, "USD"),
+        (_, Some(amount)) => fields.positive("principal_usd", amount, MAX_PRINCIPAL_USD, "USD"),
     }
-    if debt.schedule == Schedule::Sculpted {
+    let schedules: &[Schedule] = match kind {
+        DebtKind::Convertible | DebtKind::HighYield | DebtKind::Revolver => &[Schedule::Bullet],
+        _ => &[Schedule::Bullet, Schedule::Linear, Schedule::Custom],
+    };
+    if !schedules.contains(&debt.schedule) {
+        let names: Vec<String> = schedules
+            .iter()
+            .map(|s| format!("\"{}\"", schedule_name(*s)))
+            .collect();
         fields.push(
             "schedule",
-            "\"sculpted\"",
-            "one of \"bullet\", \"linear\", \"custom\" (a sculpted schedule is for project finance)",
+            format!("\"{}\"", schedule_name(debt.schedule)),
+            format!("{} for {label}", one_of(&names)),
         );
     }
     for (field, value) in [
@@ -130,18 +163,329 @@ fn check_term_loan(debt: &Debt, context: &Context, fields: &mut Fields<'_>) {
             fields.push(
                 field,
                 value,
-                "no value for a term loan (project finance only)",
+                format!("no value for {label} (project finance only)"),
             );
         }
     }
-    if let Some(draw) = debt.draw_month.or(context.start)
-        && debt.maturity_month <= draw
+    if let Some(draw) = debt.draw_month.or(context.start) {
+        let last_draw = debt
+            .draw_end_month
+            .filter(|_| kind == DebtKind::Abl)
+            .unwrap_or(draw);
+        if debt.maturity_month <= last_draw {
+            fields.push(
+                "maturity_month",
+                debt.maturity_month,
+                format!("a month after the last draw ({last_draw})"),
+            );
+        }
+        if let Some(end) = debt.draw_end_month
+            && end < draw
+        {
+            fields.push(
+                "draw_end_month",
+                end,
+                format!("a month no earlier than draw_month ({draw})"),
+            );
+        }
+    }
+    if kind == DebtKind::BtcBacked {
+        check_btc_backed(debt, context, fields);
+    }
+}
+
+/// The fields that belong to some kinds only: present where they must be, absent elsewhere.
+fn check_kind_fields(debt: &Debt, fields: &mut Fields<'_>) {
+    use DebtKind::{Abl, BtcBacked, HighYield, Revolver};
+    let kind = debt.kind;
+    let label = kind_label(kind);
+    let only = |fields: &mut Fields<'_>,
+                field: &str,
+                given: Option<String>,
+                kinds: &[DebtKind],
+                required: &[DebtKind],
+                what: &str| {
+        match given {
+            Some(value) if !kinds.contains(&kind) => {
+                let owners: Vec<String> =
+                    kinds.iter().map(|k| kind_label(*k).to_string()).collect();
+                fields.push(
+                    field,
+                    value,
+                    format!("no value for {label} ({} only)", owners.join(" or ")),
+                );
+            }
+            None if required.contains(&kind) => {
+                fields.push(field, "", format!("{what} (required for {label})"));
+            }
+            _ => {}
+        }
+    };
+    let show = |value: Option<f64>| value.map(|v| v.to_string());
+    only(
+        fields,
+        "commitment_usd",
+        show(debt.commitment_usd),
+        &[Abl, Revolver],
+        &[Abl, Revolver],
+        "a commitment above 0 USD",
+    );
+    only(
+        fields,
+        "draw_end_month",
+        debt.draw_end_month.map(|m| m.to_string()),
+        &[Abl],
+        &[],
+        "",
+    );
+    only(
+        fields,
+        "advance_rate_percent",
+        show(debt.advance_rate_percent),
+        &[Abl, Revolver],
+        &[Abl],
+        "an advance rate above 0 and at most 100 % of the collateral value",
+    );
+    let step_down = (debt.advance_rate_step_down_percent_per_year != 0.0)
+        .then(|| debt.advance_rate_step_down_percent_per_year.to_string());
+    only(
+        fields,
+        "advance_rate_step_down_percent_per_year",
+        step_down,
+        &[Abl],
+        &[],
+        "",
+    );
+    let fee = (debt.commitment_fee_bps != 0.0).then(|| debt.commitment_fee_bps.to_string());
+    only(fields, "commitment_fee_bps", fee, &[Abl, Revolver], &[], "");
+    let calls = (!debt.call_schedule.is_empty())
+        .then(|| format!("{} call prices", debt.call_schedule.len()));
+    only(fields, "call_schedule", calls, &[HighYield], &[], "");
+    only(
+        fields,
+        "btc_pledged",
+        show(debt.btc_pledged),
+        &[BtcBacked],
+        &[BtcBacked],
+        "BTC above 0 pledged from the treasury",
+    );
+    only(
+        fields,
+        "margin_call_ltv_percent",
+        show(debt.margin_call_ltv_percent),
+        &[BtcBacked],
+        &[BtcBacked],
+        "a loan-to-value above 0 and at most 100 %",
+    );
+    only(
+        fields,
+        "liquidation_ltv_percent",
+        show(debt.liquidation_ltv_percent),
+        &[BtcBacked],
+        &[BtcBacked],
+        "a loan-to-value above 0 and at most 100 %",
+    );
+    only(
+        fields,
+        "top_up_ltv_percent",
+        show(debt.top_up_ltv_percent),
+        &[BtcBacked],
+        &[],
+        "",
+    );
+
+    if let Some(commitment) = debt.commitment_usd {
+        fields.positive("commitment_usd", commitment, MAX_PRINCIPAL_USD, "USD");
+    }
+    if let Some(rate) = debt.advance_rate_percent {
+        fields.positive(
+            "advance_rate_percent",
+            rate,
+            100.0,
+            "% of the collateral value",
+        );
+    }
+    fields.range(
+        "advance_rate_step_down_percent_per_year",
+        debt.advance_rate_step_down_percent_per_year,
+        0.0,
+        100.0,
+        "percentage points a year",
+    );
+    fields.range(
+        "commitment_fee_bps",
+        debt.commitment_fee_bps,
+        0.0,
+        2000.0,
+        "bp a year",
+    );
+    if matches!(kind, Abl | Revolver)
+        && debt.advance_rate_percent.is_some()
+        && debt.collateral.is_empty()
     {
         fields.push(
-            "maturity_month",
-            debt.maturity_month,
-            format!("a month after the draw month ({draw})"),
+            "collateral",
+            "[]",
+            "the assets whose value sets the borrowing base (an advance rate needs collateral)",
         );
+    }
+    let mut previous = None;
+    for (k, call) in debt.call_schedule.iter().enumerate() {
+        fields.range(
+            &format!("call_schedule[{k}].price_percent"),
+            call.price_percent,
+            50.0,
+            200.0,
+            "% of the principal",
+        );
+        if let Some(previous) = previous
+            && call.from_month <= previous
+        {
+            fields.push(
+                &format!("call_schedule[{k}].from_month"),
+                call.from_month,
+                format!("a month after the previous entry's ({previous})"),
+            );
+        }
+        previous = Some(call.from_month);
+    }
+    if debt.kind.incurrence_only() {
+        let covenants = &debt.covenants;
+        for (field, value) in [
+            ("covenants.lock_up_dscr", covenants.lock_up_dscr),
+            ("covenants.default_dscr", covenants.default_dscr),
+            ("covenants.max_ltv_percent", covenants.max_ltv_percent),
+        ] {
+            if let Some(value) = value {
+                fields.push(
+                    field,
+                    value,
+                    format!("no maintenance covenant for {label} (incurrence covenants only: covenants.incurrence_max_net_leverage)"),
+                );
+            }
+        }
+    }
+}
+
+fn check_btc_backed(debt: &Debt, context: &Context, fields: &mut Fields<'_>) {
+    if let Some(pledged) = debt.btc_pledged {
+        fields.positive("btc_pledged", pledged, 21e6, "BTC");
+        let pledged_total: f64 = context
+            .debts
+            .iter()
+            .flatten()
+            .filter_map(|d| d.btc_pledged)
+            .sum();
+        if let Some(treasury) = &context.treasury
+            && pledged_total > treasury.btc_held
+        {
+            fields.push(
+                "btc_pledged",
+                pledged,
+                format!(
+                    "BTC pledged by all loans ({pledged_total}) at most the treasury's btc_held ({})",
+                    treasury.btc_held
+                ),
+            );
+        }
+    }
+    let ltv = "% of the pledged BTC's value";
+    for (field, value) in [
+        ("margin_call_ltv_percent", debt.margin_call_ltv_percent),
+        ("liquidation_ltv_percent", debt.liquidation_ltv_percent),
+        ("top_up_ltv_percent", debt.top_up_ltv_percent),
+    ] {
+        if let Some(value) = value {
+            fields.positive(field, value, 100.0, ltv);
+        }
+    }
+    if let (Some(call), Some(liquidation)) =
+        (debt.margin_call_ltv_percent, debt.liquidation_ltv_percent)
+        && liquidation <= call
+    {
+        fields.push(
+            "liquidation_ltv_percent",
+            liquidation,
+            format!("an LTV above margin_call_ltv_percent ({call})"),
+        );
+    }
+    if let (Some(call), Some(top_up)) = (debt.margin_call_ltv_percent, debt.top_up_ltv_percent)
+        && top_up >= call
+    {
+        fields.push(
+            "top_up_ltv_percent",
+            top_up,
+            format!("an LTV below margin_call_ltv_percent ({call})"),
+        );
+    }
+    if !debt.collateral.is_empty() {
+        fields.push(
+            "collateral",
+            format!("{} assets", debt.collateral.len()),
+            "no collateral list for a BTC-backed loan (the pledged BTC secures it)",
+        );
+    }
+}
+
+fn check_refinancing(refinancing: &Refinancing, fields: &mut Fields<'_>) {
+    fields.whole(
+        "refinancing.window_months",
+        refinancing.window_months,
+        1,
+        60,
+        "months",
+    );
+    fields.positive(
+        "refinancing.min_dscr",
+        refinancing.min_dscr,
+        10.0,
+        "(CFADS over debt service)",
+    );
+    if let Some(margin) = refinancing.margin_bps {
+        fields.range(
+            "refinancing.margin_bps",
+            margin,
+            -500.0,
+            5000.0,
+            "bp over SOFR",
+        );
+    }
+    fields.whole(
+        "refinancing.tenor_months",
+        refinancing.tenor_months,
+        1,
+        360,
+        "months",
+    );
+}
+
+/// How the kind is named in messages.
+fn kind_label(kind: DebtKind) -> &'static str {
+    match kind {
+        DebtKind::TermLoan => "a term loan",
+        DebtKind::ProjectFinance => "project finance",
+        DebtKind::Abl => "an asset-backed loan",
+        DebtKind::Convertible => "convertible notes",
+        DebtKind::HighYield => "a high-yield bond",
+        DebtKind::BtcBacked => "a BTC-backed loan",
+        DebtKind::Revolver => "a revolver",
+    }
+}
+
+fn schedule_name(schedule: Schedule) -> &'static str {
+    match schedule {
+        Schedule::Bullet => "bullet",
+        Schedule::Linear => "linear",
+        Schedule::Custom => "custom",
+        Schedule::Sculpted => "sculpted",
+    }
+}
+
+/// "a", "one of a, b" as a message wants it.
+fn one_of(names: &[String]) -> String {
+    match names {
+        [only] => only.clone(),
+        _ => format!("one of {}", names.join(", ")),
     }
 }
 

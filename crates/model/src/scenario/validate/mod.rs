@@ -13,6 +13,7 @@
 //! When nothing is wrong the whole document is deserialized into a [`Scenario`] in one piece.
 
 mod assets;
+mod capital;
 mod debt;
 mod rules;
 mod structure;

@@ -16,9 +16,9 @@ use crate::fleet::{
     format_bound,
 };
 use crate::scenario::{
-    ColocationLease, Conversion, Counterparty, Debt, GpuCloud, GpuMarket, MAX_HORIZON_MONTHS,
-    Market, MiningFleet, NetworkStart, SCENARIO_SCHEMA_VERSION, Scenario, Site, WorldFleet,
-    YearMonth,
+    ColocationLease, Conversion, Counterparty, Debt, GpuCloud, GpuMarket, Hedge,
+    LiquidationMarkets, MAX_HORIZON_MONTHS, Market, MiningFleet, NetworkStart,
+    SCENARIO_SCHEMA_VERSION, Scenario, Site, Treasury, WorldFleet, YearMonth,
 };
 
 /// Largest amount of money a field accepts (USD): beyond it a figure is a typo.
@@ -34,7 +34,7 @@ const GENESIS_TIME_UNIX_S: i64 = 1_231_006_505;
 const MAX_BLOCK_TIME_UNIX_S: i64 = 4_102_444_800;
 
 /// The keys of the top level whose values are read as units of their own.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 14] = [
     "market",
     "site",
     "mining_fleet",
@@ -42,14 +42,17 @@ const SECTIONS: [&str; 11] = [
     "gpu_cloud",
     "conversion",
     "debt",
+    "hedge",
     "treasury",
     "opex",
     "tax",
     "distributions",
+    "equity_issuance",
+    "recovery",
 ];
 
 /// The tables of `[market]` read as units of their own.
-const MARKET_TABLES: [&str; 3] = ["network", "world_fleet", "gpu"];
+const MARKET_TABLES: [&str; 4] = ["network", "world_fleet", "gpu", "liquidation"];
 
 /// Checks the values of every readable unit of `document` (the structural check has run).
 pub(super) fn check(document: &Spanned<DeValue<'_>>, report: &mut Report) {
@@ -68,6 +71,7 @@ pub(super) fn check(document: &Spanned<DeValue<'_>>, report: &mut Report) {
     let context = Context::read(root, generations, report);
     super::assets::check(root, &context, report);
     super::debt::check(&context, report);
+    super::capital::check(root, &context, report);
 }
 
 /// The units the checks of one section need from the others.
@@ -81,6 +85,9 @@ pub(super) struct Context {
     pub clouds: Vec<Option<GpuCloud>>,
     pub conversions: Vec<Option<Conversion>>,
     pub debts: Vec<Option<Debt>>,
+    pub hedges: Vec<Option<Hedge>>,
+    /// The treasury, unless unreadable.
+    pub treasury: Option<Treasury>,
     // The names of the elements, as written, and of the GPU generations.
     pub site_names: Names,
     pub fleet_names: Names,
@@ -88,6 +95,7 @@ pub(super) struct Context {
     pub cloud_names: Names,
     pub conversion_names: Names,
     pub debt_names: Names,
+    pub hedge_names: Names,
     pub generation_names: Names,
 }
 
@@ -105,12 +113,18 @@ impl Context {
             clouds: read_elements(root, "gpu_cloud", report),
             conversions: read_elements(root, "conversion", report),
             debts: read_elements(root, "debt", report),
+            hedges: read_elements(root, "hedge", report),
+            treasury: match root.get("treasury") {
+                None => Some(Treasury::default()),
+                Some(value) => read(value, "treasury", &[], report),
+            },
             site_names: Names::of(root.get("site")),
             fleet_names: Names::of(root.get("mining_fleet")),
             lease_names: Names::of(root.get("colocation_lease")),
             cloud_names: Names::of(root.get("gpu_cloud")),
             conversion_names: Names::of(root.get("conversion")),
             debt_names: Names::of(root.get("debt")),
+            hedge_names: Names::of(root.get("hedge")),
             generation_names,
         }
     }
@@ -438,6 +452,11 @@ fn check_market(root: &DeTable<'_>, report: &mut Report) -> Names {
     {
         check_world_fleet(&world_fleet, report);
     }
+    if let Some(liquidation) = table.get("liquidation")
+        && let Some(liquidation) = read(liquidation, "market.liquidation", &[], report)
+    {
+        check_liquidation(&liquidation, report);
+    }
     match table.get("gpu") {
         None => default_generations(),
         Some(gpu) => match read::<GpuMarket>(gpu, "market.gpu", &[], report) {
@@ -493,6 +512,42 @@ fn check_market_scalars(market: &Market, report: &mut Report) {
         "% a year",
     );
     fields.range("sofr_percent", market.sofr_percent, -5.0, 50.0, "% a year");
+    fields.positive(
+        "btc_volatility_percent_per_year",
+        market.btc_volatility_percent_per_year,
+        500.0,
+        "% a year",
+    );
+}
+
+fn check_liquidation(liquidation: &LiquidationMarkets, report: &mut Report) {
+    let mut fields = Fields::new(report, "market.liquidation");
+    for (class, depth) in [
+        ("asic", &liquidation.asic),
+        ("gpu", &liquidation.gpu),
+        ("btc", &liquidation.btc),
+        ("site", &liquidation.site),
+    ] {
+        fields.positive(
+            &format!("{class}.monthly_volume_usd"),
+            depth.monthly_volume_usd,
+            MAX_AMOUNT_USD,
+            "USD a month",
+        );
+        fields.half_open(
+            &format!("{class}.impact_percent"),
+            depth.impact_percent,
+            0.0,
+            100.0,
+            "% price fall from selling a tenth of the monthly volume",
+        );
+    }
+    fields.positive(
+        "stress_depth_percent",
+        liquidation.stress_depth_percent,
+        100.0,
+        "% of the calm depth",
+    );
 }
 
 fn check_network(network: &NetworkStart, report: &mut Report) {

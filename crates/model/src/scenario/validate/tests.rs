@@ -345,7 +345,7 @@ fn enum_and_month_values() {
     let errors = errors_of(&text);
     assert_eq!(
         error_at(&errors, "debt[0].kind").expected,
-        "one of \"term_loan\", \"project_finance\""
+        "one of \"term_loan\", \"project_finance\", \"abl\", \"convertible\", \"high_yield\", \"btc_backed\", \"revolver\""
     );
     assert_eq!(
         error_at(&errors, "debt[0].maturity_month").value,
@@ -462,4 +462,173 @@ fn numbers_out_of_range_of_their_type() {
     );
     assert_eq!(error_at(&errors, "site[0].grid_capacity_mw").value, "1e400");
     assert_eq!(errors.len(), 2, "{errors:#?}");
+}
+
+/// A capital structure with every kind of instrument and hedge.
+const CAPITAL: &str = r#"
+[treasury]
+btc_held = 1000
+
+[[debt]]
+name = "DDTL"
+kind = "abl"
+commitment_usd = 5e7
+draw_month = "2026-02"
+draw_end_month = "2026-06"
+advance_rate_percent = 70
+advance_rate_step_down_percent_per_year = 10
+commitment_fee_bps = 50
+margin_bps = 600
+schedule = "linear"
+maturity_month = "2030-12"
+collateral = ["S21 XP"]
+
+[[debt]]
+name = "Converts"
+kind = "convertible"
+principal_usd = 1e8
+fixed_rate_percent = 0
+schedule = "bullet"
+maturity_month = "2031-01"
+seniority = "senior_unsecured"
+
+[[debt]]
+name = "Notes"
+kind = "high_yield"
+principal_usd = 1e8
+fixed_rate_percent = 7.75
+schedule = "bullet"
+maturity_month = "2030-05"
+seniority = "senior_unsecured"
+call_schedule = [
+  { from_month = "2027-05", price_percent = 103.875 },
+  { from_month = "2028-05", price_percent = 101.9375 },
+]
+covenants = { incurrence_max_net_leverage = 4.5 }
+
+[[debt]]
+name = "BTC loan"
+kind = "btc_backed"
+principal_usd = 3e7
+margin_bps = 450
+schedule = "bullet"
+maturity_month = "2027-12"
+btc_pledged = 700
+margin_call_ltv_percent = 70
+liquidation_ltv_percent = 85
+refinancing = { window_months = 6, min_dscr = 1.3 }
+
+[[debt]]
+name = "RCF"
+kind = "revolver"
+commitment_usd = 2e7
+commitment_fee_bps = 35
+margin_bps = 350
+schedule = "bullet"
+maturity_month = "2029-01"
+
+[[hedge]]
+name = "Puts"
+kind = "btc_put"
+start_month = "2026-01"
+end_month = "2026-12"
+btc_per_month = 50
+put_strike_usd = 70000
+premium_usd_per_month = 150000
+
+[[hedge]]
+name = "Swap"
+kind = "interest_rate_swap"
+start_month = "2026-02"
+end_month = "2030-12"
+debt = "DDTL"
+fixed_rate_percent = 3.6
+
+[equity_issuance]
+max_usd_per_month = 2e7
+
+[recovery]
+workout_months = 18
+"#;
+
+/// MINIMAL without its term loan, plus `extra`.
+fn with_capital(extra: &str) -> String {
+    let base = &MINIMAL[..MINIMAL.find("[[debt]]").unwrap()];
+    format!("{base}{extra}")
+}
+
+#[test]
+fn every_instrument_kind_and_hedge_parses() {
+    let scenario = Scenario::from_toml(&with_capital(CAPITAL)).unwrap();
+    let kinds: Vec<DebtKind> = scenario.debt.iter().map(|d| d.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            DebtKind::Abl,
+            DebtKind::Convertible,
+            DebtKind::HighYield,
+            DebtKind::BtcBacked,
+            DebtKind::Revolver
+        ]
+    );
+    assert_eq!(scenario.hedge.len(), 2);
+    assert_eq!(scenario.recovery.workout_months, 18);
+    assert_eq!(scenario.recovery.workout_cost_percent, 5.0);
+    assert_eq!(scenario.equity_issuance.unwrap().discount_percent, 3.0);
+    assert_eq!(
+        scenario.debt[3].refinancing.as_ref().unwrap().tenor_months,
+        36
+    );
+}
+
+#[test]
+fn instrument_fields_belong_to_their_kinds() {
+    let text = with_capital(CAPITAL)
+        .replace("commitment_usd = 5e7\n", "")
+        .replace(
+            "seniority = \"senior_unsecured\"\n\n[[debt]]\nname = \"Notes\"",
+            "seniority = \"senior_unsecured\"\ncovenants = { default_dscr = 1.1 }\n\n[[debt]]\nname = \"Notes\"",
+        )
+        .replace("liquidation_ltv_percent = 85", "liquidation_ltv_percent = 65")
+        .replace("btc_pledged = 700", "btc_pledged = 1700")
+        .replace("put_strike_usd = 70000\n", "put_strike_usd = 70000\ndebt = \"RCF\"\n")
+        .replace("fixed_rate_percent = 3.6", "fixed_rate_percent = 3.6\nbtc_per_month = 2");
+    let errors = errors_of(&text);
+    assert_eq!(
+        error_at(&errors, "debt[0].commitment_usd").expected,
+        "a commitment above 0 USD (required for an asset-backed loan)"
+    );
+    assert!(
+        error_at(&errors, "debt[1].covenants.default_dscr")
+            .expected
+            .starts_with("no maintenance covenant for convertible notes")
+    );
+    assert_eq!(
+        error_at(&errors, "debt[3].liquidation_ltv_percent").expected,
+        "an LTV above margin_call_ltv_percent (70)"
+    );
+    assert!(
+        error_at(&errors, "debt[3].btc_pledged")
+            .expected
+            .contains("at most the treasury's btc_held (1000)")
+    );
+    assert_eq!(
+        error_at(&errors, "hedge[0].debt").expected,
+        "no debt for a BTC put (interest-rate hedges only)"
+    );
+    assert_eq!(
+        error_at(&errors, "hedge[1].btc_per_month").expected,
+        "no value for an interest-rate swap"
+    );
+    assert_eq!(errors.len(), 6, "{errors:#?}");
+}
+
+#[test]
+fn hedges_reference_floating_debt() {
+    let text = with_capital(CAPITAL).replace("debt = \"DDTL\"", "debt = \"Notes\"");
+    let errors = errors_of(&text);
+    assert_eq!(
+        error_at(&errors, "hedge[1].debt").expected,
+        "a floating-rate debt (one with margin_bps)"
+    );
 }
