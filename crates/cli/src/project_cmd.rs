@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use bitwatt_engine::{
-    CollateralValues, DebtMonth, DebtOutcome, DefaultCause, MonthRow, Projection, Rate,
-    btc_drift_per_year, project,
+    CollateralValues, DebtMonth, DebtOutcome, DefaultCause, MonthRow, Projection, Rate, Stress,
+    StressError, btc_drift_per_year, project,
 };
 use bitwatt_model::{DebtKind, PIVOT_MINER_TOML, Scenario, YearMonth};
 use bitwatt_report::{Facts, Table, monthly_csv, thousands};
@@ -28,6 +28,12 @@ pub struct ProjectArgs {
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
+    /// Apply a stress of the library on top of the base case: hashprice-collapse,
+    /// ai-capex-pullback, generation-leap, correlation-convergence, grid-event or
+    /// inference-deflation, optionally with @YYYY-MM for the first month of its window
+    /// (default: the first projected month). Repeat to compose them in order.
+    #[arg(long = "stress", value_name = "NAME[@YYYY-MM]")]
+    stresses: Vec<String>,
 }
 
 /// Runs `project`.
@@ -38,17 +44,33 @@ pub fn run(args: ProjectArgs) -> Result<String> {
             Scenario::from_toml(PIVOT_MINER_TOML).expect("the built-in example is valid (tested)")
         }
     };
-    let projection = project(&scenario).map_err(|e| BadInput(e.to_string()))?;
+    let stresses = parse_stresses(&args.stresses, &scenario)?;
+    let projection = project(&scenario, &stresses).map_err(|e| BadInput(e.to_string()))?;
     if let Some(path) = &args.csv {
         let table = monthly_csv(&projection)?;
         std::fs::write(path, table)
             .with_context(|| format!("cannot write the monthly table to {}", path.display()))?;
     }
     if args.json {
-        json(&ProjectJson::new(&scenario, &projection))
+        json(&ProjectJson::new(&scenario, &projection, &stresses))
     } else {
-        Ok(render(&scenario, &projection))
+        Ok(render(&scenario, &projection, &stresses))
     }
+}
+
+/// Reads the `--stress` arguments and checks their windows open within the projection.
+fn parse_stresses(names: &[String], scenario: &Scenario) -> Result<Vec<Stress>> {
+    let first = scenario.first_month();
+    let months = scenario.horizon_months as usize;
+    let mut stresses = Vec::with_capacity(names.len());
+    for name in names {
+        let stress: Stress = name.parse().map_err(|e: StressError| BadInput(e.to_string()))?;
+        stress
+            .check(first, months)
+            .map_err(|e| BadInput(e.to_string()))?;
+        stresses.push(stress);
+    }
+    Ok(stresses)
 }
 
 fn month_label(projection: &Projection, month_index: usize) -> String {
@@ -92,13 +114,19 @@ fn rate_text(rate: Rate) -> String {
     }
 }
 
-fn render(scenario: &Scenario, projection: &Projection) -> String {
+fn render(scenario: &Scenario, projection: &Projection, stresses: &[Stress]) -> String {
     let summary = &projection.summary;
     let market = &projection.market;
     let months = projection.months.len();
     let last = months.saturating_sub(1);
+    let case = if stresses.is_empty() {
+        "base case".to_string()
+    } else {
+        let names: Vec<String> = stresses.iter().map(Stress::to_string).collect();
+        format!("base case under {}", names.join(" then "))
+    };
     let mut out = format!(
-        "{} — base case, {} months from {}\n\n",
+        "{} — {case}, {} months from {}\n\n",
         scenario.name, projection.borrower.horizon_months, projection.borrower.start_month
     );
     let mut facts = Facts::new();
@@ -242,7 +270,20 @@ fn render(scenario: &Scenario, projection: &Projection) -> String {
     for note in assumption_notes(scenario) {
         out.push_str(&format!("note: {note}\n"));
     }
+    for stress in stresses {
+        out.push_str(&format!(
+            "stress: {} from {}: {}\n",
+            stress.kind,
+            stress_start(stress, projection),
+            stress.kind.description()
+        ));
+    }
     out
+}
+
+/// The first month of a stress's window on the projection.
+fn stress_start(stress: &Stress, projection: &Projection) -> YearMonth {
+    stress.start_month.unwrap_or(projection.borrower.start_month)
 }
 
 /// What the base case assumes rather than observes, printed under every projection.
@@ -276,9 +317,17 @@ struct ProjectJson<'a> {
     horizon_months: usize,
     btc_drift_percent_per_year: f64,
     assumptions: Vec<String>,
+    stresses: Vec<StressJson>,
     summary: SummaryJson,
     debts: Vec<DebtJson<'a>>,
     months: Vec<MonthJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct StressJson {
+    name: &'static str,
+    start_month: YearMonth,
+    description: &'static str,
 }
 
 #[derive(Serialize)]
@@ -342,7 +391,11 @@ struct MonthJson<'a> {
 }
 
 impl<'a> ProjectJson<'a> {
-    fn new(scenario: &'a Scenario, projection: &'a Projection) -> ProjectJson<'a> {
+    fn new(
+        scenario: &'a Scenario,
+        projection: &'a Projection,
+        stresses: &[Stress],
+    ) -> ProjectJson<'a> {
         let start = projection.borrower.start_month;
         let at = |t: usize| start.plus_months(t as i32);
         let default_json = |event: bitwatt_engine::DefaultEvent| DefaultJson {
@@ -357,6 +410,14 @@ impl<'a> ProjectJson<'a> {
             horizon_months: projection.borrower.horizon_months,
             btc_drift_percent_per_year: btc_drift_per_year(&scenario.market) * 100.0,
             assumptions: assumption_notes(scenario),
+            stresses: stresses
+                .iter()
+                .map(|stress| StressJson {
+                    name: stress.kind.name(),
+                    start_month: stress_start(stress, projection),
+                    description: stress.kind.description(),
+                })
+                .collect(),
             summary: SummaryJson {
                 months_run: summary.months_run,
                 default: summary.default.map(default_json),

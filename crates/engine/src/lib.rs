@@ -15,6 +15,7 @@ mod market;
 mod mining;
 mod network;
 mod project;
+mod stress;
 mod waterfall;
 
 pub use borrower::{
@@ -22,14 +23,16 @@ pub use borrower::{
     Rate, SitePlan,
 };
 pub use market::{
-    MarketPath, base_fees_btc_per_block, base_market_path, btc_drift_per_year,
-    generation_rent_factors, network_origin, start_btc_price_usd,
+    MarketPath, base_fees_btc_per_block, base_market_path, bridge_crossing_probability,
+    brownian_bridge_low_usd, btc_drift_per_year, generation_rent_factors, network_origin,
+    start_btc_price_usd, stressed_market_path,
 };
 pub use mining::{FleetEconomics, HalvingStep, MiningMarket, UnitEconomics, fleet_economics};
 pub use network::{
     NetworkMonth, NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at, subsidy_btc_between,
 };
 pub use project::{Projection, project};
+pub use stress::{Stress, StressError, StressKind};
 pub use waterfall::{
     CollateralValues, DebtMonth, DebtOutcome, DefaultCause, DefaultEvent, MonthRow, PathBuffers,
     PathSummary, annual_irr, run_path,

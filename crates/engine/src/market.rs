@@ -4,6 +4,7 @@ use bitwatt_chain::{CompactBits, implied_hashrate_hs, snapshot};
 use bitwatt_model::{Market, Scenario, YearMonth};
 
 use crate::network::{NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at};
+use crate::stress::Stress;
 
 /// One market path: the factors month by month (index 0 is the start month). Plain data, so
 /// a generator can refill it in place for every Monte Carlo path.
@@ -40,8 +41,21 @@ pub struct MarketPath {
     pub power_price_usd_per_mwh: Vec<f64>,
     /// SOFR (fraction a year).
     pub sofr: Vec<f64>,
-    /// Whether the month is in the stress regime.
+    /// Whether the month is in the stress regime: the credit market is closed (no
+    /// refinancing, no at-the-market equity) and liquidation markets are thinner.
     pub stress: Vec<bool>,
+    /// Lowest BTC price within the month (USD), from the Brownian bridge between the
+    /// month's opening and closing prices; margin calls are tested against it.
+    pub btc_low_usd: Vec<f64>,
+    /// Depth of every liquidation market relative to its calm depth.
+    pub liquidation_depth_factor: Vec<f64>,
+    /// GPU resale value relative to the value of the rent a GPU can still earn (1 = no
+    /// discount beyond obsolescence, which enters through the rent).
+    pub gpu_resale_factor: Vec<f64>,
+    /// Multiplier of every tenant's and guarantor's default hazard.
+    pub tenant_hazard_factor: Vec<f64>,
+    /// Days of grid outage at every site beyond their expected outages.
+    pub extra_outage_days: Vec<f64>,
 }
 
 impl MarketPath {
@@ -136,11 +150,43 @@ pub fn btc_drift_per_year(market: &Market) -> f64 {
 /// The deterministic base case of a scenario: prices on their drifts, the network following
 /// the world fleet's cost curve, GPU rents deflating and stepping down at launches.
 pub fn base_market_path(scenario: &Scenario) -> MarketPath {
+    stressed_market_path(scenario, &[])
+}
+
+/// The base case with `stresses` applied in order to the market's exogenous factors (prices,
+/// fees, rents, utilisation, power, regime, liquidation depth); the network then responds to
+/// the stressed prices through the world fleet's cost curve.
+pub fn stressed_market_path(scenario: &Scenario, stresses: &[Stress]) -> MarketPath {
     let market = &scenario.market;
     let months = scenario.horizon_months as usize;
     let start = scenario.first_month();
+    let mut path = exogenous_base_path(market, start, months);
+    for stress in stresses {
+        stress.apply(&mut path, market);
+    }
+    let stress_depth = market.liquidation.stress_depth_percent / 100.0;
+    for (depth, &stressed) in path.liquidation_depth_factor.iter_mut().zip(&path.stress) {
+        if stressed {
+            *depth = depth.min(stress_depth);
+        }
+    }
+    run_network(&mut path, market);
+    let sigma = market.btc_volatility_percent_per_year / 100.0;
+    path.btc_low_usd = (0..months)
+        .map(|t| {
+            let open = path.btc_price_usd[t.saturating_sub(1)];
+            brownian_bridge_low_usd(open, path.btc_price_usd[t], sigma, MEDIAN)
+        })
+        .collect();
+    path
+}
+
+/// The quantile of the intramonth low a deterministic path uses: its median.
+const MEDIAN: f64 = 0.5;
+
+/// Every factor of the base case but the network's.
+fn exogenous_base_path(market: &Market, start: YearMonth, months: usize) -> MarketPath {
     let drift = btc_drift_per_year(market);
-    let fees = base_fees_btc_per_block(market);
     let price0 = start_btc_price_usd(market);
     let btc_price_usd: Vec<f64> = (0..months)
         .map(|t| match market.btc_price_series_usd.get(t) {
@@ -154,26 +200,49 @@ pub fn base_market_path(scenario: &Scenario) -> MarketPath {
             }
         })
         .collect();
+    let gpu = &market.gpu;
+    let deflation = gpu.rent_deflation_percent_per_year / 100.0;
+    let escalation = 1.0 + market.power_price_escalation_percent_per_year / 100.0;
+    MarketPath {
+        start_month: start,
+        btc_price_usd,
+        fees_btc_per_block: vec![base_fees_btc_per_block(market); months],
+        gpu_rent_index_usd_per_gpu_hour: (0..months)
+            .map(|t| gpu.reference_rent_usd_per_gpu_hour * (-deflation * t as f64 / 12.0).exp())
+            .collect(),
+        generation_rent_factor: generation_rent_factors(market, start, months),
+        ai_utilisation: vec![gpu.utilisation_percent / 100.0; months],
+        ai_demand: vec![1.0; months],
+        power_price_usd_per_mwh: (0..months)
+            .map(|t| market.power_price_usd_per_mwh * escalation.powf(t as f64 / 12.0))
+            .collect(),
+        sofr: vec![market.sofr_percent / 100.0; months],
+        stress: vec![false; months],
+        liquidation_depth_factor: vec![1.0; months],
+        gpu_resale_factor: vec![1.0; months],
+        tenant_hazard_factor: vec![1.0; months],
+        extra_outage_days: vec![0.0; months],
+        ..MarketPath::with_start(start)
+    }
+}
 
+/// Runs the network month by month on the path's prices and fees: hashrate, difficulty,
+/// blocks, subsidy, heights and the frontier efficiency.
+fn run_network(path: &mut MarketPath, market: &Market) {
+    let months = path.months();
     let origin = network_origin(market);
     let mut network = NetworkSim::new(
         WorldFleetCurve::new(&market.world_fleet),
         origin,
         hashprice_at(
             origin.bits.core_difficulty(),
-            bitwatt_chain::block_subsidy_btc(origin.height + 1) + fees,
-            price0,
+            bitwatt_chain::block_subsidy_btc(origin.height + 1) + base_fees_btc_per_block(market),
+            start_btc_price_usd(market),
         ),
         months,
     );
-    let mut path = MarketPath {
-        start_month: start,
-        btc_price_usd,
-        fees_btc_per_block: vec![fees; months],
-        ..MarketPath::with_start(start)
-    };
     for t in 0..months {
-        let month = network.step_month(path.btc_price_usd[t], fees);
+        let month = network.step_month(path.btc_price_usd[t], path.fees_btc_per_block[t]);
         path.network_hashrate_hs.push(month.hashrate_hs);
         path.difficulty.push(month.mean_difficulty);
         path.blocks.push(month.blocks);
@@ -182,22 +251,42 @@ pub fn base_market_path(scenario: &Scenario) -> MarketPath {
         path.frontier_efficiency_j_per_th
             .push(month.frontier_efficiency_j_per_th);
     }
+}
 
-    let gpu = &market.gpu;
-    let deflation = gpu.rent_deflation_percent_per_year / 100.0;
-    path.gpu_rent_index_usd_per_gpu_hour = (0..months)
-        .map(|t| gpu.reference_rent_usd_per_gpu_hour * (-deflation * t as f64 / 12.0).exp())
-        .collect();
-    path.generation_rent_factor = generation_rent_factors(market, start, months);
-    path.ai_utilisation = vec![gpu.utilisation_percent / 100.0; months];
-    path.ai_demand = vec![1.0; months];
-    let escalation = 1.0 + market.power_price_escalation_percent_per_year / 100.0;
-    path.power_price_usd_per_mwh = (0..months)
-        .map(|t| market.power_price_usd_per_mwh * escalation.powf(t as f64 / 12.0))
-        .collect();
-    path.sofr = vec![market.sofr_percent / 100.0; months];
-    path.stress = vec![false; months];
-    path
+/// The `quantile` of the lowest price of a month that opens at `open_usd` and closes at
+/// `close_usd`, the log price a Brownian bridge with volatility `sigma_per_year` between them:
+/// P(low < b) = exp(−2·ln(open/b)·ln(close/b) / (σ²·Δt)) for b below both ends, so the low
+/// at quantile u solves that probability = u. A Monte Carlo path draws u uniformly; a
+/// deterministic path uses the median.
+pub fn brownian_bridge_low_usd(
+    open_usd: f64,
+    close_usd: f64,
+    sigma_per_year: f64,
+    quantile: f64,
+) -> f64 {
+    let (x0, x1) = (open_usd.ln(), close_usd.ln());
+    let variance = sigma_per_year * sigma_per_year / 12.0;
+    let spread = ((x1 - x0).powi(2) - 2.0 * variance * quantile.ln()).sqrt();
+    ((x0 + x1 - spread) / 2.0).exp()
+}
+
+/// Probability that a month opening at `open_usd` and closing at `close_usd` trades below
+/// `barrier_usd` at some point, for a Brownian bridge of the log price.
+pub fn bridge_crossing_probability(
+    open_usd: f64,
+    close_usd: f64,
+    sigma_per_year: f64,
+    barrier_usd: f64,
+) -> f64 {
+    if barrier_usd >= open_usd.min(close_usd) {
+        return 1.0;
+    }
+    let variance = sigma_per_year * sigma_per_year / 12.0;
+    let (a, b) = (
+        (open_usd / barrier_usd).ln(),
+        (close_usd / barrier_usd).ln(),
+    );
+    (-2.0 * a * b / variance).exp()
 }
 
 /// Each generation's rent factor month by month: its factor at the start, times the
@@ -243,6 +332,11 @@ impl MarketPath {
             power_price_usd_per_mwh: Vec::new(),
             sofr: Vec::new(),
             stress: Vec::new(),
+            btc_low_usd: Vec::new(),
+            liquidation_depth_factor: Vec::new(),
+            gpu_resale_factor: Vec::new(),
+            tenant_hazard_factor: Vec::new(),
+            extra_outage_days: Vec::new(),
         }
     }
 }

@@ -3,15 +3,16 @@
 use bitwatt_model::Scenario;
 
 use crate::borrower::{Borrower, CompileError};
-use crate::market::{MarketPath, base_market_path};
+use crate::market::{MarketPath, base_market_path, stressed_market_path};
+use crate::stress::Stress;
 use crate::waterfall::{DebtMonth, MonthRow, PathBuffers, PathSummary, run_path};
 
-/// A borrower run on the base case, with every month kept.
+/// A borrower run on the base case (or a stressed base case), with every month kept.
 #[derive(Clone, Debug)]
 pub struct Projection {
     /// The compiled borrower (debt as sized at close).
     pub borrower: Borrower,
-    /// The base-case market path.
+    /// The market path it ran on.
     pub market: MarketPath,
     /// Consolidated months (up to the horizon or the default).
     pub months: Vec<MonthRow>,
@@ -31,10 +32,16 @@ impl Projection {
     }
 }
 
-/// Runs a validated scenario's borrower on its base case.
-pub fn project(scenario: &Scenario) -> Result<Projection, CompileError> {
-    let market = base_market_path(scenario);
-    let borrower = Borrower::with_base_path(scenario, &market)?;
+/// Runs a validated scenario's borrower on its base case with `stresses` applied in order
+/// (none: the base case itself). Debt is sized on the unstressed base case, as at close.
+pub fn project(scenario: &Scenario, stresses: &[Stress]) -> Result<Projection, CompileError> {
+    let base = base_market_path(scenario);
+    let borrower = Borrower::with_base_path(scenario, &base)?;
+    let market = if stresses.is_empty() {
+        base
+    } else {
+        stressed_market_path(scenario, stresses)
+    };
     let mut buffers = PathBuffers::new(&borrower);
     let summary = run_path(&borrower, &market, &mut buffers);
     let equity_irr = buffers.equity_irr();

@@ -1,6 +1,6 @@
 //! Integration tests of the engine: sources equal uses on random scenarios, hand-computed
 //! finance cases (DSCR, LTV, schedules, sculpting, reserves, lock-up, covenants, defaults)
-//! and the epoch-exact network (halvings, block counts, retargets).
+//! the epoch-exact network (halvings, block counts, retargets) and the stress library.
 //!
 //! One test binary; the topics live in `tests/engine/`.
 
@@ -12,3 +12,5 @@ mod finance;
 mod network;
 #[path = "engine/sources_uses.rs"]
 mod sources_uses;
+#[path = "engine/stress.rs"]
+mod stress;

@@ -16,7 +16,7 @@ pub fn month(text: &str) -> YearMonth {
 
 /// A flat market path that makes hand computation easy: BTC at $50 000, no fees, 4 320 blocks
 /// a month at 3.125 BTC, 1 000 EH/s, power at $0/MWh, SOFR 4 %, the GPU rent index at
-/// $1/GPU-hour with every generation's factor 1 and full utilisation.
+/// $1/GPU-hour with every generation's factor 1 and full utilisation, calm, no intramonth dip.
 pub fn flat_path(start: YearMonth, months: usize, generations: usize) -> MarketPath {
     let mut path = MarketPath::with_start(start);
     path.btc_price_usd = vec![50_000.0; months];
@@ -36,6 +36,11 @@ pub fn flat_path(start: YearMonth, months: usize, generations: usize) -> MarketP
     path.power_price_usd_per_mwh = vec![0.0; months];
     path.sofr = vec![0.04; months];
     path.stress = vec![false; months];
+    path.btc_low_usd = vec![50_000.0; months];
+    path.liquidation_depth_factor = vec![1.0; months];
+    path.gpu_resale_factor = vec![1.0; months];
+    path.tenant_hazard_factor = vec![1.0; months];
+    path.extra_outage_days = vec![0.0; months];
     path
 }
 

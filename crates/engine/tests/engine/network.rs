@@ -58,7 +58,7 @@ economic_curtailment = false
 "#
     );
     let scenario = scenario(&text);
-    let projection = project(&scenario).expect("compiles");
+    let projection = project(&scenario, &[]).expect("compiles");
     let market = &projection.market;
     let mut tip = 1_044_000.0;
     let mut halving_month = None;
