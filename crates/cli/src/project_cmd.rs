@@ -7,7 +7,7 @@ use bitwatt_engine::{
     CollateralValues, DebtMonth, DebtOutcome, DefaultCause, MonthRow, Projection, Rate, Stress,
     StressError, btc_drift_per_year, project,
 };
-use bitwatt_model::{DebtKind, PIVOT_MINER_TOML, Scenario, YearMonth};
+use bitwatt_model::{BUILT_IN_EXAMPLES, DebtKind, Scenario, YearMonth, built_in_example};
 use bitwatt_report::{Facts, Table, monthly_csv, thousands};
 use clap::Args;
 use serde::Serialize;
@@ -22,6 +22,9 @@ pub struct ProjectArgs {
     /// Scenario file (TOML); default: the built-in example `pivot-miner`.
     #[arg(value_name = "SCENARIO.toml")]
     file: Option<PathBuf>,
+    /// Run a built-in example instead of a file: pivot-miner, neocloud-abl or pure-miner.
+    #[arg(long, value_name = "NAME", conflicts_with = "file")]
+    example: Option<String>,
     /// Write the monthly table (every source and use, per instrument) as CSV to FILE.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
@@ -40,9 +43,7 @@ pub struct ProjectArgs {
 pub fn run(args: ProjectArgs) -> Result<String> {
     let scenario = match &args.file {
         Some(path) => load_scenario(path)?,
-        None => {
-            Scenario::from_toml(PIVOT_MINER_TOML).expect("the built-in example is valid (tested)")
-        }
+        None => built_in_scenario(args.example.as_deref().unwrap_or("pivot-miner"))?,
     };
     let stresses = parse_stresses(&args.stresses, &scenario)?;
     let projection = project(&scenario, &stresses).map_err(|e| BadInput(e.to_string()))?;
@@ -56,6 +57,21 @@ pub fn run(args: ProjectArgs) -> Result<String> {
     } else {
         Ok(render(&scenario, &projection, &stresses))
     }
+}
+
+/// The built-in example `name`.
+fn built_in_scenario(name: &str) -> Result<Scenario> {
+    let text = built_in_example(name).ok_or_else(|| {
+        let names: Vec<String> = BUILT_IN_EXAMPLES
+            .iter()
+            .map(|(name, _)| format!("\"{name}\""))
+            .collect();
+        BadInput(format!(
+            "--example {name:?}: expected one of {}",
+            names.join(", ")
+        ))
+    })?;
+    Ok(Scenario::from_toml(text).expect("the built-in examples are valid (tested)"))
 }
 
 /// Reads the `--stress` arguments and checks their windows open within the projection.

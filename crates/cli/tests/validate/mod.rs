@@ -284,3 +284,51 @@ fn schema_is_json_with_every_section() {
     assert_eq!(schema["properties"]["debt"]["type"], "array");
     assert!(schema["$defs"]["Debt"]["properties"]["margin_bps"].is_object());
 }
+
+#[test]
+fn margin_call_levels_and_pledge() {
+    rejects(
+        "bad_scenario_margin_call.toml",
+        &[
+            (
+                "debt[0].btc_pledged",
+                "600",
+                "btc_pledged",
+                "at most the treasury's btc_held (500)",
+            ),
+            (
+                "debt[0].liquidation_ltv_percent",
+                "70",
+                "liquidation_ltv_percent",
+                "an LTV above margin_call_ltv_percent (75)",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn instruments_and_hedges() {
+    rejects(
+        "bad_scenario_instruments.toml",
+        &[
+            (
+                "debt[0].commitment_usd",
+                "",
+                "[[debt]]",
+                "a commitment above 0 USD (required for an asset-backed loan)",
+            ),
+            (
+                "debt[1].covenants.max_ltv_percent",
+                "60",
+                "covenants = ",
+                "no maintenance covenant for a high-yield bond",
+            ),
+            (
+                "hedge[0].debt",
+                "\"Notes\"",
+                "debt = \"Notes\"",
+                "a floating-rate debt (one with margin_bps)",
+            ),
+        ],
+    );
+}

@@ -34,6 +34,27 @@ pub const SCENARIO_SCHEMA_VERSION: u32 = 1;
 /// converting 200 MW for a neocloud tenant on project-finance debt.
 pub const PIVOT_MINER_TOML: &str = include_str!("../../../../examples/pivot-miner.toml");
 
+/// The built-in examples by name (`examples/NAME.toml`), the default first.
+pub const BUILT_IN_EXAMPLES: [(&str, &str); 3] = [
+    ("pivot-miner", PIVOT_MINER_TOML),
+    (
+        "neocloud-abl",
+        include_str!("../../../../examples/neocloud-abl.toml"),
+    ),
+    (
+        "pure-miner",
+        include_str!("../../../../examples/pure-miner.toml"),
+    ),
+];
+
+/// The text of the built-in example `name`, if there is one.
+pub fn built_in_example(name: &str) -> Option<&'static str> {
+    BUILT_IN_EXAMPLES
+        .iter()
+        .find(|(example, _)| *example == name)
+        .map(|(_, text)| *text)
+}
+
 /// Most debt instruments one scenario may hold (a path keeps their outcomes in a fixed array).
 pub const MAX_DEBT_INSTRUMENTS: usize = 16;
 

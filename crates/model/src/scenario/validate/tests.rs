@@ -632,3 +632,13 @@ fn hedges_reference_floating_debt() {
         "a floating-rate debt (one with margin_bps)"
     );
 }
+
+#[test]
+fn built_in_examples_are_valid() {
+    for (name, text) in crate::BUILT_IN_EXAMPLES {
+        let scenario = Scenario::from_toml(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!scenario.name.is_empty());
+        assert_eq!(crate::built_in_example(name), Some(text));
+    }
+    assert_eq!(crate::built_in_example("nothing"), None);
+}
