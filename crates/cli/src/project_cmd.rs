@@ -80,7 +80,9 @@ fn parse_stresses(names: &[String], scenario: &Scenario) -> Result<Vec<Stress>> 
     let months = scenario.horizon_months as usize;
     let mut stresses = Vec::with_capacity(names.len());
     for name in names {
-        let stress: Stress = name.parse().map_err(|e: StressError| BadInput(e.to_string()))?;
+        let stress: Stress = name
+            .parse()
+            .map_err(|e: StressError| BadInput(e.to_string()))?;
         stress
             .check(first, months)
             .map_err(|e| BadInput(e.to_string()))?;
@@ -299,7 +301,9 @@ fn render(scenario: &Scenario, projection: &Projection, stresses: &[Stress]) -> 
 
 /// The first month of a stress's window on the projection.
 fn stress_start(stress: &Stress, projection: &Projection) -> YearMonth {
-    stress.start_month.unwrap_or(projection.borrower.start_month)
+    stress
+        .start_month
+        .unwrap_or(projection.borrower.start_month)
 }
 
 /// What the base case assumes rather than observes, printed under every projection.

@@ -2,11 +2,12 @@
 //! do not depend on the market laid out month by month, project-finance debt sized once.
 
 use bitwatt_model::{
-    Debt, DebtKind, HOURS_PER_MONTH, MAX_DEBT_INSTRUMENTS, MachineModel, Renewal, Scenario,
-    Schedule, Seniority, YearMonth, find_catalog_model,
+    Debt, DebtKind, HOURS_PER_MONTH, HedgeKind, LiquidationMarkets, MAX_DEBT_INSTRUMENTS,
+    MachineModel, Renewal, Scenario, Schedule, Seniority, YearMonth, find_catalog_model,
 };
 
 use crate::market::{MarketPath, base_market_path};
+use crate::recovery::{LIQUIDATION_KINDS, LiquidationMarket, RecoveryTerms};
 use crate::waterfall::project_ebitda_usd;
 
 /// The borrower of a scenario, ready for [`crate::run_path`].
@@ -58,6 +59,15 @@ pub struct Borrower {
     pub distribution_fraction: f64,
     /// Parent cash kept before distributions (USD).
     pub minimum_cash_usd: f64,
+    /// Hedges settled monthly.
+    pub hedges: Vec<HedgePlan>,
+    /// At-the-market equity: the most raised a month (USD, gross) and the share kept after
+    /// the discount and fees.
+    pub equity_issuance: Option<EquityIssuancePlan>,
+    /// Workout terms after a default.
+    pub recovery_terms: RecoveryTerms,
+    /// The calm liquidation markets by kind (ASICs, GPUs, BTC, sites).
+    pub liquidation_markets: [LiquidationMarket; LIQUIDATION_KINDS],
 }
 
 /// A site.
@@ -207,6 +217,69 @@ pub struct ConversionPlan {
     pub completion_t: i64,
 }
 
+/// A hedge with its terms in month indices.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HedgePlan {
+    /// The kind of hedge.
+    pub kind: HedgeKind,
+    /// Entity that holds it: the hedged debt's for an interest-rate hedge, else the parent.
+    pub entity: usize,
+    /// First month settled.
+    pub start_t: i64,
+    /// Last month settled.
+    pub end_t: i64,
+    /// BTC covered a month (BTC hedges).
+    pub btc_per_month: f64,
+    /// Put strike (USD).
+    pub put_strike_usd: f64,
+    /// Call strike sold (USD; infinite without one).
+    pub call_strike_usd: f64,
+    /// Hedged debt (interest-rate hedges).
+    pub debt: Option<usize>,
+    /// Fixed notional (USD); `None`: the hedged debt's balance.
+    pub notional_usd: Option<f64>,
+    /// Swap fixed rate or cap strike (fraction a year).
+    pub strike_rate: f64,
+    /// Premium a month (USD).
+    pub premium_usd_per_month: f64,
+}
+
+impl HedgePlan {
+    /// Net settlement to the holder in month `t` (USD, negative when it pays): the payoff at
+    /// the month's average BTC price `price` or SOFR `sofr`, less the premium.
+    pub fn settlement_usd(&self, t: usize, price: f64, sofr: f64, debt_balance: f64) -> f64 {
+        let tt = t as i64;
+        if tt < self.start_t || tt > self.end_t {
+            return 0.0;
+        }
+        let payoff = match self.kind {
+            HedgeKind::BtcPut => self.btc_per_month * (self.put_strike_usd - price).max(0.0),
+            HedgeKind::BtcCollar => {
+                self.btc_per_month
+                    * ((self.put_strike_usd - price).max(0.0)
+                        - (price - self.call_strike_usd).max(0.0))
+            }
+            HedgeKind::InterestRateSwap => {
+                self.notional_usd.unwrap_or(debt_balance) * (sofr - self.strike_rate) / 12.0
+            }
+            HedgeKind::InterestRateCap => {
+                self.notional_usd.unwrap_or(debt_balance) * (sofr - self.strike_rate).max(0.0)
+                    / 12.0
+            }
+        };
+        payoff - self.premium_usd_per_month
+    }
+}
+
+/// At-the-market equity issuance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EquityIssuancePlan {
+    /// Most sold a month (USD, gross).
+    pub max_gross_usd_per_month: f64,
+    /// Share of the gross amount the borrower receives.
+    pub net_fraction: f64,
+}
+
 /// How a debt's rate is set.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Rate {
@@ -275,6 +348,40 @@ pub struct DebtPlan {
     pub commitment_usd: f64,
     /// The debt's market spread (fraction a year), if given.
     pub market_spread: Option<f64>,
+    /// Borrowing base: the advance rate on the collateral's value by month (fraction);
+    /// empty when the debt has no borrowing base.
+    pub advance_rate: Vec<f64>,
+    /// Fee on the undrawn commitment (fraction a month).
+    pub commitment_fee_per_month: f64,
+    /// High-yield call price by month (fraction of the principal; 0: not callable); empty
+    /// when the bond has no call schedule.
+    pub call_price: Vec<f64>,
+    /// BTC pledged from the treasury (BTC-backed loans).
+    pub btc_pledged: f64,
+    /// LTV at which the lender calls for collateral (fraction).
+    pub margin_call_ltv: f64,
+    /// LTV at which the lender sells the pledged BTC (fraction).
+    pub liquidation_ltv: f64,
+    /// LTV a margin call restores (fraction); `None`: the LTV at the draw.
+    pub top_up_ltv: Option<f64>,
+    /// How the balance at maturity may be refinanced.
+    pub refinancing: Option<RefinancingPlan>,
+    /// Incurrence covenant: most net debt over LTM EBITDA at which new debt or distributions
+    /// are allowed.
+    pub incurrence_max_net_leverage: Option<f64>,
+}
+
+/// The terms on which a maturing balance is refinanced.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RefinancingPlan {
+    /// Months before maturity in which the refinancing can be arranged.
+    pub window_months: i64,
+    /// Trailing twelve-month DSCR the new lender requires.
+    pub min_dscr: f64,
+    /// Rate of the new loan.
+    pub rate: Rate,
+    /// Months to the new maturity.
+    pub tenor_months: i64,
 }
 
 /// An asset that can secure debt.
@@ -582,10 +689,56 @@ impl Borrower {
             secured_slots: Vec::new(),
             distribution_fraction: scenario.distributions.excess_cash_percent / 100.0,
             minimum_cash_usd: scenario.distributions.minimum_cash_usd,
+            hedges: Vec::with_capacity(scenario.hedge.len()),
+            equity_issuance: scenario
+                .equity_issuance
+                .as_ref()
+                .map(|atm| EquityIssuancePlan {
+                    max_gross_usd_per_month: atm.max_usd_per_month,
+                    net_fraction: 1.0 - atm.discount_percent / 100.0,
+                }),
+            recovery_terms: RecoveryTerms {
+                workout_months: scenario.recovery.workout_months,
+                workout_cost_fraction: scenario.recovery.workout_cost_percent / 100.0,
+            },
+            liquidation_markets: liquidation_markets(&scenario.market.liquidation),
         };
         for (i, debt) in scenario.debt.iter().enumerate() {
             let plan = debt_plan(scenario, &borrower, base, i, debt, debt_entity[i])?;
             borrower.debts.push(plan);
+        }
+        for (i, hedge) in scenario.hedge.iter().enumerate() {
+            let debt = match &hedge.debt {
+                None => None,
+                Some(name) => Some(
+                    scenario
+                        .debt
+                        .iter()
+                        .position(|d| &d.name == name)
+                        .ok_or_else(|| CompileError::Unknown {
+                            field: format!("hedge[{i}].debt"),
+                            kind: "debt",
+                            name: name.clone(),
+                        })?,
+                ),
+            };
+            borrower.hedges.push(HedgePlan {
+                kind: hedge.kind,
+                entity: debt.map_or(0, |d| debt_entity[d]),
+                start_t: t_of(hedge.start_month),
+                end_t: t_of(hedge.end_month),
+                btc_per_month: hedge.btc_per_month.unwrap_or(0.0),
+                put_strike_usd: hedge.put_strike_usd.unwrap_or(0.0),
+                call_strike_usd: hedge.call_strike_usd.unwrap_or(f64::INFINITY),
+                debt,
+                notional_usd: hedge.notional_usd,
+                strike_rate: hedge
+                    .fixed_rate_percent
+                    .or(hedge.cap_strike_percent)
+                    .unwrap_or(0.0)
+                    / 100.0,
+                premium_usd_per_month: hedge.premium_usd_per_month,
+            });
         }
         for d in 0..borrower.debts.len() {
             let mut slots = Vec::with_capacity(borrower.debts[d].collateral.len());
@@ -670,6 +823,22 @@ fn debt_plan(
             let cap = debt.principal_usd.unwrap_or(f64::INFINITY);
             (conversion.completion_t, by_cost.min(cap))
         }
+        (DebtKind::Abl, _) => {
+            // The commitment in equal monthly parts over the draw window; parts before the
+            // start were drawn already.
+            let commitment = debt.commitment_usd.unwrap_or(0.0);
+            let first = debt.draw_month.map_or(0, t_of);
+            let last = debt.draw_end_month.map_or(first, t_of).max(first);
+            let part = commitment / (last - first + 1) as f64;
+            for t in first..=last {
+                if t < 0 {
+                    opening_balance_usd += part;
+                } else if (t as usize) < months {
+                    draws_usd[t as usize] = part;
+                }
+            }
+            (last + 1, commitment)
+        }
         _ => {
             let draw_t = debt.draw_month.map_or(0, t_of);
             let principal = debt.principal_usd.unwrap_or(0.0);
@@ -678,7 +847,11 @@ fn debt_plan(
             } else if (draw_t as usize) < months {
                 draws_usd[draw_t as usize] = principal;
             }
-            (draw_t + 1, principal)
+            let commitment = match debt.kind {
+                DebtKind::Revolver => debt.commitment_usd.unwrap_or(principal),
+                _ => principal,
+            };
+            (draw_t + 1, commitment)
         }
     };
     let amortisation_start_t = debt.amortisation_start_month.map_or(draw_end_t, t_of);
@@ -795,7 +968,54 @@ fn debt_plan(
         collateral_slots: Vec::new(),
         commitment_usd: commitment,
         market_spread: debt.market_spread_bps.map(|bp| bp / 10_000.0),
+        advance_rate: advance_rates(debt, start, months),
+        commitment_fee_per_month: debt.commitment_fee_bps / 10_000.0 / 12.0,
+        call_price: call_prices(debt, start, months),
+        btc_pledged: debt.btc_pledged.unwrap_or(0.0),
+        margin_call_ltv: debt.margin_call_ltv_percent.unwrap_or(100.0) / 100.0,
+        liquidation_ltv: debt.liquidation_ltv_percent.unwrap_or(100.0) / 100.0,
+        top_up_ltv: debt.top_up_ltv_percent.map(|p| p / 100.0),
+        refinancing: debt.refinancing.as_ref().map(|r| RefinancingPlan {
+            window_months: i64::from(r.window_months),
+            min_dscr: r.min_dscr,
+            rate: r
+                .margin_bps
+                .map_or(rate, |margin| Rate::Floating(margin / 10_000.0)),
+            tenor_months: i64::from(r.tenor_months),
+        }),
+        incurrence_max_net_leverage: debt.covenants.incurrence_max_net_leverage,
     })
+}
+
+/// The borrowing base's advance rate by month: the scenario's, less its annual step-down from
+/// the first draw, never below 0 (empty without an advance rate).
+fn advance_rates(debt: &Debt, start: YearMonth, months: usize) -> Vec<f64> {
+    let Some(percent) = debt.advance_rate_percent else {
+        return Vec::new();
+    };
+    let first_draw_t = i64::from(debt.draw_month.unwrap_or(start).months_since(start));
+    let step_per_month = debt.advance_rate_step_down_percent_per_year / 100.0 / 12.0;
+    (0..months as i64)
+        .map(|t| (percent / 100.0 - step_per_month * (t - first_draw_t).max(0) as f64).max(0.0))
+        .collect()
+}
+
+/// The call price in force each month (0 before the first call date; empty without a call
+/// schedule).
+fn call_prices(debt: &Debt, start: YearMonth, months: usize) -> Vec<f64> {
+    if debt.call_schedule.is_empty() {
+        return Vec::new();
+    }
+    (0..months)
+        .map(|t| {
+            let month = start.plus_months(t as i32);
+            debt.call_schedule
+                .iter()
+                .rev()
+                .find(|call| call.from_month <= month)
+                .map_or(0.0, |call| call.price_percent / 100.0)
+        })
+        .collect()
 }
 
 fn asset_ref(scenario: &Scenario, name: &str) -> Option<AssetRef> {
@@ -820,4 +1040,12 @@ fn asset_ref(scenario: &Scenario, name: &str) -> Option<AssetRef> {
         .or_else(|| position(fleets.iter()).map(AssetRef::Fleet))
         .or_else(|| position(leases.iter()).map(AssetRef::Lease))
         .or_else(|| position(clouds.iter()).map(AssetRef::GpuCloud))
+}
+
+/// The calm liquidation markets of the scenario, in the order of
+/// [`crate::LiquidationKind`]: ASICs, GPUs, BTC, sites.
+fn liquidation_markets(markets: &LiquidationMarkets) -> [LiquidationMarket; LIQUIDATION_KINDS] {
+    [&markets.asic, &markets.gpu, &markets.btc, &markets.site].map(|depth| {
+        LiquidationMarket::from_impact(depth.monthly_volume_usd, depth.impact_percent / 100.0)
+    })
 }

@@ -11,16 +11,18 @@
 #![deny(missing_docs)]
 
 mod borrower;
+mod instruments;
 mod market;
 mod mining;
 mod network;
 mod project;
+mod recovery;
 mod stress;
 mod waterfall;
 
 pub use borrower::{
-    AssetRef, Borrower, CompileError, ConversionPlan, DebtPlan, FleetPlan, GpuPlan, LeasePlan,
-    Rate, SitePlan,
+    AssetRef, Borrower, CompileError, ConversionPlan, DebtPlan, EquityIssuancePlan, FleetPlan,
+    GpuPlan, HedgePlan, LeasePlan, Rate, RefinancingPlan, SitePlan,
 };
 pub use market::{
     MarketPath, base_fees_btc_per_block, base_market_path, bridge_crossing_probability,
@@ -32,6 +34,12 @@ pub use network::{
     NetworkMonth, NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at, subsidy_btc_between,
 };
 pub use project::{Projection, project};
+pub use recovery::{
+    ASIC_BANDS, Claim, ClaimRecovery, Estate, EstateAsset, EstateFull, GPU_GENERATIONS,
+    KindProceeds, LIQUIDATION_CLASSES, LIQUIDATION_KINDS, LiquidationClass, LiquidationKind,
+    LiquidationMarket, LiquidationPrices, MAX_ENTITIES, MAX_ESTATE_ASSETS, MAX_OVERHANG_MONTHS,
+    MAX_SALE_START_MONTH, Recoveries, RecoveryTerms, SaleFactors, SalesLedger, recover_estate,
+};
 pub use stress::{Stress, StressError, StressKind};
 pub use waterfall::{
     CollateralValues, DebtMonth, DebtOutcome, DefaultCause, DefaultEvent, MonthRow, PathBuffers,
