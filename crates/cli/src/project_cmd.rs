@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use bitwatt_engine::{
-    CollateralValues, DebtMonth, DebtOutcome, DefaultCause, MonthRow, Projection, Rate, Stress,
-    StressError, btc_drift_per_year, project,
+    ClaimRecovery, CollateralValues, DebtMonth, DebtOutcome, DefaultCause, KindProceeds,
+    LiquidationKind, MonthRow, Projection, Rate, Recoveries, Stress, StressError,
+    btc_drift_per_year, project,
 };
 use bitwatt_model::{BUILT_IN_EXAMPLES, DebtKind, Scenario, YearMonth, built_in_example};
 use bitwatt_report::{Facts, Table, monthly_csv, thousands};
@@ -109,6 +110,7 @@ fn cause_text(cause: DefaultCause) -> &'static str {
         DefaultCause::DscrCovenant => "DSCR covenant",
         DefaultCause::LtvCovenant => "LTV covenant",
         DefaultCause::Maturity => "balance due at maturity unpaid",
+        DefaultCause::MarginCall => "margin call unmet",
         DefaultCause::CrossDefault => "cross-default",
     }
 }
@@ -250,6 +252,10 @@ fn render(scenario: &Scenario, projection: &Projection, stresses: &[Stress]) -> 
     }
     out.push('\n');
     out.push_str(&debts.render());
+    if let Some(recoveries) = &projection.recoveries {
+        out.push('\n');
+        out.push_str(&render_recoveries(projection, recoveries));
+    }
 
     let mut years = Table::new([
         "year from",
@@ -306,6 +312,54 @@ fn stress_start(stress: &Stress, projection: &Projection) -> YearMonth {
         .unwrap_or(projection.borrower.start_month)
 }
 
+/// The lenders' recoveries after the path's defaults, and the fire sale behind them.
+fn render_recoveries(projection: &Projection, recoveries: &Recoveries) -> String {
+    let mut table = Table::new([
+        "defaulted debt",
+        "exposure",
+        "from security",
+        "unsecured",
+        "recovered (PV)",
+        "loss",
+        "LGD",
+    ]);
+    for (plan, claim) in projection.borrower.debts.iter().zip(recoveries.claims()) {
+        let Some(lgd) = claim.lgd else { continue };
+        table.row([
+            plan.name.clone(),
+            usd_millions(claim.ead_usd),
+            usd_millions(claim.secured_recovery_usd),
+            usd_millions(claim.unsecured_recovery_usd),
+            usd_millions(claim.recovered_usd),
+            usd_millions(claim.loss_usd),
+            format!("{:.1} %", lgd * 100.0),
+        ]);
+    }
+    let mut out = table.render();
+    for (kind, sold) in LiquidationKind::ALL.iter().zip(&recoveries.liquidation) {
+        if sold.undisturbed_value_usd > 0.0 {
+            out.push_str(&format!(
+                "fire sale of {}: {} at market value fetched {} ({:.1} % below), {} left unsold\n",
+                kind_name(*kind),
+                usd_millions(sold.undisturbed_value_usd),
+                usd_millions(sold.impacted_value_usd),
+                (1.0 - sold.impacted_value_usd / sold.undisturbed_value_usd) * 100.0,
+                usd_millions(sold.unsold_value_usd),
+            ));
+        }
+    }
+    out
+}
+
+fn kind_name(kind: LiquidationKind) -> &'static str {
+    match kind {
+        LiquidationKind::Asic => "ASICs",
+        LiquidationKind::Gpu => "GPUs",
+        LiquidationKind::Btc => "BTC",
+        LiquidationKind::Site => "sites",
+    }
+}
+
 /// What the base case assumes rather than observes, printed under every projection.
 fn assumption_notes(scenario: &Scenario) -> Vec<String> {
     let market = &scenario.market;
@@ -339,8 +393,31 @@ struct ProjectJson<'a> {
     assumptions: Vec<String>,
     stresses: Vec<StressJson>,
     summary: SummaryJson,
+    recoveries: Option<RecoveriesJson<'a>>,
     debts: Vec<DebtJson<'a>>,
     months: Vec<MonthJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct RecoveriesJson<'a> {
+    total_exposure_usd: f64,
+    total_recovered_usd: f64,
+    debts: Vec<ClaimJson<'a>>,
+    liquidation: Vec<LiquidationJson>,
+}
+
+#[derive(Serialize)]
+struct ClaimJson<'a> {
+    name: &'a str,
+    #[serde(flatten)]
+    recovery: ClaimRecovery,
+}
+
+#[derive(Serialize)]
+struct LiquidationJson {
+    kind: &'static str,
+    #[serde(flatten)]
+    proceeds: KindProceeds,
 }
 
 #[derive(Serialize)]
@@ -430,6 +507,29 @@ impl<'a> ProjectJson<'a> {
             horizon_months: projection.borrower.horizon_months,
             btc_drift_percent_per_year: btc_drift_per_year(&scenario.market) * 100.0,
             assumptions: assumption_notes(scenario),
+            recoveries: projection.recoveries.as_ref().map(|r| RecoveriesJson {
+                total_exposure_usd: r.total_ead_usd,
+                total_recovered_usd: r.total_recovered_usd,
+                debts: projection
+                    .borrower
+                    .debts
+                    .iter()
+                    .zip(r.claims())
+                    .filter(|(_, claim)| claim.lgd.is_some())
+                    .map(|(plan, claim)| ClaimJson {
+                        name: &plan.name,
+                        recovery: *claim,
+                    })
+                    .collect(),
+                liquidation: LiquidationKind::ALL
+                    .iter()
+                    .zip(&r.liquidation)
+                    .map(|(kind, proceeds)| LiquidationJson {
+                        kind: kind_name(*kind),
+                        proceeds: *proceeds,
+                    })
+                    .collect(),
+            }),
             stresses: stresses
                 .iter()
                 .map(|stress| StressJson {

@@ -7,7 +7,7 @@ use bitwatt_model::{
 };
 
 use crate::market::{MarketPath, base_market_path};
-use crate::recovery::{LIQUIDATION_KINDS, LiquidationMarket, RecoveryTerms};
+use crate::recovery::{LIQUIDATION_KINDS, LiquidationMarket, MAX_ESTATE_ASSETS, RecoveryTerms};
 use crate::waterfall::project_ebitda_usd;
 
 /// The borrower of a scenario, ready for [`crate::run_path`].
@@ -369,6 +369,8 @@ pub struct DebtPlan {
     /// Incurrence covenant: most net debt over LTM EBITDA at which new debt or distributions
     /// are allowed.
     pub incurrence_max_net_leverage: Option<f64>,
+    /// One past the last month of the draw window.
+    pub draw_window_end_t: i64,
 }
 
 /// The terms on which a maturing balance is refinanced.
@@ -395,8 +397,10 @@ pub enum AssetRef {
     Lease(usize),
     /// A GPU cloud.
     GpuCloud(usize),
-    /// The BTC treasury.
+    /// The BTC treasury (the BTC not pledged).
     Treasury,
+    /// The BTC pledged to a BTC-backed loan (its index).
+    Pledge(usize),
 }
 
 /// Why a scenario cannot be compiled (names are checked by validation; this is what remains).
@@ -415,6 +419,11 @@ pub enum CompileError {
     /// Too many debt instruments.
     #[error("debt: {0} instruments; at most {MAX_DEBT_INSTRUMENTS} are supported")]
     TooManyDebts(usize),
+    /// Too many assets for a default's estate.
+    #[error(
+        "{0} assets (sites, fleets, leases, GPU clouds, the treasury and each BTC pledge); at most {MAX_ESTATE_ASSETS} are supported"
+    )]
+    TooManyAssets(usize),
 }
 
 impl Borrower {
@@ -740,7 +749,18 @@ impl Borrower {
                 premium_usd_per_month: hedge.premium_usd_per_month,
             });
         }
+        borrower.all_assets.extend(
+            (0..borrower.debts.len())
+                .filter(|&d| borrower.debts[d].kind == DebtKind::BtcBacked)
+                .map(AssetRef::Pledge),
+        );
+        if borrower.all_assets.len() > MAX_ESTATE_ASSETS {
+            return Err(CompileError::TooManyAssets(borrower.all_assets.len()));
+        }
         for d in 0..borrower.debts.len() {
+            if borrower.debts[d].kind == DebtKind::BtcBacked {
+                borrower.debts[d].collateral = vec![AssetRef::Pledge(d)];
+            }
             let mut slots = Vec::with_capacity(borrower.debts[d].collateral.len());
             for &asset in &borrower.debts[d].collateral {
                 let slot = match borrower.collateral_assets.iter().position(|&a| a == asset) {
@@ -984,6 +1004,7 @@ fn debt_plan(
             tenor_months: i64::from(r.tenor_months),
         }),
         incurrence_max_net_leverage: debt.covenants.incurrence_max_net_leverage,
+        draw_window_end_t: draw_end_t,
     })
 }
 

@@ -75,11 +75,12 @@ impl MarginCall {
     }
 
     /// Price at which the lender sells the pledge when the call is not met (USD): the
-    /// liquidation price where the month's low reached it, else the call price (the lender
-    /// sells as soon as the call goes unmet).
-    pub fn forced_sale_price_usd(&self) -> f64 {
+    /// month's low `low_usd` where the price gapped through the liquidation level (a
+    /// conservative fill in a crash), else the call price (the lender sells as soon as the
+    /// call goes unmet).
+    pub fn forced_sale_price_usd(&self, low_usd: f64) -> f64 {
         if self.liquidation_reached {
-            self.liquidation_price_usd
+            low_usd
         } else {
             self.call_price_usd
         }
@@ -117,9 +118,10 @@ mod tests {
         // repay 45e6 − 0.65 · 700 · 85 714.29 = $6 M.
         assert!((call.top_up_btc(balance, pledged) - 107.692_307_692).abs() < 1e-6);
         assert!((call.prepayment_usd(balance, pledged) - 6e6).abs() < 1e-6);
-        assert_eq!(call.forced_sale_price_usd(), call.call_price_usd);
+        assert_eq!(call.forced_sale_price_usd(80_000.0), call.call_price_usd);
         let deep = MarginCall::test(balance, pledged, 70_000.0, 0.75, 0.85, 0.65).unwrap();
         assert!(deep.liquidation_reached);
-        assert!((deep.forced_sale_price_usd() - 75_630.252_100_840_3).abs() < 1e-6);
+        assert!((deep.liquidation_price_usd - 75_630.252_100_840_3).abs() < 1e-6);
+        assert_eq!(deep.forced_sale_price_usd(70_000.0), 70_000.0);
     }
 }

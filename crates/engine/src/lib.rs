@@ -43,5 +43,5 @@ pub use recovery::{
 pub use stress::{Stress, StressError, StressKind};
 pub use waterfall::{
     CollateralValues, DebtMonth, DebtOutcome, DefaultCause, DefaultEvent, MonthRow, PathBuffers,
-    PathSummary, annual_irr, run_path,
+    PathSummary, annual_irr, recover, run_path,
 };

@@ -4,8 +4,9 @@ use bitwatt_model::Scenario;
 
 use crate::borrower::{Borrower, CompileError};
 use crate::market::{MarketPath, base_market_path, stressed_market_path};
+use crate::recovery::{LiquidationPrices, Recoveries};
 use crate::stress::Stress;
-use crate::waterfall::{DebtMonth, MonthRow, PathBuffers, PathSummary, run_path};
+use crate::waterfall::{DebtMonth, MonthRow, PathBuffers, PathSummary, recover, run_path};
 
 /// A borrower run on the base case (or a stressed base case), with every month kept.
 #[derive(Clone, Debug)]
@@ -22,6 +23,9 @@ pub struct Projection {
     pub summary: PathSummary,
     /// Annualised equity IRR (see [`PathBuffers::equity_irr`]).
     pub equity_irr: Option<f64>,
+    /// What the lenders recover when the path defaults: the defaulted entities' assets sold
+    /// into the scenario's liquidation markets, thinned as the path's regime says.
+    pub recoveries: Option<Recoveries>,
 }
 
 impl Projection {
@@ -45,6 +49,18 @@ pub fn project(scenario: &Scenario, stresses: &[Stress]) -> Result<Projection, C
     let mut buffers = PathBuffers::new(&borrower);
     let summary = run_path(&borrower, &market, &mut buffers);
     let equity_irr = buffers.equity_irr();
+    let recoveries = summary
+        .debt_outcomes()
+        .iter()
+        .any(|outcome| outcome.default.is_some())
+        .then(|| {
+            let prices = LiquidationPrices::for_estate(
+                &summary.estate,
+                &borrower.liquidation_markets,
+                &market.liquidation_depth_factor,
+            );
+            recover(&summary, &prices)
+        });
     Ok(Projection {
         borrower,
         market,
@@ -52,5 +68,6 @@ pub fn project(scenario: &Scenario, stresses: &[Stress]) -> Result<Projection, C
         debt_months: buffers.debt_rows,
         summary,
         equity_irr,
+        recoveries,
     })
 }

@@ -21,11 +21,16 @@
 //! computed once and reused, always by the very expression it replaces, so a path's numbers
 //! are the same to the last bit.
 
-use bitwatt_model::{DAYS_PER_MONTH, HOURS_PER_MONTH, MAX_DEBT_INSTRUMENTS, Renewal};
+use bitwatt_model::{DAYS_PER_MONTH, DebtKind, HOURS_PER_MONTH, MAX_DEBT_INSTRUMENTS, Renewal};
 use serde::Serialize;
 
-use crate::borrower::{AssetRef, Borrower, DebtPlan, FleetPlan, GpuPlan, SitePlan};
+use crate::borrower::{AssetRef, Borrower, DebtPlan, FleetPlan, GpuPlan, Rate, SitePlan};
+use crate::instruments::{MarginCall, abl_draw_usd, borrowing_base_shortfall_usd};
 use crate::market::{MarketPath, hashprice_of};
+use crate::recovery::{
+    Claim, Estate, EstateAsset, LiquidationClass, LiquidationPrices, Recoveries, RecoveryTerms,
+    recover_estate,
+};
 
 /// A payment short by less than this is paid (rounding in the sums above it).
 const PAYMENT_TOLERANCE_USD: f64 = 0.01;
@@ -66,6 +71,10 @@ pub struct MonthRow {
     pub mining_revenue_usd: f64,
     /// Power sold back from curtailed machines.
     pub power_credit_usd: f64,
+    /// Hedge settlements received (net of premiums, hedge by hedge).
+    pub hedge_receipts_usd: f64,
+    /// Hedge settlements and premiums paid (net, hedge by hedge).
+    pub hedge_payments_usd: f64,
     /// Colocation rent.
     pub lease_revenue_usd: f64,
     /// GPU rent (contracted and merchant).
@@ -88,11 +97,12 @@ pub struct MonthRow {
     pub cfads_usd: f64,
     /// Mined BTC sold.
     pub btc_sales_usd: f64,
-    /// Treasury BTC sold to meet payments.
+    /// Treasury BTC sold: to meet payments, or by a lender selling its pledge after an
+    /// unmet margin call.
     pub treasury_sales_usd: f64,
     /// Debt drawn.
     pub debt_draws_usd: f64,
-    /// Sponsor equity raised.
+    /// Equity raised: from the sponsor, for cures, and at the market.
     pub equity_raised_usd: f64,
     /// Cash released from debt service reserves.
     pub dsra_release_usd: f64,
@@ -104,7 +114,7 @@ pub struct MonthRow {
     pub interest_capitalised_usd: f64,
     /// Principal paid.
     pub principal_paid_usd: f64,
-    /// Upfront fees paid.
+    /// Fees paid: upfront and commitment fees, and call premiums.
     pub fees_usd: f64,
     /// Cash put into debt service reserves.
     pub dsra_funding_usd: f64,
@@ -138,6 +148,7 @@ impl MonthRow {
         self.btc_sales_usd
             + self.treasury_sales_usd
             + self.power_credit_usd
+            + self.hedge_receipts_usd
             + self.lease_revenue_usd
             + self.gpu_revenue_usd
             + self.debt_draws_usd
@@ -149,6 +160,7 @@ impl MonthRow {
     /// Every cash use of the month.
     pub fn uses_usd(&self) -> f64 {
         self.power_cost_usd
+            + self.hedge_payments_usd
             + self.opex_usd
             + self.tax_usd
             + self.sustaining_capex_usd
@@ -187,6 +199,8 @@ pub struct DebtMonth {
     pub tested_dscr: Option<f64>,
     /// Loan-to-value at the end of the month, where the debt has collateral.
     pub ltv: Option<f64>,
+    /// Borrowing base this month (advance rate × collateral value), where there is one.
+    pub borrowing_base_usd: Option<f64>,
 }
 
 /// Why a borrower or instrument defaulted.
@@ -199,8 +213,10 @@ pub enum DefaultCause {
     DscrCovenant,
     /// The LTV covenant broke and was not cured.
     LtvCovenant,
-    /// The balance at maturity could not be repaid.
+    /// The balance at maturity could not be repaid nor refinanced.
     Maturity,
+    /// A margin call went unmet and the sale of the pledged BTC left a balance unpaid.
+    MarginCall,
     /// Another instrument of the same entity defaulted.
     CrossDefault,
 }
@@ -239,6 +255,14 @@ pub struct DebtOutcome {
     pub covenant_breaches: u32,
     /// Equity cures used.
     pub cures_used: u32,
+    /// Margin calls (met or not).
+    pub margin_calls: u32,
+    /// Times the balance at maturity was refinanced.
+    pub refinancings: u32,
+    /// Month the bond was called, if it was.
+    pub called_month: Option<usize>,
+    /// Debt service reserve held for the lender at default (USD), applied to its claim.
+    pub dsra_at_default_usd: f64,
 }
 
 /// Market value of the collateral by class at a month (USD).
@@ -289,10 +313,17 @@ pub struct PathSummary {
     pub collateral: CollateralValues,
     /// Cash at the end (USD).
     pub final_cash_usd: f64,
+    /// Equity raised at the market to cover shortfalls (USD, net).
+    pub market_equity_usd: f64,
     /// Number of instruments in `debts`.
     pub debt_count: usize,
     /// Per instrument, in the scenario's order.
     pub debts: [DebtOutcome; MAX_DEBT_INSTRUMENTS],
+    /// What the defaulted entities leave to their lenders: assets at market value at their
+    /// default, cash, and the claims (one per instrument, in the scenario's order).
+    pub estate: Estate,
+    /// Workout terms for [`recover`].
+    pub recovery_terms: RecoveryTerms,
 }
 
 impl PathSummary {
@@ -408,13 +439,25 @@ impl SiteMonth {
 }
 
 /// An instrument on the path.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct DebtState {
     balance: f64,
     amortisation_base: f64,
     dsra: f64,
     cures_left: u32,
     defaulted: bool,
+    /// Maturity and rate, which a refinancing changes.
+    maturity_t: i64,
+    rate: Rate,
+    /// Asset-backed loan: draws scheduled to date and drawn to date (USD).
+    scheduled_draws: f64,
+    drawn: f64,
+    /// BTC pledged (BTC-backed loan).
+    pledged_btc: f64,
+    /// LTV a margin call restores.
+    target_ltv: f64,
+    /// Whether a refinancing was arranged in the window before maturity.
+    refinancing_arranged: bool,
 }
 
 /// An entity's lines in the month being run.
@@ -429,6 +472,8 @@ struct EntityMonth {
     fees: f64,
     interest_due: f64,
     principal_due: f64,
+    /// Principal due beyond the schedule: borrowing-base shortfalls and unmet margin calls.
+    prepayment_due: f64,
 }
 
 /// An entity on the path.
@@ -450,6 +495,12 @@ struct EntityDebts {
     reserved: u32,
     /// Those with a covenant (DSCR lock-up or default level, or maximum LTV).
     covenanted: u32,
+    /// Revolvers.
+    revolvers: u32,
+    /// Bonds with a call schedule.
+    callable: u32,
+    /// BTC-backed loans.
+    pledged: u32,
     /// The first `count` entries: the instruments in payment order (senior secured, senior
     /// unsecured, subordinated; the scenario's order within a seniority).
     payment_order: [u8; MAX_DEBT_INSTRUMENTS],
@@ -606,6 +657,13 @@ impl PathBuffers {
             dsra: 0.0,
             cures_left: d.equity_cures,
             defaulted: false,
+            maturity_t: d.maturity_t,
+            rate: d.rate,
+            scheduled_draws: d.opening_balance_usd,
+            drawn: d.opening_balance_usd,
+            pledged_btc: d.btc_pledged,
+            target_ltv: d.top_up_ltv.unwrap_or(0.0),
+            refinancing_arranged: false,
         }));
         self.entities.clear();
         self.entities.resize(entity_count, EntityState::default());
@@ -629,6 +687,14 @@ impl PathBuffers {
                         || plan.max_ltv.is_some()
                     {
                         debts.covenanted |= 1 << d;
+                    }
+                    match plan.kind {
+                        DebtKind::Revolver => debts.revolvers |= 1 << d,
+                        DebtKind::BtcBacked => debts.pledged |= 1 << d,
+                        _ => {}
+                    }
+                    if !plan.call_price.is_empty() {
+                        debts.callable |= 1 << d;
                     }
                     debts.payment_order[debts.count] = d as u8;
                     debts.count += 1;
@@ -714,6 +780,8 @@ struct MonthMarket {
     reward_btc: f64,
     /// Realised hashprice (USD per PH/s per day).
     hashprice: f64,
+    /// Share of the month the sites have power (1 unless a grid event darkens them).
+    availability: f64,
 }
 
 /// The month's consolidated waterfall lines, added up entity by entity.
@@ -729,6 +797,10 @@ struct WaterfallTotals {
     dsra_funding: f64,
     interest_paid: f64,
     principal_paid: f64,
+    /// Revolver draws (the month's other draws are in the row already).
+    revolver_draws: f64,
+    /// Premiums paid on called bonds.
+    call_premiums: f64,
     distributions: f64,
     /// The borrower's (parent's) default.
     default: Option<DefaultEvent>,
@@ -779,6 +851,12 @@ struct PathRun<'a> {
     tax_losses: f64,
     /// Monthly tax depreciation of the capex of the last `depreciation_months` (USD).
     depreciation_window: f64,
+    /// The tightest incurrence covenant (net debt over LTM EBITDA), if any.
+    incurrence_limit: Option<f64>,
+    /// Whether the incurrence covenant blocks new debt and distributions this month.
+    incurrence_blocked: bool,
+    /// Instruments whose unmet margin call left a balance due this month.
+    margin_call_due: u32,
 }
 
 impl<'a> PathRun<'a> {
@@ -840,15 +918,37 @@ impl<'a> PathRun<'a> {
                 lock_up_months: 0,
                 collateral: CollateralValues::default(),
                 final_cash_usd: 0.0,
+                market_equity_usd: 0.0,
                 debt_count: borrower.debts.len(),
                 debts: [DebtOutcome::default(); MAX_DEBT_INSTRUMENTS],
+                estate: Estate::default(),
+                recovery_terms: borrower.recovery_terms,
             },
             btc_held: borrower.opening_btc,
             cash_usd: 0.0,
             tax_losses: 0.0,
             depreciation_window: 0.0,
+            incurrence_limit: borrower
+                .debts
+                .iter()
+                .filter_map(|d| d.incurrence_max_net_leverage)
+                .reduce(f64::min),
+            incurrence_blocked: false,
+            margin_call_due: 0,
         };
         run.cash_usd = run.entities.iter().map(|e| e.cash).sum();
+        run.open_estate();
+        // BTC pledged to loans is not the treasury's to sell; a margin call without its own
+        // target restores the LTV at the draw.
+        for (plan, state) in borrower.debts.iter().zip(run.debts.iter_mut()) {
+            run.btc_held -= state.pledged_btc;
+            if plan.kind == DebtKind::BtcBacked && plan.top_up_ltv.is_none() && months > 0 {
+                let draw_t = plan.draws_usd.iter().position(|&d| d > 0.0).unwrap_or(0);
+                let price = market.btc_price_usd[draw_t.min(months - 1)];
+                state.target_ltv = plan.commitment_usd / (state.pledged_btc * price);
+            }
+        }
+        run.btc_held = run.btc_held.max(0.0);
         let opening_nav = if months > 0 {
             run.net_asset_value(0)
         } else {
@@ -873,7 +973,17 @@ impl<'a> PathRun<'a> {
             reward_btc,
             // `MarketPath::hashprice_usd_per_ph_day` without computing the reward again.
             hashprice: hashprice_of(reward_btc, price, network_hs),
+            availability: (1.0 - market.extra_outage_days[t] / DAYS_PER_MONTH).clamp(0.0, 1.0),
         };
+        self.incurrence_blocked = self.incurrence_limit.is_some_and(|limit| {
+            self.rows
+                .last()
+                .is_some_and(|last| match last.net_leverage {
+                    Some(leverage) => leverage > limit,
+                    None => last.debt_usd > last.cash_usd + last.dsra_usd,
+                })
+        });
+        self.margin_call_due = 0;
         let mut row = MonthRow {
             month_index: t,
             btc_price_usd: month.price,
@@ -951,6 +1061,7 @@ impl<'a> PathRun<'a> {
             lease_first_rent: self.lease_first_rent,
             discounts: self.discounts,
             btc_held: self.btc_held,
+            debts: self.debts,
         }
     }
 
@@ -980,6 +1091,7 @@ impl<'a> PathRun<'a> {
             lease_first_rent: self.lease_first_rent,
             discounts: self.discounts,
             btc_held: self.btc_held,
+            debts: self.debts,
         };
         for (value, &asset) in self
             .asset_values
@@ -1007,6 +1119,28 @@ impl<'a> PathRun<'a> {
         parent.ebitda -= borrower.overhead_usd[t];
         parent.sustaining_capex += borrower.maintenance_capex_usd[t];
         row.opex_usd += borrower.overhead_usd[t];
+        self.settle_hedges(month, row);
+    }
+
+    /// Hedges of the entities still standing, settled on the month's average BTC price or
+    /// SOFR; settlements count in EBITDA (and so in CFADS).
+    fn settle_hedges(&mut self, month: &MonthMarket, row: &mut MonthRow) {
+        for hedge in &self.borrower.hedges {
+            if self.entities[hedge.entity].defaulted {
+                continue;
+            }
+            let balance = hedge.debt.map_or(0.0, |d| self.debts[d].balance);
+            let settlement = hedge.settlement_usd(month.t, month.price, month.sofr, balance);
+            let entity = &mut self.entity_month[hedge.entity];
+            if settlement >= 0.0 {
+                entity.receipts += settlement;
+                row.hedge_receipts_usd += settlement;
+            } else {
+                entity.payments -= settlement;
+                row.hedge_payments_usd -= settlement;
+            }
+            entity.ebitda += settlement;
+        }
     }
 
     /// Mining at the parent: fleets share their site's power budget after conversions,
@@ -1019,6 +1153,7 @@ impl<'a> PathRun<'a> {
             spot,
             network_hs,
             reward_btc,
+            availability,
             ..
         } = *month;
         let site_plans = self.site_plans;
@@ -1036,8 +1171,9 @@ impl<'a> PathRun<'a> {
             let site = &site_plans[plan.site];
             let site_month = &mut sites[plan.site];
             state.run_at(site_month.share_of(site.mining_budget_mw[t]), plan, site);
-            let btc = state.hashrate_hs / network_hs * reward_btc * (1.0 - plan.pool_fee);
-            let mwh = state.mwh;
+            let btc =
+                state.hashrate_hs / network_hs * reward_btc * (1.0 - plan.pool_fee) * availability;
+            let mwh = state.mwh * availability;
             let (cash_price, ppa_price, ppa_share) = site_month.price;
             let run_margin = btc * price - mwh * cash_price;
             let (curtailed_credit, curtailed_cost) = if plan.power_credit_sales {
@@ -1091,6 +1227,7 @@ impl<'a> PathRun<'a> {
     fn run_ai_capacity(&mut self, month: &MonthMarket, row: &mut MonthRow) {
         let borrower = self.borrower;
         let t = month.t;
+        let availability = month.availability;
         for lease in &borrower.leases {
             if self.entities[lease.entity].defaulted {
                 continue;
@@ -1115,8 +1252,9 @@ impl<'a> PathRun<'a> {
             if tt < cloud.start_t || tt >= cloud.end_t {
                 continue;
             }
-            let revenue = gpu_revenue_usd(cloud, self.market, t);
-            let power = cloud.power_mw * HOURS_PER_MONTH * self.sites[cloud.site].price.0;
+            let revenue = gpu_revenue_usd(cloud, self.market, t) * availability;
+            let power =
+                cloud.power_mw * HOURS_PER_MONTH * self.sites[cloud.site].price.0 * availability;
             let opex = cloud.gpu_count * HOURS_PER_MONTH * cloud.opex_usd_per_gpu_hour;
             let entity = &mut self.entity_month[cloud.entity];
             entity.receipts += revenue;
@@ -1141,7 +1279,9 @@ impl<'a> PathRun<'a> {
         let mut draws = -0.0;
         let mut capitalised = -0.0;
         let mut service = -0.0;
-        for (plan, state) in self.debt_plans.iter().zip(self.debts.iter_mut()) {
+        for d in 0..self.debt_plans.len() {
+            let plan = &self.debt_plans[d];
+            let state = self.debts[d];
             let mut debt_month = DebtMonth {
                 opening_balance_usd: state.balance,
                 ..DebtMonth::default()
@@ -1154,31 +1294,62 @@ impl<'a> PathRun<'a> {
                 self.debt_rows.push(debt_month);
                 continue;
             }
-            let interest = state.balance * plan.rate.annual(month.sofr) / 12.0;
+            self.arrange_refinancing(d, month);
+            let collateral_value = slots_value_usd(self.asset_values, &plan.collateral_slots);
+            let borrowing_base = plan
+                .advance_rate
+                .get(t)
+                .map(|advance| advance * collateral_value);
+            debt_month.borrowing_base_usd = borrowing_base;
+            let state = &mut self.debts[d];
+            let interest = state.balance * state.rate.annual(month.sofr) / 12.0;
             if tt < plan.capitalise_until_t {
                 state.balance += interest;
                 debt_month.interest_capitalised_usd = interest;
             } else {
                 debt_month.interest_paid_usd = interest;
             }
-            let draw = plan.draws_usd[t];
+            let draw = if plan.kind == DebtKind::Abl {
+                state.scheduled_draws += plan.draws_usd[t];
+                let room = borrowing_base.unwrap_or(f64::INFINITY);
+                let draw = if self.incurrence_blocked {
+                    0.0
+                } else {
+                    abl_draw_usd(state.scheduled_draws, state.drawn, room, state.balance)
+                };
+                state.drawn += draw;
+                draw
+            } else {
+                plan.draws_usd[t]
+            };
             state.balance += draw;
             debt_month.draw_usd = draw;
+            let undrawn = match plan.kind {
+                DebtKind::Abl if tt < plan.draw_window_end_t => plan.commitment_usd - state.drawn,
+                DebtKind::Revolver if tt < state.maturity_t => plan.commitment_usd - state.balance,
+                _ => 0.0,
+            };
             let entity = &mut self.entity_month[plan.entity];
             entity.draws += draw;
-            entity.fees += draw * plan.upfront_fee_fraction;
+            entity.fees +=
+                draw * plan.upfront_fee_fraction + undrawn.max(0.0) * plan.commitment_fee_per_month;
             if tt == plan.amortisation_start_t.max(0) && plan.amortisation_start_t >= 0 {
                 state.amortisation_base = state.balance;
             }
-            let principal = if tt >= plan.maturity_t {
+            let scheduled = if tt >= state.maturity_t {
                 state.balance
             } else {
                 (plan.repayment_fraction[t] * state.amortisation_base).min(state.balance)
             };
-            debt_month.principal_due_usd = principal;
-            debt_month.debt_service_usd = debt_month.interest_paid_usd + principal;
+            // A balance above the borrowing base is prepaid: due now, outside the DSCR.
+            let prepayment = borrowing_base.map_or(0.0, |base| {
+                borrowing_base_shortfall_usd(state.balance - scheduled, base)
+            });
+            debt_month.principal_due_usd = scheduled + prepayment;
+            debt_month.debt_service_usd = debt_month.interest_paid_usd + scheduled;
             entity.interest_due += debt_month.interest_paid_usd;
-            entity.principal_due += principal;
+            entity.principal_due += scheduled;
+            entity.prepayment_due += prepayment;
             draws += debt_month.draw_usd;
             capitalised += debt_month.interest_capitalised_usd;
             service += debt_month.debt_service_usd;
@@ -1188,6 +1359,39 @@ impl<'a> PathRun<'a> {
         row.interest_capitalised_usd = capitalised;
         row.debt_service_usd = service;
         row_start
+    }
+
+    /// Refinancing of instrument `d`: in the window before maturity, a lender is found when
+    /// the credit market is open (calm regime) and the entity's trailing twelve-month DSCR
+    /// clears the lender's minimum; at maturity an arranged refinancing replaces the balance
+    /// due with a loan on the new terms, repaid at its own maturity.
+    fn arrange_refinancing(&mut self, d: usize, month: &MonthMarket) {
+        let plan = &self.debt_plans[d];
+        let Some(terms) = plan.refinancing else {
+            return;
+        };
+        let t = month.t;
+        let tt = t as i64;
+        let state = self.debts[d];
+        if state.balance <= 0.0 || tt < state.maturity_t - terms.window_months {
+            return;
+        }
+        if !state.refinancing_arranged && !self.market.stress[t] {
+            let (cfads, service) = if t == 0 {
+                (0.0, 0.0)
+            } else {
+                self.trailing_sums(plan.entity, t - 1, 12)
+            };
+            let dscr_clears = service <= 0.0 || cfads / service >= terms.min_dscr;
+            self.debts[d].refinancing_arranged = dscr_clears;
+        }
+        let state = &mut self.debts[d];
+        if tt >= state.maturity_t && state.refinancing_arranged {
+            state.maturity_t = tt + terms.tenor_months;
+            state.rate = terms.rate;
+            state.refinancing_arranged = false;
+            self.summary.debts[d].refinancings += 1;
+        }
     }
 
     /// Tax on consolidated income at the parent: EBITDA less interest due and depreciation
@@ -1271,6 +1475,7 @@ impl<'a> PathRun<'a> {
         totals.dsra_funding += initial_reserves;
         let service_due = flows.interest_due + flows.principal_due;
         let keep = service_due
+            + flows.prepayment_due
             + if parent {
                 borrower.minimum_cash_usd
             } else {
@@ -1289,10 +1494,14 @@ impl<'a> PathRun<'a> {
             totals.to_projects += equity;
         }
 
-        cash = self.cover_shortfall(e, service_due, cash, month.price, totals);
+        let called_due = self.meet_margin_calls(e, month, row_start, &mut cash, totals);
+        let due = service_due + flows.prepayment_due + called_due;
+        cash = self.cover_shortfall(e, due, cash, month, row_start, totals);
         let paid_all = self.pay_debt_service(e, row_start, &mut cash, totals);
         if !paid_all || cash < -PAYMENT_TOLERANCE_USD {
-            let cause = if self.principal_due_at_maturity(e, t, row_start) {
+            let cause = if self.margin_call_due & self.entity_debts[e].all != 0 {
+                DefaultCause::MarginCall
+            } else if self.principal_due_at_maturity(e, t, row_start) {
                 DefaultCause::Maturity
             } else {
                 DefaultCause::Payment
@@ -1317,10 +1526,11 @@ impl<'a> PathRun<'a> {
         if locked {
             self.summary.lock_up_months += 1;
         }
+        cash = self.repay_from_excess_cash(e, month, row_start, cash, totals);
 
         // Distributions.
         if parent {
-            if borrower.distribution_fraction > 0.0 && !locked {
+            if borrower.distribution_fraction > 0.0 && !locked && !self.incurrence_blocked {
                 let paid =
                     ((cash - borrower.minimum_cash_usd).max(0.0)) * borrower.distribution_fraction;
                 cash -= paid;
@@ -1352,17 +1562,84 @@ impl<'a> PathRun<'a> {
         initial_reserves
     }
 
-    /// Meets a shortfall against `service_due` from `e`'s reserves, then (parent) by selling
-    /// treasury BTC at `price`; returns the cash after.
+    /// Margin calls on `e`'s BTC-backed loans whose call price the month's low reached: met
+    /// by pledging free BTC, else by repaying principal from cash, else the lender sells the
+    /// pledge (at the month's low where it gapped through the liquidation price, at the call
+    /// price otherwise) and what the sale leaves unpaid falls due now. Returns the principal
+    /// that fell due (paid with the month's debt service).
+    fn meet_margin_calls(
+        &mut self,
+        e: usize,
+        month: &MonthMarket,
+        row_start: usize,
+        cash: &mut f64,
+        totals: &mut WaterfallTotals,
+    ) -> f64 {
+        let mut due = 0.0;
+        let low = self.market.btc_low_usd[month.t];
+        for d in debt_indices(self.entity_debts[e].pledged) {
+            let plan = &self.debt_plans[d];
+            let state = &mut self.debts[d];
+            let Some(call) = MarginCall::test(
+                state.balance,
+                state.pledged_btc,
+                low,
+                plan.margin_call_ltv,
+                plan.liquidation_ltv,
+                state.target_ltv,
+            ) else {
+                continue;
+            };
+            self.summary.debts[d].margin_calls += 1;
+            let top_up = call.top_up_btc(state.balance, state.pledged_btc);
+            let pledged_now = top_up.min(self.btc_held);
+            self.btc_held -= pledged_now;
+            state.pledged_btc += pledged_now;
+            let prepayment = call.prepayment_usd(state.balance, state.pledged_btc);
+            if prepayment <= 0.0 {
+                continue;
+            }
+            let debt_month = &mut self.debt_rows[row_start + d];
+            if *cash >= prepayment {
+                *cash -= prepayment;
+                state.balance -= prepayment;
+                debt_month.principal_paid_usd += prepayment;
+                totals.principal_paid += prepayment;
+                continue;
+            }
+            // Unmet: the lender sells the pledge to repay the loan.
+            let price = call.forced_sale_price_usd(low);
+            let sold_btc = state.pledged_btc.min(state.balance / price);
+            let proceeds = sold_btc * price;
+            state.pledged_btc -= sold_btc;
+            state.balance -= proceeds;
+            debt_month.principal_paid_usd += proceeds;
+            totals.principal_paid += proceeds;
+            totals.treasury_sold_usd += proceeds;
+            if state.balance > 0.0 {
+                // The pledge is gone and the rest is due now.
+                due += state.balance - debt_month.principal_due_usd;
+                debt_month.principal_due_usd = state.balance;
+                self.margin_call_due |= 1 << d;
+            }
+        }
+        due
+    }
+
+    /// Meets a shortfall against `due` from `e`'s reserves, then its revolvers (unless the
+    /// incurrence covenant blocks new debt), then (parent) by selling treasury BTC, then by
+    /// at-the-market equity while the market is calm; returns the cash after.
     fn cover_shortfall(
         &mut self,
         e: usize,
-        service_due: f64,
+        due: f64,
         mut cash: f64,
-        price: f64,
+        month: &MonthMarket,
+        row_start: usize,
         totals: &mut WaterfallTotals,
     ) -> f64 {
-        let mut shortfall = (service_due - cash).max(0.0);
+        let t = month.t;
+        let mut shortfall = (due - cash).max(0.0);
         if shortfall > 0.0 {
             for d in debt_indices(self.entity_debts[e].all) {
                 if shortfall > 0.0 {
@@ -1375,11 +1652,87 @@ impl<'a> PathRun<'a> {
                 }
             }
         }
+        if shortfall > 0.0 && !self.incurrence_blocked {
+            for d in debt_indices(self.entity_debts[e].revolvers) {
+                let plan = &self.debt_plans[d];
+                let state = &mut self.debts[d];
+                if state.defaulted || t as i64 >= state.maturity_t || shortfall <= 0.0 {
+                    continue;
+                }
+                let limit = match plan.advance_rate.get(t) {
+                    Some(advance) => plan
+                        .commitment_usd
+                        .min(advance * slots_value_usd(self.asset_values, &plan.collateral_slots)),
+                    None => plan.commitment_usd,
+                };
+                let draw = (limit - state.balance).max(0.0).min(shortfall);
+                state.balance += draw;
+                self.debt_rows[row_start + d].draw_usd += draw;
+                totals.revolver_draws += draw;
+                cash += draw;
+                shortfall -= draw;
+            }
+        }
         if e == 0 && shortfall > 0.0 && self.btc_held > 0.0 {
-            let btc = (shortfall / price).min(self.btc_held);
+            let btc = (shortfall / month.price).min(self.btc_held);
             self.btc_held -= btc;
-            totals.treasury_sold_usd += btc * price;
-            cash += btc * price;
+            totals.treasury_sold_usd += btc * month.price;
+            cash += btc * month.price;
+            shortfall -= btc * month.price;
+        }
+        if e == 0
+            && shortfall > 0.0
+            && !self.market.stress[t]
+            && let Some(issuance) = self.borrower.equity_issuance
+        {
+            let gross = (shortfall / issuance.net_fraction).min(issuance.max_gross_usd_per_month);
+            let raised = gross * issuance.net_fraction;
+            cash += raised;
+            totals.equity_raised += raised;
+            self.summary.market_equity_usd += raised;
+        }
+        cash
+    }
+
+    /// After the month's tests: revolvers repaid from cash above the minimum, then bonds
+    /// called where their call price is in force and the cash above the minimum pays it in
+    /// full; returns the cash after.
+    fn repay_from_excess_cash(
+        &mut self,
+        e: usize,
+        month: &MonthMarket,
+        row_start: usize,
+        mut cash: f64,
+        totals: &mut WaterfallTotals,
+    ) -> f64 {
+        let t = month.t;
+        let keep = if e == 0 {
+            self.borrower.minimum_cash_usd
+        } else {
+            0.0
+        };
+        for d in debt_indices(self.entity_debts[e].revolvers) {
+            let state = &mut self.debts[d];
+            let repaid = state.balance.min((cash - keep).max(0.0));
+            if repaid > 0.0 {
+                state.balance -= repaid;
+                cash -= repaid;
+                self.debt_rows[row_start + d].principal_paid_usd += repaid;
+                totals.principal_paid += repaid;
+            }
+        }
+        for d in debt_indices(self.entity_debts[e].callable) {
+            let price = self.debt_plans[d].call_price[t];
+            let state = &mut self.debts[d];
+            let cost = state.balance * price;
+            if price > 0.0 && state.balance > 0.0 && !state.defaulted && cash - keep >= cost {
+                cash -= cost;
+                totals.principal_paid += state.balance;
+                totals.call_premiums += cost - state.balance;
+                self.debt_rows[row_start + d].principal_paid_usd += state.balance;
+                state.balance = 0.0;
+                self.summary.debts[d].called_month = Some(t);
+            }
         }
         cash
     }
@@ -1419,8 +1772,9 @@ impl<'a> PathRun<'a> {
             let state = &mut self.debts[d];
             if !state.defaulted {
                 let debt_month = &mut month_rows[d];
-                let paid = pay(debt_month.principal_due_usd);
-                debt_month.principal_paid_usd = paid;
+                // A margin call may have repaid part of the balance already.
+                let paid = pay(debt_month.principal_due_usd.min(state.balance));
+                debt_month.principal_paid_usd += paid;
                 state.balance -= paid;
                 totals.principal_paid += paid;
             }
@@ -1431,7 +1785,7 @@ impl<'a> PathRun<'a> {
     /// Whether one of `e`'s instruments is at or past maturity with principal due.
     fn principal_due_at_maturity(&self, e: usize, t: usize, row_start: usize) -> bool {
         debt_indices(self.entity_debts[e].all).any(|d| {
-            t as i64 >= self.debt_plans[d].maturity_t
+            t as i64 >= self.debts[d].maturity_t
                 && self.debt_rows[row_start + d].principal_due_usd > 0.0
         })
     }
@@ -1524,7 +1878,16 @@ impl<'a> PathRun<'a> {
                 if value > 0.0 && balance / value > max_ltv {
                     self.summary.debts[d].covenant_breaches += 1;
                     self.summary.covenant_breaches += 1;
-                    covenant_default = Some((DefaultCause::LtvCovenant, d));
+                    // Cured by prepaying the loan back to the maximum LTV, where cash allows.
+                    let excess = balance - max_ltv * value;
+                    if *cash >= excess {
+                        *cash -= excess;
+                        self.debts[d].balance -= excess;
+                        self.debt_rows[row_start + d].principal_paid_usd += excess;
+                        totals.principal_paid += excess;
+                    } else {
+                        covenant_default = Some((DefaultCause::LtvCovenant, d));
+                    }
                 }
             }
         }
@@ -1591,6 +1954,7 @@ impl<'a> PathRun<'a> {
         row_start: usize,
         totals: &mut WaterfallTotals,
     ) {
+        self.fill_estate(e, cash, month);
         self.entities[e].defaulted = true;
         self.entities[e].cash = cash;
         let event = DefaultEvent {
@@ -1601,6 +1965,87 @@ impl<'a> PathRun<'a> {
         totals.default = totals.default.or((e == 0).then_some(event));
         totals.any_default = true;
         self.mark_entity_default(event, trigger, month.sofr, row_start);
+    }
+
+    /// The estate's slots, empty: one claim per instrument and one asset per asset of the
+    /// borrower (with the instruments it secures), filled in when their entity defaults.
+    fn open_estate(&mut self) {
+        let borrower = self.borrower;
+        let estate = &mut self.summary.estate;
+        for plan in &borrower.debts {
+            // Fewer instruments than claim slots (compilation checks it).
+            let _ = estate.push_claim(Claim {
+                entity: plan.entity as u8,
+                seniority: plan.seniority,
+                ..Claim::EMPTY
+            });
+        }
+        for &asset in &borrower.all_assets {
+            let secures = borrower
+                .debts
+                .iter()
+                .enumerate()
+                .filter(|(_, plan)| plan.collateral.contains(&asset))
+                .fold(0, |set, (d, _)| set | 1 << d);
+            // Fewer assets than asset slots (compilation checks it).
+            let _ = estate.push_asset(EstateAsset {
+                entity: asset_entity(borrower, asset) as u8,
+                secures,
+                ..EstateAsset::EMPTY
+            });
+        }
+    }
+
+    /// Entity `e`'s part of the estate as it defaults in `month` with `cash`: its assets at
+    /// market value and liquidation class, and its instruments' claims (principal, accrued
+    /// interest, rate; a debt service reserve is applied to its lender's principal).
+    fn fill_estate(&mut self, e: usize, cash: f64, month: &MonthMarket) {
+        let valuation = Valuation {
+            borrower: self.borrower,
+            market: self.market,
+            t: month.t,
+            hashprice: month.hashprice,
+            fleets: self.fleets,
+            entities: self.entities,
+            sites: Some(self.sites),
+            lease_first_rent: self.lease_first_rent,
+            discounts: self.discounts,
+            btc_held: self.btc_held,
+            debts: self.debts,
+        };
+        let estate = &mut self.summary.estate;
+        estate.set_default(e, month.t, cash.max(0.0));
+        for (slot, &asset) in estate.assets.iter_mut().zip(&self.borrower.all_assets) {
+            if usize::from(slot.entity) != e {
+                continue;
+            }
+            slot.value_usd = valuation.value(asset).1;
+            slot.class = match asset {
+                AssetRef::Fleet(i) => {
+                    let plan = &self.borrower.fleets[i];
+                    let j_per_th =
+                        plan.power_w_per_machine / self.fleets[i].hashrate_ths_per_machine;
+                    LiquidationClass::Asic {
+                        band: asic_band(j_per_th),
+                    }
+                }
+                AssetRef::GpuCloud(i) => LiquidationClass::Gpu {
+                    generation: self.borrower.gpu_clouds[i].generation as u8,
+                },
+                AssetRef::Lease(_) | AssetRef::Site(_) => LiquidationClass::Site,
+                AssetRef::Treasury | AssetRef::Pledge(_) => LiquidationClass::Btc,
+            };
+        }
+        for d in debt_indices(self.entity_debts[e].all) {
+            let state = &self.debts[d];
+            let rate = state.rate.annual(month.sofr);
+            let claim = &mut estate.claims[d];
+            claim.default_month = Some(month.t);
+            let reserve = state.dsra.min(state.balance);
+            claim.principal_usd = state.balance - reserve;
+            claim.annual_rate = rate;
+            self.summary.debts[d].dsra_at_default_usd = reserve;
+        }
     }
 
     /// Marks every instrument of the event's entity as defaulted: `trigger` with the event's
@@ -1618,7 +2063,8 @@ impl<'a> PathRun<'a> {
                 continue;
             }
             let month = self.debt_rows[row_start + d];
-            let unpaid_interest = (month.opening_balance_usd * plan.rate.annual(sofr) / 12.0
+            let unpaid_interest = (month.opening_balance_usd * self.debts[d].rate.annual(sofr)
+                / 12.0
                 - month.interest_paid_usd
                 - month.interest_capitalised_usd)
                 .max(0.0);
@@ -1631,6 +2077,7 @@ impl<'a> PathRun<'a> {
             let outcome = &mut self.summary.debts[d];
             outcome.default = Some(DefaultEvent { cause, ..event });
             outcome.exposure_at_default_usd = self.debts[d].balance + unpaid_interest;
+            self.summary.estate.claims[d].accrued_interest_usd = unpaid_interest;
             outcome.collateral_at_default_usd = collateral;
         }
     }
@@ -1649,8 +2096,18 @@ impl<'a> PathRun<'a> {
         row: &mut MonthRow,
     ) {
         let t = month.t;
+        // A repaid BTC-backed loan hands its pledge back to the treasury.
+        for d in debt_indices(self.entity_debts.iter().fold(0, |set, e| set | e.pledged)) {
+            let state = &mut self.debts[d];
+            if state.balance <= 0.0 && !state.defaulted {
+                self.btc_held += state.pledged_btc;
+                state.pledged_btc = 0.0;
+            }
+        }
         row.cash_usd = self.entities.iter().map(|e| e.cash).sum();
         self.cash_usd = row.cash_usd;
+        row.debt_draws_usd += totals.revolver_draws;
+        row.fees_usd += totals.call_premiums;
         row.interest_paid_usd = totals.interest_paid;
         row.principal_paid_usd = totals.principal_paid;
         row.ebitda_usd = ebitda;
@@ -1669,8 +2126,14 @@ impl<'a> PathRun<'a> {
         // sales change the BTC held.
         if totals.any_default {
             self.value_collateral(month);
-        } else if let Some(slot) = self.treasury_slot {
-            self.asset_values[slot] = self.btc_held * month.price;
+        } else {
+            if let Some(slot) = self.treasury_slot {
+                self.asset_values[slot] = self.btc_held * month.price;
+            }
+            for d in debt_indices(self.entity_debts.iter().fold(0, |set, e| set | e.pledged)) {
+                let slot = self.debt_plans[d].collateral_slots[0];
+                self.asset_values[slot] = self.debts[d].pledged_btc * month.price;
+            }
         }
         let mut secured_debt = 0.0;
         // Summed like `Iterator::sum` (from -0.0), in the scenario's order.
@@ -1774,7 +2237,7 @@ fn gpu_revenue_usd(cloud: &GpuPlan, market: &MarketPath, t: usize) -> f64 {
 
 /// Reserve target: the next `dsra_months` of scheduled debt service at this month's rate.
 fn reserve_target_usd(plan: &DebtPlan, state: &DebtState, month: &MonthMarket) -> f64 {
-    let monthly_rate = plan.rate.annual(month.sofr) / 12.0;
+    let monthly_rate = state.rate.annual(month.sofr) / 12.0;
     let mut balance = state.balance;
     let mut target = 0.0;
     let first = month.t + 1;
@@ -1782,7 +2245,7 @@ fn reserve_target_usd(plan: &DebtPlan, state: &DebtState, month: &MonthMarket) -
     // Months on the schedule before maturity, then the general case.
     let scheduled_end = (last + 1)
         .min(plan.repayment_fraction.len())
-        .min(plan.maturity_t.max(0) as usize);
+        .min(state.maturity_t.max(0) as usize);
     for &fraction in &plan.repayment_fraction[first.min(scheduled_end)..scheduled_end] {
         if balance <= 0.0 {
             return target;
@@ -1795,7 +2258,7 @@ fn reserve_target_usd(plan: &DebtPlan, state: &DebtState, month: &MonthMarket) -
         if balance <= 0.0 {
             break;
         }
-        let principal = if month as i64 >= plan.maturity_t {
+        let principal = if month as i64 >= state.maturity_t {
             balance
         } else if month < plan.repayment_fraction.len() {
             (plan.repayment_fraction[month] * state.amortisation_base).min(balance)
@@ -1822,6 +2285,7 @@ struct Valuation<'v> {
     lease_first_rent: &'v [Option<usize>],
     discounts: &'v DiscountTables,
     btc_held: f64,
+    debts: &'v [DebtState],
 }
 
 impl Valuation<'_> {
@@ -1901,7 +2365,10 @@ impl Valuation<'_> {
                 let annuity = tabulated(&self.discounts.gpu_annuity, remaining, || {
                     annuity_factor(remaining as i32, GPU_DISCOUNT_RATE)
                 });
-                (AssetClass::Gpus, net.max(0.0) * annuity * delay)
+                (
+                    AssetClass::Gpus,
+                    net.max(0.0) * annuity * delay * market.gpu_resale_factor[t],
+                )
             }
             AssetRef::Site(i) => {
                 // Bare powered land, plus the land under each running lease, which comes back
@@ -1924,6 +2391,10 @@ impl Valuation<'_> {
                 )
             }
             AssetRef::Treasury => (AssetClass::Btc, self.btc_held * market.btc_price_usd[t]),
+            AssetRef::Pledge(d) => (
+                AssetClass::Btc,
+                self.debts[d].pledged_btc * market.btc_price_usd[t],
+            ),
         }
     }
 
@@ -1996,4 +2467,48 @@ pub fn annual_irr(flows: &[f64]) -> Option<f64> {
         }
     }
     Some((1.0 + 0.5 * (low + high)).powi(12) - 1.0)
+}
+
+/// The entity that owns an asset: leases and GPU clouds belong to the entity they feed;
+/// sites, fleets and BTC to the parent.
+fn asset_entity(borrower: &Borrower, asset: AssetRef) -> usize {
+    match asset {
+        AssetRef::Lease(i) => borrower.leases[i].entity,
+        AssetRef::GpuCloud(i) => borrower.gpu_clouds[i].entity,
+        AssetRef::Pledge(d) => borrower.debts[d].entity,
+        AssetRef::Site(_) | AssetRef::Fleet(_) | AssetRef::Treasury => 0,
+    }
+}
+
+/// Upper edges of the ASIC liquidation markets' efficiency bands (J/TH); a machine belongs to
+/// the first band whose edge is above its efficiency, the least efficient to the last.
+const ASIC_BAND_EDGES_J_PER_TH: [f64; 7] = [14.0, 17.0, 20.0, 24.0, 28.0, 34.0, 45.0];
+
+/// The liquidation band of machines at `j_per_th`.
+fn asic_band(j_per_th: f64) -> u8 {
+    ASIC_BAND_EDGES_J_PER_TH
+        .iter()
+        .position(|&edge| j_per_th < edge)
+        .unwrap_or(ASIC_BAND_EDGES_J_PER_TH.len()) as u8
+}
+
+/// What a path's defaults cost each instrument's lenders: the estate's assets sold into
+/// liquidation markets at `prices` (shared by every borrower defaulting on the same market
+/// path), workout costs and time, proceeds by security then seniority, deficiency claims with
+/// the unsecured debt. A debt service reserve counts as recovered by its lender.
+pub fn recover(summary: &PathSummary, prices: &LiquidationPrices) -> Recoveries {
+    let mut recoveries = recover_estate(&summary.estate, prices, &summary.recovery_terms);
+    for (claim, outcome) in recoveries.per_claim.iter_mut().zip(summary.debt_outcomes()) {
+        let reserve = outcome.dsra_at_default_usd;
+        if outcome.default.is_some() && reserve > 0.0 {
+            claim.ead_usd += reserve;
+            claim.recovered_usd += reserve;
+            claim.secured_recovery_usd += reserve;
+            claim.lgd =
+                (claim.ead_usd > 0.0).then(|| (claim.loss_usd / claim.ead_usd).clamp(0.0, 1.0));
+            recoveries.total_ead_usd += reserve;
+            recoveries.total_recovered_usd += reserve;
+        }
+    }
+    recoveries
 }
