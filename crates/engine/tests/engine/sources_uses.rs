@@ -3,11 +3,14 @@
 //!
 //! The generator writes scenario TOML from random parameters (1–2 sites with optional PPAs,
 //! 0–3 catalog fleets, 0–2 AI assets — colocation leases or GPU clouds — each optionally
-//! built by a conversion financed with ring-fenced, sculpted or linear project finance, 0–2
-//! term loans with every schedule, fixed or floating, reserves, covenants with cures,
-//! collateral, distributions, tax, treasury, opex, horizons of 12–120 months and BTC prices on
-//! a drift or an explicit series with crashes) and insists that `Scenario::from_toml` accepts
-//! it, so only valid scenarios run.
+//! built by a conversion financed with ring-fenced, sculpted or linear project finance, 0–3
+//! instruments of every other kind — term loans, asset-backed loans with borrowing bases,
+//! convertibles, callable high-yield bonds, BTC-backed loans with margin calls, revolvers —
+//! with every schedule, fixed or floating, refinancing, reserves, covenants with cures,
+//! collateral, 0–2 hedges, at-the-market equity, distributions, tax, treasury, opex, horizons
+//! of 12–120 months and BTC prices on a drift or an explicit series with crashes) and insists
+//! that `Scenario::from_toml` accepts it, so only valid scenarios run. The shocked path also
+//! dips within its months (margin calls) and darkens the sites for a few days.
 
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -345,6 +348,39 @@ struct TermLoanParams {
     fee_bps: f64,
     /// Ring-fence into the project company of the AI asset with this index, if it has one.
     ring_fence: Option<usize>,
+    /// The instrument's kind and the terms its kind needs.
+    kind: KindParams,
+    /// Refinancing window, minimum DSCR and tenor.
+    refinancing: Option<(u32, f64, u32)>,
+}
+
+/// The kind of a generated instrument and the terms that go with it.
+#[derive(Clone, Debug)]
+enum KindParams {
+    TermLoan,
+    /// Draw window (months), advance rate, step-down, commitment fee.
+    Abl(i32, f64, f64, f64),
+    Convertible,
+    /// First call month after the draw, call price.
+    HighYield(i32, f64),
+    /// Share of the treasury pledged, call LTV, liquidation gap, top-up LTV below the call.
+    BtcBacked(f64, f64, f64, Option<f64>),
+    /// Share drawn at the start, commitment fee, advance rate on the collateral.
+    Revolver(f64, f64, Option<f64>),
+}
+
+fn kind_params() -> impl Strategy<Value = KindParams> {
+    prop_oneof![
+        3 => Just(KindParams::TermLoan),
+        1 => (0..8_i32, 20.0..95.0_f64, 0.0..20.0_f64, 0.0..100.0_f64)
+            .prop_map(|(w, a, s, f)| KindParams::Abl(w, a, s, f)),
+        1 => Just(KindParams::Convertible),
+        1 => (1..36_i32, 100.0..106.0_f64).prop_map(|(m, p)| KindParams::HighYield(m, p)),
+        1 => (0.05..0.5_f64, 40.0..90.0_f64, 1.0..10.0_f64, option::of(10.0..35.0_f64))
+            .prop_map(|(p, c, g, t)| KindParams::BtcBacked(p, c, g, t)),
+        1 => (0.0..=1.0_f64, 0.0..100.0_f64, option::of(20.0..90.0_f64))
+            .prop_map(|(d, f, a)| KindParams::Revolver(d, f, a)),
+    ]
 }
 
 fn term_loan() -> impl Strategy<Value = TermLoanParams> {
@@ -366,11 +402,16 @@ fn term_loan() -> impl Strategy<Value = TermLoanParams> {
             0.0..300.0_f64,
             option::weighted(0.2, 0..2_usize),
         ),
+        (
+            kind_params(),
+            option::of((1..24_u32, 0.5..2.0_f64, 1..60_u32)),
+        ),
     )
         .prop_map(
             |(
                 (schedule, principal, rate, draw_offset, maturity_after_draw, amortisation, custom),
                 (dsra_months, covenants, collateral_mask, seniority, fee_bps, ring_fence),
+                (kind, refinancing),
             )| {
                 // At most 100 % in all.
                 let total: f64 = custom.iter().sum();
@@ -393,7 +434,51 @@ fn term_loan() -> impl Strategy<Value = TermLoanParams> {
                     seniority,
                     fee_bps,
                     ring_fence,
+                    kind,
+                    refinancing,
                 }
+            },
+        )
+}
+
+/// A hedge: kind (put, collar, swap, cap), start offset, months, BTC a month, put strike
+/// share of the price, call strike above the put, rate, premium, the loan hedged.
+#[derive(Clone, Debug)]
+struct HedgeParams {
+    kind: usize,
+    start_offset: i32,
+    months: i32,
+    btc_per_month: f64,
+    put_share: f64,
+    call_above: f64,
+    rate_percent: f64,
+    premium: f64,
+    loan: usize,
+    notional: Option<f64>,
+}
+
+fn hedge() -> impl Strategy<Value = HedgeParams> {
+    (
+        (0..4_usize, -6..24_i32, 0..60_i32, 0.1..200.0_f64),
+        (0.3..1.5_f64, 1.01..2.0_f64, 0.0..8.0_f64, 0.0..5e5_f64),
+        (0..2_usize, option::of(1e6..1e8_f64)),
+    )
+        .prop_map(
+            |(
+                (kind, start_offset, months, btc_per_month),
+                (put_share, call_above, rate_percent, premium),
+                (loan, notional),
+            )| HedgeParams {
+                kind,
+                start_offset,
+                months,
+                btc_per_month,
+                put_share,
+                call_above,
+                rate_percent,
+                premium,
+                loan,
+                notional,
             },
         )
 }
@@ -510,6 +595,8 @@ struct ShockParams {
     gpu_rent: f64,
     power: f64,
     sofr_add: f64,
+    /// The month's low as a share of the shocked price (margin calls).
+    low: f64,
 }
 
 fn shock() -> impl Strategy<Value = ShockParams> {
@@ -520,15 +607,17 @@ fn shock() -> impl Strategy<Value = ShockParams> {
         0.0..1.5_f64,
         0.2..6.0_f64,
         -0.02..0.15_f64,
+        0.3..1.0_f64,
     )
         .prop_map(
-            |(from_share, btc, utilisation, gpu_rent, power, sofr_add)| ShockParams {
+            |(from_share, btc, utilisation, gpu_rent, power, sofr_add, low)| ShockParams {
                 from_share,
                 btc,
                 utilisation,
                 gpu_rent,
                 power,
                 sofr_add,
+                low,
             },
         )
 }
@@ -541,6 +630,9 @@ struct Case {
     fleets: Vec<FleetParams>,
     ai: Vec<AiParams>,
     loans: Vec<TermLoanParams>,
+    hedges: Vec<HedgeParams>,
+    /// At-the-market equity: most a month, discount.
+    equity_issuance: Option<(f64, f64)>,
     shock: ShockParams,
 }
 
@@ -551,18 +643,24 @@ fn case() -> impl Strategy<Value = Case> {
         vec(site(), 1..=2),
         vec(fleet(), 0..=3),
         vec(ai_asset(), 0..=2),
-        vec(term_loan(), 0..=2),
+        vec(term_loan(), 0..=3),
+        vec(hedge(), 0..=2),
+        option::of((1e5..1e8_f64, 0.0..20.0_f64)),
         shock(),
     )
-        .prop_map(|(borrower, market, sites, fleets, ai, loans, shock)| Case {
-            borrower,
-            market,
-            sites,
-            fleets,
-            ai,
-            loans,
-            shock,
-        })
+        .prop_map(
+            |(borrower, market, sites, fleets, ai, loans, hedges, equity_issuance, shock)| Case {
+                borrower,
+                market,
+                sites,
+                fleets,
+                ai,
+                loans,
+                hedges,
+                equity_issuance,
+                shock,
+            },
+        )
 }
 
 const GENERATIONS: [&str; 8] = [
@@ -829,16 +927,40 @@ fn scenario_text(case: &Case) -> String {
         }
     }
 
+    let treasury_btc = b.treasury.map_or(0.0, |(btc, _)| btc);
     for (i, loan) in case.loans.iter().enumerate() {
         let draw = loan.draw_offset;
-        let maturity = draw + loan.maturity_after_draw;
-        let schedule = ["bullet", "linear", "custom"][loan.schedule];
+        let kind = match loan.kind {
+            KindParams::BtcBacked(..) if treasury_btc <= 0.0 => &KindParams::TermLoan,
+            ref kind => kind,
+        };
+        let window = match kind {
+            KindParams::Abl(window, ..) => *window,
+            _ => 0,
+        };
+        let maturity = draw + window + loan.maturity_after_draw;
+        let bullet_only = matches!(
+            kind,
+            KindParams::Convertible | KindParams::HighYield(..) | KindParams::Revolver(..)
+        );
+        let schedule = if bullet_only {
+            "bullet"
+        } else {
+            ["bullet", "linear", "custom"][loan.schedule]
+        };
+        let kind_name = match kind {
+            KindParams::TermLoan => "term_loan",
+            KindParams::Abl(..) => "abl",
+            KindParams::Convertible => "convertible",
+            KindParams::HighYield(..) => "high_yield",
+            KindParams::BtcBacked(..) => "btc_backed",
+            KindParams::Revolver(..) => "revolver",
+        };
         write!(
             debts,
-            "\n[[debt]]\nname = \"Term loan {i}\"\nkind = \"term_loan\"\nprincipal_usd = {:?}\n\
+            "\n[[debt]]\nname = \"Loan {i}\"\nkind = \"{kind_name}\"\n\
              schedule = \"{schedule}\"\ndraw_month = \"{}\"\nmaturity_month = \"{}\"\n\
              dsra_months = {}\nseniority = \"{}\"\nupfront_fee_bps = {:?}\n{}",
-            loan.principal,
             at(draw),
             at(maturity),
             loan.dsra_months,
@@ -847,11 +969,72 @@ fn scenario_text(case: &Case) -> String {
             rate_line(&loan.rate)
         )
         .unwrap();
+        let mut needs_collateral = false;
+        match kind {
+            KindParams::TermLoan | KindParams::Convertible => {
+                writeln!(debts, "principal_usd = {:?}", loan.principal).unwrap();
+            }
+            KindParams::Abl(window, advance, step_down, fee) => {
+                writeln!(
+                    debts,
+                    "commitment_usd = {:?}\ndraw_end_month = \"{}\"\nadvance_rate_percent = {advance:?}\n\
+                     advance_rate_step_down_percent_per_year = {step_down:?}\ncommitment_fee_bps = {fee:?}",
+                    loan.principal,
+                    at(draw + window)
+                )
+                .unwrap();
+                needs_collateral = true;
+            }
+            KindParams::HighYield(first_call, price) => {
+                writeln!(
+                    debts,
+                    "principal_usd = {:?}\ncall_schedule = [{{ from_month = \"{}\", price_percent = {price:?} }}]",
+                    loan.principal,
+                    at(draw + first_call)
+                )
+                .unwrap();
+            }
+            KindParams::BtcBacked(share, call, gap, top_up) => {
+                writeln!(
+                    debts,
+                    "principal_usd = {:?}\nbtc_pledged = {:?}\nmargin_call_ltv_percent = {call:?}\n\
+                     liquidation_ltv_percent = {:?}",
+                    loan.principal,
+                    share * treasury_btc / 3.0,
+                    (call + gap).min(100.0)
+                )
+                .unwrap();
+                if let Some(below) = top_up {
+                    writeln!(debts, "top_up_ltv_percent = {:?}", call - below).unwrap();
+                }
+            }
+            KindParams::Revolver(drawn, fee, advance) => {
+                writeln!(
+                    debts,
+                    "commitment_usd = {:?}\nprincipal_usd = {:?}\ncommitment_fee_bps = {fee:?}",
+                    loan.principal,
+                    loan.principal * drawn
+                )
+                .unwrap();
+                if let Some(advance) = advance {
+                    writeln!(debts, "advance_rate_percent = {advance:?}").unwrap();
+                    needs_collateral = true;
+                }
+            }
+        }
+        if let Some((window, min_dscr, tenor)) = loan.refinancing {
+            writeln!(
+                debts,
+                "refinancing = {{ window_months = {window}, min_dscr = {min_dscr:?}, tenor_months = {tenor} }}"
+            )
+            .unwrap();
+        }
         if let Some(share) = loan.amortisation {
-            let offset = draw + (share * f64::from(loan.maturity_after_draw)).round() as i32;
+            let offset =
+                draw + window + (share * f64::from(loan.maturity_after_draw)).round() as i32;
             writeln!(debts, "amortisation_start_month = \"{}\"", at(offset)).unwrap();
         }
-        if loan.schedule == 2 {
+        if schedule == "custom" {
             let percents: Vec<String> = loan.custom.iter().map(|p| format!("{p:?}")).collect();
             writeln!(
                 debts,
@@ -860,23 +1043,103 @@ fn scenario_text(case: &Case) -> String {
             )
             .unwrap();
         }
-        let pledgeable: Vec<String> = assets
-            .iter()
-            .cloned()
-            .chain(std::iter::once("treasury".to_string()))
-            .chain((0..case.sites.len()).map(|s| format!("Site {s}")))
-            .collect();
-        let collateral: Vec<String> = pledgeable
+        if !matches!(kind, KindParams::BtcBacked(..)) {
+            let pledgeable: Vec<String> = assets
+                .iter()
+                .cloned()
+                .chain(std::iter::once("treasury".to_string()))
+                .chain((0..case.sites.len()).map(|s| format!("Site {s}")))
+                .collect();
+            let mut collateral: Vec<String> = pledgeable
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| loan.collateral_mask & (1 << (k % 8)) != 0)
+                .map(|(_, name)| format!("\"{name}\""))
+                .collect();
+            if needs_collateral && collateral.is_empty() {
+                collateral.push("\"treasury\"".to_string());
+            }
+            writeln!(debts, "collateral = [{}]", collateral.join(", ")).unwrap();
+            if let Some(Some(conversion)) = loan.ring_fence.and_then(|k| conversions.get(k)) {
+                writeln!(debts, "funds = \"{conversion}\"\nring_fenced = true").unwrap();
+            }
+        }
+        if matches!(kind, KindParams::Convertible | KindParams::HighYield(..)) {
+            write!(
+                debts,
+                "[debt.covenants]\nincurrence_max_net_leverage = {:?}\n",
+                loan.covenants.lock_up.unwrap_or(1.5) * 3.0
+            )
+            .unwrap();
+        } else {
+            debts += &covenant_lines(&loan.covenants);
+        }
+    }
+    for (i, hedge) in case.hedges.iter().enumerate() {
+        let floating = case
+            .loans
             .iter()
             .enumerate()
-            .filter(|(k, _)| loan.collateral_mask & (1 << (k % 8)) != 0)
-            .map(|(_, name)| format!("\"{name}\""))
-            .collect();
-        writeln!(debts, "collateral = [{}]", collateral.join(", ")).unwrap();
-        if let Some(Some(conversion)) = loan.ring_fence.and_then(|k| conversions.get(k)) {
-            writeln!(debts, "funds = \"{conversion}\"\nring_fenced = true").unwrap();
+            .filter(|(_, loan)| matches!(loan.rate, Rate::Floating(_)))
+            .map(|(k, _)| k)
+            .nth(hedge.loan % case.loans.len().max(1));
+        let kind = match (hedge.kind, floating) {
+            (2 | 3, None) => 0,
+            (kind, _) => kind,
+        };
+        write!(
+            text,
+            "\n[[hedge]]\nname = \"Hedge {i}\"\nkind = \"{}\"\nstart_month = \"{}\"\n\
+             end_month = \"{}\"\npremium_usd_per_month = {:?}\n",
+            [
+                "btc_put",
+                "btc_collar",
+                "interest_rate_swap",
+                "interest_rate_cap"
+            ][kind],
+            at(hedge.start_offset),
+            at(hedge.start_offset + hedge.months),
+            hedge.premium
+        )
+        .unwrap();
+        let put = hedge.put_share * m.price;
+        match kind {
+            0 | 1 => {
+                writeln!(
+                    text,
+                    "btc_per_month = {:?}\nput_strike_usd = {put:?}",
+                    hedge.btc_per_month
+                )
+                .unwrap();
+                if kind == 1 {
+                    writeln!(text, "call_strike_usd = {:?}", put * hedge.call_above).unwrap();
+                }
+            }
+            _ => {
+                let field = if kind == 2 {
+                    "fixed_rate_percent"
+                } else {
+                    "cap_strike_percent"
+                };
+                writeln!(
+                    text,
+                    "debt = \"Loan {}\"\n{field} = {:?}",
+                    floating.unwrap_or(0),
+                    hedge.rate_percent
+                )
+                .unwrap();
+                if let Some(notional) = hedge.notional {
+                    writeln!(text, "notional_usd = {notional:?}").unwrap();
+                }
+            }
         }
-        debts += &covenant_lines(&loan.covenants);
+    }
+    if let Some((most, discount)) = case.equity_issuance {
+        write!(
+            text,
+            "\n[equity_issuance]\nmax_usd_per_month = {most:?}\ndiscount_percent = {discount:?}\n"
+        )
+        .unwrap();
     }
 
     if let Some((btc, sell)) = b.treasury {
@@ -925,6 +1188,8 @@ fn shocked(base: &MarketPath, shock: &ShockParams) -> MarketPath {
         path.power_price_usd_per_mwh[t] *= shock.power;
         path.sofr[t] += shock.sofr_add;
         path.stress[t] = true;
+        path.btc_low_usd[t] = path.btc_price_usd[t] * shock.low;
+        path.extra_outage_days[t] = 3.0 * shock.low;
     }
     path
 }
@@ -1011,6 +1276,23 @@ fn check_path(
         treasury_sales: u32::from(rows.iter().any(|r| r.treasury_sales_usd > 0.0)),
         equity: u32::from(rows.iter().any(|r| r.equity_raised_usd > 0.0)),
         distributions: u32::from(rows.iter().any(|r| r.distributions_usd > 0.0)),
+        margin_calls: u32::from(summary.debt_outcomes().iter().any(|d| d.margin_calls > 0)),
+        refinancings: u32::from(summary.debt_outcomes().iter().any(|d| d.refinancings > 0)),
+        calls: u32::from(
+            summary
+                .debt_outcomes()
+                .iter()
+                .any(|d| d.called_month.is_some()),
+        ),
+        market_equity: u32::from(summary.market_equity_usd > 0.0),
+        hedges: u32::from(
+            rows.iter()
+                .any(|r| r.hedge_receipts_usd > 0.0 || r.hedge_payments_usd > 0.0),
+        ),
+        prepayments: u32::from(buffers.debt_rows.iter().any(|d| {
+            d.borrowing_base_usd
+                .is_some_and(|base| d.principal_due_usd > 0.0 && d.opening_balance_usd > base)
+        })),
     })
 }
 
@@ -1027,6 +1309,12 @@ struct Coverage {
     treasury_sales: u32,
     equity: u32,
     distributions: u32,
+    margin_calls: u32,
+    refinancings: u32,
+    calls: u32,
+    market_equity: u32,
+    hedges: u32,
+    prepayments: u32,
 }
 
 impl std::ops::Add for Coverage {
@@ -1042,6 +1330,12 @@ impl std::ops::Add for Coverage {
             treasury_sales: self.treasury_sales + other.treasury_sales,
             equity: self.equity + other.equity,
             distributions: self.distributions + other.distributions,
+            margin_calls: self.margin_calls + other.margin_calls,
+            refinancings: self.refinancings + other.refinancings,
+            calls: self.calls + other.calls,
+            market_equity: self.market_equity + other.market_equity,
+            hedges: self.hedges + other.hedges,
+            prepayments: self.prepayments + other.prepayments,
         }
     }
 }
@@ -1111,6 +1405,12 @@ fn sources_equal_uses_on_random_scenarios() {
             coverage.treasury_sales,
             coverage.equity,
             coverage.distributions,
+            coverage.margin_calls,
+            coverage.refinancings,
+            coverage.calls,
+            coverage.market_equity,
+            coverage.hedges,
+            coverage.prepayments,
         ] {
             assert!(share(count) > 0.005, "{coverage:?}");
         }
