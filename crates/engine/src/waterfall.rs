@@ -1312,7 +1312,8 @@ impl<'a> PathRun<'a> {
             let draw = if plan.kind == DebtKind::Abl {
                 state.scheduled_draws += plan.draws_usd[t];
                 let room = borrowing_base.unwrap_or(f64::INFINITY);
-                let draw = if self.incurrence_blocked {
+                // The commitment left undrawn when the window closes lapses.
+                let draw = if self.incurrence_blocked || tt >= plan.draw_window_end_t {
                     0.0
                 } else {
                     abl_draw_usd(state.scheduled_draws, state.drawn, room, state.balance)

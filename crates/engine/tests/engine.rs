@@ -1,5 +1,6 @@
 //! Integration tests of the engine: sources equal uses on random scenarios, hand-computed
-//! finance cases (DSCR, LTV, schedules, sculpting, reserves, lock-up, covenants, defaults)
+//! finance cases (DSCR, LTV, schedules, sculpting, reserves, lock-up, covenants, defaults,
+//! and every other instrument: borrowing bases, margin calls, refinancing, hedges, equity)
 //! the epoch-exact network (halvings, block counts, retargets) and the stress library.
 //!
 //! One test binary; the topics live in `tests/engine/`.
@@ -8,6 +9,8 @@
 mod common;
 #[path = "engine/finance.rs"]
 mod finance;
+#[path = "engine/instruments.rs"]
+mod instruments;
 #[path = "engine/network.rs"]
 mod network;
 #[path = "engine/sources_uses.rs"]

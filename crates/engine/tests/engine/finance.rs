@@ -15,7 +15,7 @@ use crate::common::{Run, assert_close, assert_some_close, flat_path_for, scenari
 
 /// The file's header and one 100 MW site "S" (AI PUE 1.0: a conversion's load equals its
 /// critical IT; no spot exposure and no tariff: power costs nothing).
-fn header(horizon: u32, opening_cash_usd: f64) -> String {
+pub fn header(horizon: u32, opening_cash_usd: f64) -> String {
     format!(
         r#"
 schema_version = 1
@@ -34,7 +34,7 @@ market_exposure_percent = 0
 }
 
 /// A colocation lease at site S.
-fn lease(name: &str, mw: f64, rent: f64, opex: f64, start: &str, escalator: f64) -> String {
+pub fn lease(name: &str, mw: f64, rent: f64, opex: f64, start: &str, escalator: f64) -> String {
     format!(
         r#"
 [[colocation_lease]]
