@@ -451,6 +451,7 @@ struct SummaryJson {
     cures_used: u32,
     lock_up_months: u32,
     equity_irr: Option<f64>,
+    market_equity_usd: f64,
     final_cash_usd: f64,
     collateral_at_end_usd: CollateralValues,
 }
@@ -478,6 +479,9 @@ struct DebtOutcomeJson {
     min_tested_dscr: Option<f64>,
     covenant_breaches: u32,
     cures_used: u32,
+    margin_calls: u32,
+    refinancings: u32,
+    called_month: Option<YearMonth>,
 }
 
 #[derive(Serialize)]
@@ -553,6 +557,7 @@ impl<'a> ProjectJson<'a> {
                 cures_used: summary.cures_used,
                 lock_up_months: summary.lock_up_months,
                 equity_irr: projection.equity_irr,
+                market_equity_usd: summary.market_equity_usd,
                 final_cash_usd: summary.final_cash_usd,
                 collateral_at_end_usd: summary.collateral,
             },
@@ -568,7 +573,11 @@ impl<'a> ProjectJson<'a> {
                     entity: plan.entity,
                     commitment_usd: plan.commitment_usd,
                     rate: rate_text(plan.rate),
-                    outcome: DebtOutcomeJson::new(outcome, outcome.default.map(default_json)),
+                    outcome: DebtOutcomeJson::new(
+                        outcome,
+                        outcome.default.map(default_json),
+                        outcome.called_month.map(at),
+                    ),
                     months: projection.debt_months_of(d).collect(),
                 })
                 .collect(),
@@ -583,7 +592,11 @@ impl<'a> ProjectJson<'a> {
 }
 
 impl DebtOutcomeJson {
-    fn new(outcome: &DebtOutcome, default: Option<DefaultJson>) -> DebtOutcomeJson {
+    fn new(
+        outcome: &DebtOutcome,
+        default: Option<DefaultJson>,
+        called_month: Option<YearMonth>,
+    ) -> DebtOutcomeJson {
         DebtOutcomeJson {
             default,
             exposure_at_default_usd: outcome.exposure_at_default_usd,
@@ -595,6 +608,9 @@ impl DebtOutcomeJson {
             min_tested_dscr: outcome.min_tested_dscr,
             covenant_breaches: outcome.covenant_breaches,
             cures_used: outcome.cures_used,
+            margin_calls: outcome.margin_calls,
+            refinancings: outcome.refinancings,
+            called_month,
         }
     }
 }

@@ -1377,14 +1377,15 @@ impl<'a> PathRun<'a> {
         if state.balance <= 0.0 || tt < state.maturity_t - terms.window_months {
             return;
         }
-        if !state.refinancing_arranged && !self.market.stress[t] {
-            let (cfads, service) = if t == 0 {
-                (0.0, 0.0)
-            } else {
-                self.trailing_sums(plan.entity, t - 1, 12)
-            };
-            let dscr_clears = service <= 0.0 || cfads / service >= terms.min_dscr;
-            self.debts[d].refinancing_arranged = dscr_clears;
+        if !state.refinancing_arranged && !self.market.stress[t] && t > 0 {
+            // Pro forma: the entity's trailing twelve-month CFADS over its debt service plus
+            // a year of interest on the balance at the new loan's rate.
+            let (cfads, service) = self.trailing_sums(plan.entity, t - 1, 12);
+            let new_interest = state.balance * terms.rate.annual(month.sofr);
+            let months = t.min(12) as f64;
+            let pro_forma_service = service + new_interest * months / 12.0;
+            self.debts[d].refinancing_arranged =
+                pro_forma_service > 0.0 && cfads / pro_forma_service >= terms.min_dscr;
         }
         let state = &mut self.debts[d];
         if tt >= state.maturity_t && state.refinancing_arranged {
@@ -2039,6 +2040,9 @@ impl<'a> PathRun<'a> {
         }
         for d in debt_indices(self.entity_debts[e].all) {
             let state = &self.debts[d];
+            if state.defaulted || state.balance <= 0.0 {
+                continue;
+            }
             let rate = state.rate.annual(month.sofr);
             let claim = &mut estate.claims[d];
             claim.default_month = Some(month.t);
@@ -2060,7 +2064,8 @@ impl<'a> PathRun<'a> {
     ) {
         for d in debt_indices(self.entity_debts[event.entity].all) {
             let plan = &self.debt_plans[d];
-            if self.debts[d].defaulted {
+            // A repaid instrument has nothing left to default on.
+            if self.debts[d].defaulted || (self.debts[d].balance <= 0.0 && trigger != Some(d)) {
                 continue;
             }
             let month = self.debt_rows[row_start + d];

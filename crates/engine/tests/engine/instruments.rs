@@ -223,8 +223,9 @@ tenor_months = 12
 
 #[test]
 fn refinancing_in_an_open_market_replaces_the_balloon() {
-    // No debt service yet (0 %), so the DSCR test passes; at maturity the $10 M rolls into a
-    // loan at 4 % + 5 % = 9 %: $75 000 of interest a month, due 2027-07.
+    // The lender's pro forma DSCR in month 3: three months of rent, $300 000, over three
+    // months of interest at the new 4 % + 5 % = 9 % on $10 M, $225 000: 1.33 ≥ 1.25. At
+    // maturity the $10 M rolls into that loan: $75 000 of interest a month, due 2027-07.
     let run = run(&file(0.0, &maturing_loan(0.0)), |_| {});
     assert!(run.summary.default.is_none());
     assert_eq!(run.summary.debts[0].refinancings, 1);
@@ -246,7 +247,8 @@ fn refinancing_fails_when_the_market_is_shut_or_the_dscr_is_short() {
         (event.month_index, event.cause),
         (6, DefaultCause::Maturity)
     );
-    // At 12 % the interest ($100 000) takes the whole rent: DSCR 1.00 < 1.25.
+    // At 12 % the interest ($100 000) takes the whole rent: pro forma 300 000 / (300 000 +
+    // 225 000) = 0.57 < 1.25.
     let short = run(&file(0.0, &maturing_loan(12.0)), |_| {});
     let event = short.summary.default.expect("defaults");
     assert_eq!(
