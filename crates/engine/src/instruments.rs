@@ -31,18 +31,22 @@ pub struct MarginCall {
     pub liquidation_price_usd: f64,
     /// Whether the month's low also reached the liquidation price.
     pub liquidation_reached: bool,
+    /// Price at which the call is met (USD): the call price, or the month's price where that
+    /// is lower (the price gapped through the call level).
+    pub meet_price_usd: f64,
     /// The LTV the call restores (fraction).
     pub target_ltv: f64,
 }
 
 impl MarginCall {
     /// The call on a loan of `balance_usd` against `pledged_btc` when the month's low is
-    /// `low_usd`, or `None` when the low stayed above the call price. The LTV restored is
-    /// `target_ltv`.
+    /// `low_usd` and its price `price_usd`, or `None` when the low stayed above the call
+    /// price. The LTV restored is `target_ltv`.
     pub fn test(
         balance_usd: f64,
         pledged_btc: f64,
         low_usd: f64,
+        price_usd: f64,
         call_ltv: f64,
         liquidation_ltv: f64,
         target_ltv: f64,
@@ -59,19 +63,20 @@ impl MarginCall {
             call_price_usd,
             liquidation_price_usd,
             liquidation_reached: low_usd <= liquidation_price_usd,
+            meet_price_usd: call_price_usd.min(price_usd),
             target_ltv,
         })
     }
 
-    /// BTC to add to the pledge to bring the LTV back to the target at the call price.
+    /// BTC to add to the pledge to bring the LTV back to the target at the meeting price.
     pub fn top_up_btc(&self, balance_usd: f64, pledged_btc: f64) -> f64 {
-        (balance_usd / (self.target_ltv * self.call_price_usd) - pledged_btc).max(0.0)
+        (balance_usd / (self.target_ltv * self.meet_price_usd) - pledged_btc).max(0.0)
     }
 
-    /// Principal to repay to bring the LTV back to the target at the call price, with
+    /// Principal to repay to bring the LTV back to the target at the meeting price, with
     /// `pledged_btc` pledged (USD).
     pub fn prepayment_usd(&self, balance_usd: f64, pledged_btc: f64) -> f64 {
-        (balance_usd - self.target_ltv * pledged_btc * self.call_price_usd).max(0.0)
+        (balance_usd - self.target_ltv * pledged_btc * self.meet_price_usd).max(0.0)
     }
 
     /// Price at which the lender sells the pledge when the call is not met (USD): the
@@ -108,10 +113,11 @@ mod tests {
         // $75 630.25.
         let (balance, pledged) = (45e6, 700.0);
         assert_eq!(
-            MarginCall::test(balance, pledged, 86_000.0, 0.75, 0.85, 0.65),
+            MarginCall::test(balance, pledged, 86_000.0, 90_000.0, 0.75, 0.85, 0.65),
             None
         );
-        let call = MarginCall::test(balance, pledged, 80_000.0, 0.75, 0.85, 0.65).unwrap();
+        let call =
+            MarginCall::test(balance, pledged, 80_000.0, 90_000.0, 0.75, 0.85, 0.65).unwrap();
         assert!((call.call_price_usd - 85_714.285_714_285_7).abs() < 1e-6);
         assert!(!call.liquidation_reached);
         // Back to 65 %: pledge 45e6 / (0.65 · 85 714.29) = 807.69 BTC, i.e. 107.69 more; or
@@ -119,7 +125,10 @@ mod tests {
         assert!((call.top_up_btc(balance, pledged) - 107.692_307_692).abs() < 1e-6);
         assert!((call.prepayment_usd(balance, pledged) - 6e6).abs() < 1e-6);
         assert_eq!(call.forced_sale_price_usd(80_000.0), call.call_price_usd);
-        let deep = MarginCall::test(balance, pledged, 70_000.0, 0.75, 0.85, 0.65).unwrap();
+        let deep =
+            MarginCall::test(balance, pledged, 70_000.0, 72_000.0, 0.75, 0.85, 0.65).unwrap();
+        // The price gapped below the call level: the call is met at $72 000.
+        assert_eq!(deep.meet_price_usd, 72_000.0);
         assert!(deep.liquidation_reached);
         assert!((deep.liquidation_price_usd - 75_630.252_100_840_3).abs() < 1e-6);
         assert_eq!(deep.forced_sale_price_usd(70_000.0), 70_000.0);

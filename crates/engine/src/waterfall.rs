@@ -1565,7 +1565,8 @@ impl<'a> PathRun<'a> {
     }
 
     /// Margin calls on `e`'s BTC-backed loans whose call price the month's low reached: met
-    /// by pledging free BTC, else by repaying principal from cash, else the lender sells the
+    /// (at the call price, or the month's price where it gapped lower) by pledging free BTC,
+    /// else by repaying principal from cash, else the lender sells the
     /// pledge (at the month's low where it gapped through the liquidation price, at the call
     /// price otherwise) and what the sale leaves unpaid falls due now. Returns the principal
     /// that fell due (paid with the month's debt service).
@@ -1586,6 +1587,7 @@ impl<'a> PathRun<'a> {
                 state.balance,
                 state.pledged_btc,
                 low,
+                month.price,
                 plan.margin_call_ltv,
                 plan.liquidation_ltv,
                 state.target_ltv,

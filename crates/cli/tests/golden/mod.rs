@@ -1,7 +1,9 @@
-//! Golden output of `bitwatt project --json` on the built-in `pivot-miner` example: every
-//! number within a relative 1e-9 of the stored file, every key and string exactly.
+//! Golden outputs of `bitwatt project --json`: the built-in `pivot-miner` example in full,
+//! and the three built-in examples under each stress of the library (their summaries,
+//! instrument outcomes, recoveries and main monthly lines). Every number within a relative
+//! 1e-9 of the stored file, every key and string exactly.
 //!
-//! The file changes only on purpose: after a deliberate model change, regenerate it with
+//! The files change only on purpose: after a deliberate model change, regenerate them with
 //! `BITWATT_BLESS=1 cargo test -p bitwatt-cli --test cli golden` and review the diff.
 
 use std::path::Path;
@@ -48,24 +50,21 @@ fn compare(path: &str, actual: &Value, expected: &Value, differences: &mut Vec<S
     }
 }
 
-#[test]
-fn pivot_miner_projection_matches_golden() {
-    let golden_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/pivot-miner.json");
-    let out = bitwatt(&["project", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let actual: Value = serde_json::from_slice(&out.stdout).expect("project --json is JSON");
+/// Compares `actual` with the golden file `name` (under `tests/golden/`), or writes it when
+/// `BITWATT_BLESS` is set.
+fn check_golden(name: &str, actual: &Value) {
+    let golden_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("BITWATT_BLESS").is_some() {
-        std::fs::write(&golden_path, serde_json::to_string(&actual).unwrap() + "\n").unwrap();
+        std::fs::create_dir_all(golden_path.parent().unwrap()).unwrap();
+        std::fs::write(&golden_path, serde_json::to_string(actual).unwrap() + "\n").unwrap();
         return;
     }
     let text = std::fs::read_to_string(&golden_path).expect("the golden file exists");
     let expected: Value = serde_json::from_str(&text).unwrap();
     let mut differences = Vec::new();
-    compare("", &actual, &expected, &mut differences);
+    compare("", actual, &expected, &mut differences);
     assert!(
         differences.is_empty(),
         "{} values differ from {} (first 20):\n{}",
@@ -73,6 +72,85 @@ fn pivot_miner_projection_matches_golden() {
         golden_path.display(),
         differences[..differences.len().min(20)].join("\n")
     );
+}
+
+/// `bitwatt ARGS` as JSON.
+fn project_json(args: &[&str]) -> Value {
+    let out = bitwatt(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("project --json is JSON")
+}
+
+#[test]
+fn pivot_miner_projection_matches_golden() {
+    check_golden("pivot-miner.json", &project_json(&["project", "--json"]));
+}
+
+/// Every stress of the library.
+const STRESSES: [&str; 6] = [
+    "hashprice-collapse",
+    "ai-capex-pullback",
+    "generation-leap",
+    "correlation-convergence",
+    "grid-event",
+    "inference-deflation",
+];
+
+/// What the stress goldens keep of a projection: the summary, every instrument's outcome,
+/// the recoveries and, month by month, EBITDA, CFADS, cash and debt.
+fn compact(full: &Value) -> Value {
+    let debts: Vec<Value> = full["debts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|debt| serde_json::json!({"name": debt["name"], "outcome": debt["outcome"]}))
+        .collect();
+    let months: Vec<Value> = full["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            serde_json::json!([
+                row["ebitda_usd"],
+                row["cfads_usd"],
+                row["cash_usd"],
+                row["debt_usd"]
+            ])
+        })
+        .collect();
+    serde_json::json!({
+        "stresses": full["stresses"],
+        "summary": full["summary"],
+        "debts": debts,
+        "recoveries": full["recoveries"],
+        "ebitda_cfads_cash_debt_usd": months,
+    })
+}
+
+/// The three built-in examples on their base case and under each stress.
+#[test]
+fn examples_under_each_stress_match_golden() {
+    for example in ["pivot-miner", "neocloud-abl", "pure-miner"] {
+        let mut cases = serde_json::Map::new();
+        let base = project_json(&["project", "--example", example, "--json"]);
+        cases.insert("base".to_string(), compact(&base));
+        for stress in STRESSES {
+            let stressed = project_json(&[
+                "project",
+                "--example",
+                example,
+                "--stress",
+                stress,
+                "--json",
+            ]);
+            cases.insert(stress.to_string(), compact(&stressed));
+        }
+        check_golden(&format!("stresses/{example}.json"), &Value::Object(cases));
+    }
 }
 
 #[test]

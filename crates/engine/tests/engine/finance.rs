@@ -185,11 +185,10 @@ fn ltv_of_a_loan_secured_on_treasury_btc() {
     assert_eq!(at, 2);
 }
 
-/// An LTV covenant above its maximum at a test month is a default (no cure for LTV).
-#[test]
-fn ltv_covenant_breach_is_a_default_at_the_test_month() {
-    // As above with a maximum LTV of 80 %: the first test (t = 2) finds 1.0.
-    let text = header(4, 0.0)
+/// The LTV covenant case: a $1 M loan against 100 treasury BTC, maximum LTV 80 %, with
+/// `extra` appended.
+fn ltv_case(extra: &str) -> String {
+    header(4, 0.0)
         + &lease("L", 1.0, 100.0, 0.0, "2025-01", 0.0)
         + &term_loan(
             1_000_000.0,
@@ -197,7 +196,33 @@ fn ltv_covenant_breach_is_a_default_at_the_test_month() {
             "2030-12",
             "collateral = [\"treasury\"]\n[debt.covenants]\nmax_ltv_percent = 80\nequity_cures = 3",
         )
-        + "\n[treasury]\nbtc_held = 100\n";
+        + "\n[treasury]\nbtc_held = 100\n"
+        + extra
+}
+
+/// An LTV covenant above its maximum at a test month is cured by prepaying the loan back to
+/// the maximum where cash allows.
+#[test]
+fn ltv_covenant_breach_is_cured_by_prepayment() {
+    // The first test (t = 2) finds 1.0: 1 M − 0.8 · 1 M = $200 000 prepaid out of the
+    // $270 000 of cash (three months of rent less interest of $10 000).
+    let scenario = scenario(&ltv_case(""));
+    let mut market = flat_path_for(&scenario);
+    market.btc_price_usd = vec![50_000.0, 20_000.0, 10_000.0, 40_000.0];
+    let run = Run::new(&scenario, &market);
+    assert!(run.summary.default.is_none());
+    assert_eq!(run.summary.covenant_breaches, 1);
+    assert_close(run.debt(2, 0).principal_paid_usd, 200_000.0, "prepaid");
+    assert_some_close(run.debt(2, 0).ltv, 0.8, "back to the maximum");
+}
+
+/// An LTV breach that cash cannot cure is a default at the test month (no equity cure for
+/// LTV).
+#[test]
+fn ltv_covenant_breach_is_a_default_at_the_test_month() {
+    // As above, but every month's free cash is paid out: $90 000 at the test cannot prepay
+    // $200 000.
+    let text = ltv_case("\n[distributions]\nexcess_cash_percent = 100\n");
     let scenario = scenario(&text);
     let mut market = flat_path_for(&scenario);
     market.btc_price_usd = vec![50_000.0, 20_000.0, 10_000.0, 40_000.0];

@@ -229,3 +229,83 @@ proptest! {
         prop_assert!((p - u).abs() < 1e-9 * u.max(1e-3), "p {} u {}", p, u);
     }
 }
+
+/// Revenue of the first `months` months (USD): mining, leases, GPUs, power credits.
+fn revenue_usd(projection: &bitwatt_engine::Projection, months: usize) -> f64 {
+    projection
+        .months
+        .iter()
+        .take(months)
+        .map(|r| {
+            r.mining_revenue_usd + r.lease_revenue_usd + r.gpu_revenue_usd + r.power_credit_usd
+        })
+        .sum()
+}
+
+/// Every stress takes revenue away over its window: on the built-in examples without power
+/// credits (which pay more when power is dear), cumulative revenue over the first year under
+/// each stress is no higher than in the base case.
+#[test]
+fn stresses_never_raise_revenue_over_their_window() {
+    for (name, text) in bitwatt_model::BUILT_IN_EXAMPLES {
+        let text = text.replace("power_credit_sales = true", "power_credit_sales = false");
+        let scenario = Scenario::from_toml(&text).unwrap();
+        let base = bitwatt_engine::project(&scenario, &[]).unwrap();
+        let base_revenue = revenue_usd(&base, 12);
+        assert!(base_revenue > 0.0);
+        for kind in StressKind::ALL {
+            let stress = Stress {
+                kind,
+                start_month: None,
+            };
+            let stressed = bitwatt_engine::project(&scenario, &[stress]).unwrap();
+            let revenue = revenue_usd(&stressed, 12);
+            assert!(
+                revenue <= base_revenue * (1.0 + 1e-12),
+                "{name} under {kind}: {revenue} > {base_revenue}"
+            );
+        }
+    }
+}
+
+/// LGD rises as the liquidation markets thin, all else equal, and unlimited depth sells at
+/// market value: the pivot miner's converts default at maturity after a hashprice collapse.
+#[test]
+fn lgd_rises_as_liquidation_markets_thin() {
+    use bitwatt_engine::{LiquidationMarket, LiquidationPrices, recover};
+    let scenario = pivot();
+    let stress: Stress = "hashprice-collapse".parse().unwrap();
+    let projection = bitwatt_engine::project(&scenario, &[stress]).unwrap();
+    let summary = &projection.summary;
+    assert!(summary.default.is_some(), "the fixture defaults");
+    let loss_at = |scale: f64| {
+        let markets = projection
+            .borrower
+            .liquidation_markets
+            .map(|m| LiquidationMarket {
+                monthly_volume_usd: m.monthly_volume_usd * scale,
+                ..m
+            });
+        let prices = LiquidationPrices::for_estate(
+            &summary.estate,
+            &markets,
+            &projection.market.liquidation_depth_factor,
+        );
+        recover(summary, &prices)
+    };
+    let unlimited = loss_at(f64::INFINITY);
+    for proceeds in &unlimited.liquidation {
+        assert_eq!(proceeds.impacted_value_usd, proceeds.undisturbed_value_usd);
+    }
+    let mut previous_loss = -1.0;
+    for scale in [f64::INFINITY, 1.0, 0.1, 0.01, 0.001] {
+        let recoveries = loss_at(scale);
+        let loss: f64 = recoveries.claims().iter().map(|c| c.loss_usd).sum();
+        assert!(
+            loss >= previous_loss,
+            "depth × {scale}: loss {loss} < {previous_loss}"
+        );
+        previous_loss = loss;
+    }
+    assert!(previous_loss > 0.0, "a thin enough market loses money");
+}
