@@ -169,6 +169,11 @@ pub struct LeasePlan {
     pub tenant_default_probability: f64,
     /// Backstop guarantor and cap (USD).
     pub backstop: Option<(String, f64)>,
+    /// After the tenant's default: months empty before the capacity is let again.
+    pub re_lease_downtime_months: i64,
+    /// After the tenant's default: the new rent as a share of the contracted rent (scaled by
+    /// AI demand).
+    pub re_lease_rent_fraction: f64,
 }
 
 /// A GPU cloud.
@@ -200,6 +205,9 @@ pub struct GpuPlan {
     pub power_mw: f64,
     /// Opex per GPU-hour (USD).
     pub opex_usd_per_gpu_hour: f64,
+    /// The offtaker of the contracted share, if named: when it defaults, the contracted
+    /// share is rented at the market.
+    pub offtaker: Option<String>,
 }
 
 /// A conversion of mining MW to AI.
@@ -590,6 +598,8 @@ impl Borrower {
                     .backstop
                     .as_ref()
                     .map(|b| (b.guarantor.name.clone(), b.cap_usd)),
+                re_lease_downtime_months: i64::from(lease.re_lease_downtime_months),
+                re_lease_rent_fraction: lease.re_lease_rent_percent / 100.0,
             });
         }
 
@@ -624,6 +634,7 @@ impl Borrower {
                 contract_end_t: start_t + i64::from(cloud.contract_tenor_months),
                 power_mw: count * cloud.power_kw_per_gpu / 1_000.0 * scenario.site[site].ai_pue,
                 opex_usd_per_gpu_hour: cloud.opex_usd_per_gpu_hour,
+                offtaker: cloud.offtaker.as_ref().map(|o| o.name.clone()),
             });
         }
 

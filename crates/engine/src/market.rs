@@ -56,6 +56,19 @@ pub struct MarketPath {
     pub tenant_hazard_factor: Vec<f64>,
     /// Days of grid outage at every site beyond their expected outages.
     pub extra_outage_days: Vec<f64>,
+    /// Counterparties (tenants, guarantors, offtakers, by name) that default on this path,
+    /// with the month index of their default.
+    pub counterparty_defaults: Vec<(String, usize)>,
+}
+
+impl MarketPath {
+    /// Month index in which the counterparty `name` defaults on this path, if it does.
+    pub fn counterparty_default_month(&self, name: &str) -> Option<usize> {
+        self.counterparty_defaults
+            .iter()
+            .find(|(defaulted, _)| defaulted == name)
+            .map(|&(_, t)| t)
+    }
 }
 
 impl MarketPath {
@@ -161,6 +174,7 @@ pub fn stressed_market_path(scenario: &Scenario, stresses: &[Stress]) -> MarketP
     let months = scenario.horizon_months as usize;
     let start = scenario.first_month();
     let mut path = exogenous_base_path(market, start, months);
+    path.counterparty_defaults = assumed_counterparty_defaults(scenario, start, months);
     for stress in stresses {
         stress.apply(&mut path, market);
     }
@@ -179,6 +193,33 @@ pub fn stressed_market_path(scenario: &Scenario, stresses: &[Stress]) -> MarketP
         })
         .collect();
     path
+}
+
+/// The counterparties the scenario assumes to default within the projection (their
+/// `default_month`; one before the start counts from month 0).
+fn assumed_counterparty_defaults(
+    scenario: &Scenario,
+    start: YearMonth,
+    months: usize,
+) -> Vec<(String, usize)> {
+    let leases = scenario.colocation_lease.iter().flat_map(|lease| {
+        std::iter::once(&lease.tenant).chain(lease.backstop.iter().map(|b| &b.guarantor))
+    });
+    let offtakers = scenario
+        .gpu_cloud
+        .iter()
+        .filter_map(|c| c.offtaker.as_ref());
+    let mut defaults: Vec<(String, usize)> = Vec::new();
+    for counterparty in leases.chain(offtakers) {
+        let Some(month) = counterparty.default_month else {
+            continue;
+        };
+        let t = usize::try_from(month.months_since(start)).unwrap_or(0);
+        if t < months && !defaults.iter().any(|(name, _)| *name == counterparty.name) {
+            defaults.push((counterparty.name.clone(), t));
+        }
+    }
+    defaults
 }
 
 /// The quantile of the intramonth low a deterministic path uses: its median.
@@ -337,6 +378,7 @@ impl MarketPath {
             gpu_resale_factor: Vec::new(),
             tenant_hazard_factor: Vec::new(),
             extra_outage_days: Vec::new(),
+            counterparty_defaults: Vec::new(),
         }
     }
 }

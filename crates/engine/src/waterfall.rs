@@ -24,7 +24,9 @@
 use bitwatt_model::{DAYS_PER_MONTH, DebtKind, HOURS_PER_MONTH, MAX_DEBT_INSTRUMENTS, Renewal};
 use serde::Serialize;
 
-use crate::borrower::{AssetRef, Borrower, DebtPlan, FleetPlan, GpuPlan, Rate, SitePlan};
+use crate::borrower::{
+    AssetRef, Borrower, DebtPlan, FleetPlan, GpuPlan, LeasePlan, Rate, SitePlan,
+};
 use crate::instruments::{MarginCall, abl_draw_usd, borrowing_base_shortfall_usd};
 use crate::market::{MarketPath, hashprice_of};
 use crate::recovery::{
@@ -438,6 +440,29 @@ impl SiteMonth {
     }
 }
 
+/// A lease's counterparties on the path.
+#[derive(Clone, Copy, Debug, Default)]
+struct LeaseState {
+    /// Month the tenant defaults, if it does on this path.
+    tenant_default_t: Option<usize>,
+    /// Month the backstop's guarantor defaults, if it does.
+    guarantor_default_t: Option<usize>,
+    /// What the backstop may still pay (USD).
+    backstop_left_usd: f64,
+}
+
+impl LeaseState {
+    /// Whether the tenant has failed by month `t`, and since when.
+    fn failed_by(&self, t: usize) -> Option<usize> {
+        self.tenant_default_t.filter(|&failed| failed <= t)
+    }
+
+    /// Whether the backstop's guarantor still stands in month `t`.
+    fn guarantor_stands(&self, t: usize) -> bool {
+        self.guarantor_default_t.is_none_or(|failed| failed > t)
+    }
+}
+
 /// An instrument on the path.
 #[derive(Clone, Copy, Debug)]
 struct DebtState {
@@ -596,6 +621,10 @@ pub struct PathBuffers {
     treasury_slot: Option<usize>,
     /// First month of positive rent of each lease (derived at the start of every path).
     lease_first_rent: Vec<Option<usize>>,
+    /// Each lease's counterparties on the path.
+    leases: Vec<LeaseState>,
+    /// Month each GPU cloud's offtaker defaults on the path, if it does.
+    offtaker_default_t: Vec<Option<usize>>,
     discounts: DiscountTables,
 }
 
@@ -630,6 +659,8 @@ impl PathBuffers {
             asset_values: Vec::with_capacity(borrower.collateral_assets.len()),
             treasury_slot: None,
             lease_first_rent: Vec::with_capacity(borrower.leases.len()),
+            leases: Vec::with_capacity(borrower.leases.len()),
+            offtaker_default_t: Vec::with_capacity(borrower.gpu_clouds.len()),
             discounts: DiscountTables::default(),
         };
         buffers.discounts.cover(borrower);
@@ -637,7 +668,7 @@ impl PathBuffers {
     }
 
     /// Sets the buffers to the borrower's opening state for a new path.
-    fn start(&mut self, borrower: &Borrower, months: usize) {
+    fn start(&mut self, borrower: &Borrower, market: &MarketPath, months: usize) {
         let entity_count = borrower.entities;
         self.rows.clear();
         self.debt_rows.clear();
@@ -723,6 +754,25 @@ impl PathBuffers {
                 .iter()
                 .map(|l| l.rent_usd.iter().position(|&r| r > 0.0)),
         );
+        self.leases.clear();
+        self.leases.extend(borrower.leases.iter().map(|lease| {
+            LeaseState {
+                tenant_default_t: market.counterparty_default_month(&lease.tenant),
+                guarantor_default_t: lease
+                    .backstop
+                    .as_ref()
+                    .and_then(|(guarantor, _)| market.counterparty_default_month(guarantor)),
+                backstop_left_usd: lease.backstop.as_ref().map_or(0.0, |&(_, cap)| cap),
+            }
+        }));
+        self.offtaker_default_t.clear();
+        self.offtaker_default_t
+            .extend(borrower.gpu_clouds.iter().map(|cloud| {
+                cloud
+                    .offtaker
+                    .as_deref()
+                    .and_then(|name| market.counterparty_default_month(name))
+            }));
         self.discounts.cover(borrower);
     }
 }
@@ -840,6 +890,8 @@ struct PathRun<'a> {
     asset_values: &'a mut [f64],
     treasury_slot: Option<usize>,
     lease_first_rent: &'a [Option<usize>],
+    leases: &'a mut [LeaseState],
+    offtaker_default_t: &'a [Option<usize>],
     discounts: &'a DiscountTables,
     summary: PathSummary,
     /// BTC held in treasury.
@@ -867,7 +919,7 @@ impl<'a> PathRun<'a> {
         b: &'a mut PathBuffers,
         months: usize,
     ) -> PathRun<'a> {
-        b.start(borrower, months);
+        b.start(borrower, market, months);
         let PathBuffers {
             rows,
             debt_rows,
@@ -884,6 +936,8 @@ impl<'a> PathRun<'a> {
             asset_values,
             treasury_slot,
             lease_first_rent,
+            leases,
+            offtaker_default_t,
             discounts,
         } = b;
         let mut run = PathRun {
@@ -907,6 +961,8 @@ impl<'a> PathRun<'a> {
             asset_values,
             treasury_slot: *treasury_slot,
             lease_first_rent,
+            leases,
+            offtaker_default_t,
             discounts,
             summary: PathSummary {
                 months_run: 0,
@@ -1062,6 +1118,8 @@ impl<'a> PathRun<'a> {
             discounts: self.discounts,
             btc_held: self.btc_held,
             debts: self.debts,
+            leases: self.leases,
+            offtaker_default_t: self.offtaker_default_t,
         }
     }
 
@@ -1092,6 +1150,8 @@ impl<'a> PathRun<'a> {
             discounts: self.discounts,
             btc_held: self.btc_held,
             debts: self.debts,
+            leases: self.leases,
+            offtaker_default_t: self.offtaker_default_t,
         };
         for (value, &asset) in self
             .asset_values
@@ -1228,18 +1288,19 @@ impl<'a> PathRun<'a> {
         let borrower = self.borrower;
         let t = month.t;
         let availability = month.availability;
-        for lease in &borrower.leases {
+        for (lease, state) in borrower.leases.iter().zip(self.leases.iter_mut()) {
             if self.entities[lease.entity].defaulted {
                 continue;
             }
+            let rent = lease_income_usd(lease, state, self.market, t);
             let entity = &mut self.entity_month[lease.entity];
-            entity.receipts += lease.rent_usd[t];
+            entity.receipts += rent;
             entity.payments += lease.opex_usd[t];
-            entity.ebitda += lease.rent_usd[t] - lease.opex_usd[t];
-            row.lease_revenue_usd += lease.rent_usd[t];
+            entity.ebitda += rent - lease.opex_usd[t];
+            row.lease_revenue_usd += rent;
             row.opex_usd += lease.opex_usd[t];
         }
-        for cloud in &borrower.gpu_clouds {
+        for (c, cloud) in borrower.gpu_clouds.iter().enumerate() {
             if self.entities[cloud.entity].defaulted {
                 continue;
             }
@@ -1252,7 +1313,8 @@ impl<'a> PathRun<'a> {
             if tt < cloud.start_t || tt >= cloud.end_t {
                 continue;
             }
-            let revenue = gpu_revenue_usd(cloud, self.market, t) * availability;
+            let revenue =
+                gpu_revenue_usd(cloud, self.market, t, self.offtaker_default_t[c]) * availability;
             let power =
                 cloud.power_mw * HOURS_PER_MONTH * self.sites[cloud.site].price.0 * availability;
             let opex = cloud.gpu_count * HOURS_PER_MONTH * cloud.opex_usd_per_gpu_hour;
@@ -2016,6 +2078,8 @@ impl<'a> PathRun<'a> {
             discounts: self.discounts,
             btc_held: self.btc_held,
             debts: self.debts,
+            leases: self.leases,
+            offtaker_default_t: self.offtaker_default_t,
         };
         let estate = &mut self.summary.estate;
         estate.set_default(e, month.t, cash.max(0.0));
@@ -2219,7 +2283,7 @@ pub(crate) fn project_ebitda_usd(
                         * site
                             .power_price_usd_per_mwh(t, market.power_price_usd_per_mwh[t])
                             .0;
-                    gpu_revenue_usd(c, market, t)
+                    gpu_revenue_usd(c, market, t, None)
                         - power
                         - c.gpu_count * HOURS_PER_MONTH * c.opex_usd_per_gpu_hour
                 })
@@ -2230,10 +2294,17 @@ pub(crate) fn project_ebitda_usd(
 }
 
 /// GPU rent of a cloud in month `t`: the contracted share at the contract rate while the
-/// contract runs, the rest at the generation's market rent times utilisation (USD).
-fn gpu_revenue_usd(cloud: &GpuPlan, market: &MarketPath, t: usize) -> f64 {
+/// contract runs and its offtaker stands (`offtaker_default_t`), the rest at the generation's
+/// market rent times utilisation (USD).
+fn gpu_revenue_usd(
+    cloud: &GpuPlan,
+    market: &MarketPath,
+    t: usize,
+    offtaker_default_t: Option<usize>,
+) -> f64 {
     let hours = cloud.gpu_count * HOURS_PER_MONTH;
-    let contracted = if (t as i64) < cloud.contract_end_t {
+    let offtaker_stands = offtaker_default_t.is_none_or(|failed| failed > t);
+    let contracted = if (t as i64) < cloud.contract_end_t && offtaker_stands {
         cloud.contracted
     } else {
         0.0
@@ -2294,6 +2365,8 @@ struct Valuation<'v> {
     discounts: &'v DiscountTables,
     btc_held: f64,
     debts: &'v [DebtState],
+    leases: &'v [LeaseState],
+    offtaker_default_t: &'v [Option<usize>],
 }
 
 impl Valuation<'_> {
@@ -2342,8 +2415,21 @@ impl Valuation<'_> {
                 }
                 // Past the horizon the rent holds at its last projected level.
                 let known = (first as usize).min(lease.rent_usd.len() - 1);
-                let net = lease.rent_usd[known] - lease.opex_usd[known];
                 let rate = market.sofr[t] + LEASE_DISCOUNT_SPREAD;
+                if let Some(failed) = self.leases[i].failed_by(t) {
+                    let value = failed_lease_value_usd(
+                        lease,
+                        &self.leases[i],
+                        failed,
+                        known,
+                        next,
+                        rate,
+                        market.ai_demand[t],
+                        self.leases[i].guarantor_stands(t),
+                    );
+                    return (AssetClass::LeasedSites, value);
+                }
+                let net = lease.rent_usd[known] - lease.opex_usd[known];
                 let value = net.max(0.0) * annuity_factor(remaining as i32, rate);
                 // Once the rent runs there is nothing to wait for (a factor of exactly 1).
                 let value = if first == next {
@@ -2364,7 +2450,7 @@ impl Valuation<'_> {
                 if remaining <= 0 {
                     return (AssetClass::Gpus, 0.0);
                 }
-                let net = gpu_revenue_usd(cloud, market, t)
+                let net = gpu_revenue_usd(cloud, market, t, self.offtaker_default_t[i])
                     - cloud.power_mw * HOURS_PER_MONTH * self.power_price(cloud.site)
                     - cloud.gpu_count * HOURS_PER_MONTH * cloud.opex_usd_per_gpu_hour;
                 let delay = tabulated(&self.discounts.gpu_delay, first - next, || {
@@ -2519,4 +2605,68 @@ pub fn recover(summary: &PathSummary, prices: &LiquidationPrices) -> Recoveries 
         }
     }
     recoveries
+}
+
+/// A lease's income in month `t` (USD): the contracted rent while the tenant stands; after
+/// its default, the rent of a new lease once the downtime has passed (the contracted rent ×
+/// the re-letting share × AI demand), and the backstop's payment of the rest of the
+/// contracted rent while its guarantor stands and its cap is not used up.
+fn lease_income_usd(
+    lease: &LeasePlan,
+    state: &mut LeaseState,
+    market: &MarketPath,
+    t: usize,
+) -> f64 {
+    let contract = lease.rent_usd[t];
+    let Some(failed) = state.failed_by(t) else {
+        return contract;
+    };
+    let relet = if t as i64 >= failed as i64 + lease.re_lease_downtime_months {
+        contract * lease.re_lease_rent_fraction * market.ai_demand[t]
+    } else {
+        0.0
+    };
+    let backstop = if state.guarantor_stands(t) {
+        (contract - relet).max(0.0).min(state.backstop_left_usd)
+    } else {
+        0.0
+    };
+    state.backstop_left_usd -= backstop;
+    relet + backstop
+}
+
+/// Value of a lease whose tenant failed in month `failed`, at the end of the month before
+/// `next` (USD): the re-let rent from the end of the downtime to the end of the term, plus
+/// what the backstop can still pay of the contracted rent (while its guarantor stands), less
+/// the landlord's opex, all at the lease discount rate; rent and opex at their level of month
+/// `known`.
+#[allow(clippy::too_many_arguments)]
+fn failed_lease_value_usd(
+    lease: &LeasePlan,
+    state: &LeaseState,
+    failed: usize,
+    known: usize,
+    next: i64,
+    annual_rate: f64,
+    ai_demand: f64,
+    guarantor_stands: bool,
+) -> f64 {
+    let remaining = (lease.end_t - next).max(0) as i32;
+    let contract = lease.rent_usd[known];
+    let relet_start = (failed as i64 + lease.re_lease_downtime_months).max(next);
+    let wait = (relet_start - next).min(i64::from(remaining)) as i32;
+    let relet = contract * lease.re_lease_rent_fraction * ai_demand;
+    let relet_value = relet
+        * annuity_factor(remaining - wait, annual_rate)
+        * (1.0 + annual_rate / 12.0).powi(-wait);
+    let contract_value = contract * annuity_factor(remaining, annual_rate);
+    let backstop_value = if guarantor_stands {
+        (contract_value - relet_value)
+            .max(0.0)
+            .min(state.backstop_left_usd)
+    } else {
+        0.0
+    };
+    let opex_value = lease.opex_usd[known] * annuity_factor(remaining, annual_rate);
+    (relet_value + backstop_value - opex_value).max(0.0)
 }

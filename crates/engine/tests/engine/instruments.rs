@@ -462,3 +462,113 @@ maturity_month = "2028-12"
     assert_close(run.debt(4, 1).closing_balance_usd, 0.0, "repaid");
     assert_close(run.debt(5, 1).draw_usd, 0.0, "no more draws");
 }
+
+/// A 1 MW lease at $100 per kW-month ($100 000 a month) whose tenant fails in 2026-03
+/// (month 2), backstopped up to $250 000, let again after three months at 80 % of the rent
+/// (AI demand 1); a $1 M loan secured on the lease shows its value through the LTV.
+fn failed_tenant(guarantor_default: &str) -> String {
+    format!(
+        r#"{}
+[[colocation_lease]]
+name = "Lease"
+site = "S"
+critical_it_mw = 1
+rent_usd_per_kw_month = 100
+opex_usd_per_kw_month = 0
+start_month = "2025-01"
+tenor_months = 240
+re_lease_downtime_months = 3
+re_lease_rent_percent = 80
+[colocation_lease.tenant]
+name = "Tenant"
+default_probability_percent_per_year = 5
+default_month = "2026-03"
+[colocation_lease.backstop]
+cap_usd = 250000
+[colocation_lease.backstop.guarantor]
+name = "Guarantor"
+default_probability_percent_per_year = 0.1
+{guarantor_default}
+
+[[debt]]
+name = "Loan"
+kind = "term_loan"
+principal_usd = 1e6
+draw_month = "2025-12"
+fixed_rate_percent = 0
+schedule = "bullet"
+maturity_month = "2030-12"
+collateral = ["Lease"]
+"#,
+        header(12, 0.0)
+    )
+}
+
+/// Runs `text` on the flat path with the scenario's assumed counterparty defaults.
+fn run_with_defaults(text: &str) -> Run {
+    let scenario = scenario(text);
+    let mut path = flat_path_for(&scenario);
+    path.counterparty_defaults = bitwatt_engine::base_market_path(&scenario).counterparty_defaults;
+    Run::new(&scenario, &path)
+}
+
+#[test]
+fn a_failed_tenant_is_backstopped_up_to_the_cap_then_let_again() {
+    // Months 0–1: rent 100 000. From month 2 the backstop pays 100 000, 100 000, then the
+    // 50 000 left of its cap; from month 5 the hall is let again at 80 000.
+    let run = run_with_defaults(&failed_tenant(""));
+    let income: Vec<f64> = (0..7).map(|t| run.row(t).lease_revenue_usd).collect();
+    for (t, expected) in [100e3, 100e3, 100e3, 100e3, 50e3, 80e3, 80e3]
+        .iter()
+        .enumerate()
+    {
+        assert_close(income[t], *expected, &format!("income in month {t}"));
+    }
+    // Its value once let again: 80 000 a month over the 222 months left of the term (it ends
+    // at month 228) at SOFR + 3 % = 7 %.
+    let r: f64 = 0.07 / 12.0;
+    let value = 80_000.0 * (1.0 - (1.0 + r).powi(-222)) / r;
+    assert_some_close(run.debt(5, 0).ltv, 1e6 / value, "LTV on the re-let lease");
+}
+
+#[test]
+fn a_failed_guarantor_pays_nothing() {
+    // The guarantor fails in month 3: the backstop paid month 2 only.
+    let run = run_with_defaults(&failed_tenant("default_month = \"2026-04\""));
+    let income: Vec<f64> = (0..6).map(|t| run.row(t).lease_revenue_usd).collect();
+    for (t, expected) in [100e3, 100e3, 100e3, 0.0, 0.0, 80e3].iter().enumerate() {
+        assert_close(income[t], *expected, &format!("income in month {t}"));
+    }
+}
+
+#[test]
+fn a_failed_offtaker_sends_its_gpus_to_the_market() {
+    // 1 000 GPUs, 70 % contracted at $2 an hour, the rest at the index ($1, utilisation 1):
+    // 730.5 hours · 1 000 · (0.7 · 2 + 0.3 · 1) a month; after the offtaker fails in month 3,
+    // 730.5 · 1 000 · 1.
+    let text = format!(
+        r#"{}
+[[gpu_cloud]]
+name = "Cloud"
+site = "S"
+generation = "H100"
+gpu_count = 1000
+capex_usd_per_gpu = 30000
+power_kw_per_gpu = 1
+start_month = "2025-06"
+contracted_percent = 70
+contract_rate_usd_per_gpu_hour = 2
+contract_tenor_months = 48
+opex_usd_per_gpu_hour = 0
+[gpu_cloud.offtaker]
+name = "Lab"
+default_probability_percent_per_year = 3
+default_month = "2026-04"
+"#,
+        header(6, 0.0)
+    );
+    let run = run_with_defaults(&text);
+    let hours = 730.5 * 1_000.0;
+    assert_close(run.row(2).gpu_revenue_usd, hours * 1.7, "contracted");
+    assert_close(run.row(3).gpu_revenue_usd, hours * 1.0, "at the market");
+}

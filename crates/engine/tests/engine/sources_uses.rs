@@ -280,6 +280,9 @@ struct AiParams {
     gpu_opex: f64,
     generation: usize,
     conversion: Option<ConversionParams>,
+    /// The tenant's or offtaker's default (month offset), the backstop's cap, its guarantor's
+    /// default, the re-letting downtime and rent.
+    failure: Option<(i32, Option<f64>, Option<i32>, u32, f64)>,
 }
 
 fn ai_asset() -> impl Strategy<Value = AiParams> {
@@ -304,12 +307,23 @@ fn ai_asset() -> impl Strategy<Value = AiParams> {
             0..8_usize,
         ),
         option::weighted(0.7, conversion()),
+        option::weighted(
+            0.3,
+            (
+                0..60_i32,
+                option::of(1e5..1e9_f64),
+                option::of(0..60_i32),
+                0..12_u32,
+                0.0..150.0_f64,
+            ),
+        ),
     )
         .prop_map(
             |(
                 (lease, site, size_share, start_offset, rent, escalator, tenor, lease_opex),
                 (gpu_count, gpu_capex, kw_per_gpu, gpu_life, contract, gpu_opex, generation),
                 conversion,
+                failure,
             )| AiParams {
                 lease,
                 site,
@@ -327,6 +341,7 @@ fn ai_asset() -> impl Strategy<Value = AiParams> {
                 gpu_opex,
                 generation,
                 conversion,
+                failure,
             },
         )
 }
@@ -886,12 +901,19 @@ fn scenario_text(case: &Case) -> String {
             conversions.push(None);
         }
         if ai.lease {
+            let relet = ai
+                .failure
+                .map_or(String::new(), |(_, _, _, downtime, relet)| {
+                    format!(
+                        "re_lease_downtime_months = {downtime}\nre_lease_rent_percent = {relet:?}\n"
+                    )
+                });
             write!(
                 text,
                 "\n[[colocation_lease]]\nname = \"{name}\"\nsite = \"{site_name}\"\n\
                  critical_it_mw = {critical_it:?}\nrent_usd_per_kw_month = {:?}\n\
                  escalator_percent_per_year = {:?}\nstart_month = \"{}\"\ntenor_months = {}\n\
-                 opex_usd_per_kw_month = {:?}\n[colocation_lease.tenant]\nname = \"Tenant {i}\"\n\
+                 opex_usd_per_kw_month = {:?}\n{relet}[colocation_lease.tenant]\nname = \"Tenant {i}\"\n\
                  default_probability_percent_per_year = 3\n",
                 ai.rent,
                 ai.escalator,
@@ -900,6 +922,21 @@ fn scenario_text(case: &Case) -> String {
                 ai.lease_opex
             )
             .unwrap();
+            if let Some((failed, cap, guarantor_failed, ..)) = ai.failure {
+                write!(text, "default_month = \"{}\"\n", start.plus_months(failed)).unwrap();
+                if let Some(cap) = cap {
+                    write!(
+                        text,
+                        "[colocation_lease.backstop]\ncap_usd = {cap:?}\n\
+                         [colocation_lease.backstop.guarantor]\nname = \"Guarantor\"\n\
+                         default_probability_percent_per_year = 0.1\n"
+                    )
+                    .unwrap();
+                    if let Some(g) = guarantor_failed {
+                        writeln!(text, "default_month = \"{}\"", start.plus_months(g)).unwrap();
+                    }
+                }
+            }
         } else {
             write!(
                 text,
@@ -923,6 +960,9 @@ fn scenario_text(case: &Case) -> String {
                      name = \"Offtaker {i}\"\ndefault_probability_percent_per_year = 2\n"
                 )
                 .unwrap();
+                if let Some((failed, ..)) = ai.failure {
+                    writeln!(text, "default_month = \"{}\"", start.plus_months(failed)).unwrap();
+                }
             }
         }
     }
@@ -1285,6 +1325,12 @@ fn check_path(
                 .any(|d| d.called_month.is_some()),
         ),
         market_equity: u32::from(summary.market_equity_usd > 0.0),
+        tenant_failures: u32::from(rows.iter().enumerate().any(|(t, _)| {
+            market
+                .counterparty_defaults
+                .iter()
+                .any(|&(_, failed)| failed == t)
+        })),
         hedges: u32::from(
             rows.iter()
                 .any(|r| r.hedge_receipts_usd > 0.0 || r.hedge_payments_usd > 0.0),
@@ -1315,6 +1361,7 @@ struct Coverage {
     market_equity: u32,
     hedges: u32,
     prepayments: u32,
+    tenant_failures: u32,
 }
 
 impl std::ops::Add for Coverage {
@@ -1336,6 +1383,7 @@ impl std::ops::Add for Coverage {
             market_equity: self.market_equity + other.market_equity,
             hedges: self.hedges + other.hedges,
             prepayments: self.prepayments + other.prepayments,
+            tenant_failures: self.tenant_failures + other.tenant_failures,
         }
     }
 }
@@ -1411,6 +1459,7 @@ fn sources_equal_uses_on_random_scenarios() {
             coverage.market_equity,
             coverage.hedges,
             coverage.prepayments,
+            coverage.tenant_failures,
         ] {
             assert!(share(count) > 0.005, "{coverage:?}");
         }

@@ -126,6 +126,10 @@ pub struct Counterparty {
     /// How much the hazard rises as AI demand falls: hazard × (1 + sensitivity × demand drop).
     #[serde(default = "default_ai_demand_sensitivity")]
     pub ai_demand_sensitivity: f64,
+    /// Assumed default month, a what-if for the projection (the Monte Carlo draws defaults
+    /// itself); none: the counterparty pays throughout.
+    #[serde(default)]
+    pub default_month: Option<YearMonth>,
 }
 
 /// A guarantor that backstops a lease up to a cap.
@@ -165,6 +169,13 @@ pub struct ColocationLease {
     /// A guarantor of the tenant's rent, if any.
     #[serde(default)]
     pub backstop: Option<Backstop>,
+    /// After the tenant defaults: months the capacity stands empty before it is let again.
+    #[serde(default = "default_re_lease_downtime_months")]
+    pub re_lease_downtime_months: u32,
+    /// After the tenant defaults: rent of the new lease in percent of the contracted rent,
+    /// scaled by AI demand at the time.
+    #[serde(default = "default_re_lease_rent_percent")]
+    pub re_lease_rent_percent: f64,
 }
 
 /// Owned GPUs rented out (`[[gpu_cloud]]`).
@@ -316,6 +327,14 @@ fn default_frontier_price() -> f64 {
 }
 fn default_ai_demand_sensitivity() -> f64 {
     2.0
+}
+fn default_re_lease_downtime_months() -> u32 {
+    // Assumption: a powered, fitted hall is let again within two quarters.
+    6
+}
+fn default_re_lease_rent_percent() -> f64 {
+    // Assumption: a forced re-letting concedes a fifth of the contracted rent.
+    80.0
 }
 fn default_lease_opex() -> f64 {
     // Site NOI margins of 80–90 % on ≈ $120–150 per kW-month (shared/REFERENCE.md).

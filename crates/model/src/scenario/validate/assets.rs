@@ -217,6 +217,20 @@ fn check_lease(lease: &ColocationLease, context: &Context, fields: &mut Fields<'
         "USD per kW-month",
     );
     fields.counterparty("tenant", &lease.tenant);
+    fields.whole(
+        "re_lease_downtime_months",
+        lease.re_lease_downtime_months,
+        0,
+        MAX_TENOR_MONTHS,
+        "months",
+    );
+    fields.range(
+        "re_lease_rent_percent",
+        lease.re_lease_rent_percent,
+        0.0,
+        200.0,
+        "% of the contracted rent",
+    );
     if let Some(backstop) = &lease.backstop {
         fields.counterparty("backstop.guarantor", &backstop.guarantor);
         fields.range(
