@@ -909,6 +909,8 @@ struct PathRun<'a> {
     incurrence_blocked: bool,
     /// Instruments whose unmet margin call left a balance due this month.
     margin_call_due: u32,
+    /// The BTC-backed loans, as a set of bits over the debt indices.
+    pledged_debts: u32,
 }
 
 impl<'a> PathRun<'a> {
@@ -991,7 +993,9 @@ impl<'a> PathRun<'a> {
                 .reduce(f64::min),
             incurrence_blocked: false,
             margin_call_due: 0,
+            pledged_debts: 0,
         };
+        run.pledged_debts = run.entity_debts.iter().fold(0, |set, e| set | e.pledged);
         run.cash_usd = run.entities.iter().map(|e| e.cash).sum();
         run.open_estate();
         // BTC pledged to loans is not the treasury's to sell; a margin call without its own
@@ -1357,11 +1361,9 @@ impl<'a> PathRun<'a> {
                 continue;
             }
             self.arrange_refinancing(d, month);
-            let collateral_value = slots_value_usd(self.asset_values, &plan.collateral_slots);
-            let borrowing_base = plan
-                .advance_rate
-                .get(t)
-                .map(|advance| advance * collateral_value);
+            let borrowing_base = plan.advance_rate.get(t).map(|advance| {
+                advance * slots_value_usd(self.asset_values, &plan.collateral_slots)
+            });
             debt_month.borrowing_base_usd = borrowing_base;
             let state = &mut self.debts[d];
             let interest = state.balance * state.rate.annual(month.sofr) / 12.0;
@@ -2169,7 +2171,7 @@ impl<'a> PathRun<'a> {
     ) {
         let t = month.t;
         // A repaid BTC-backed loan hands its pledge back to the treasury.
-        for d in debt_indices(self.entity_debts.iter().fold(0, |set, e| set | e.pledged)) {
+        for d in debt_indices(self.pledged_debts) {
             let state = &mut self.debts[d];
             if state.balance <= 0.0 && !state.defaulted {
                 self.btc_held += state.pledged_btc;
@@ -2202,7 +2204,7 @@ impl<'a> PathRun<'a> {
             if let Some(slot) = self.treasury_slot {
                 self.asset_values[slot] = self.btc_held * month.price;
             }
-            for d in debt_indices(self.entity_debts.iter().fold(0, |set, e| set | e.pledged)) {
+            for d in debt_indices(self.pledged_debts) {
                 let slot = self.debt_plans[d].collateral_slots[0];
                 self.asset_values[slot] = self.debts[d].pledged_btc * month.price;
             }
