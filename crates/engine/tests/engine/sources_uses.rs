@@ -280,10 +280,12 @@ struct AiParams {
     gpu_opex: f64,
     generation: usize,
     conversion: Option<ConversionParams>,
-    /// The tenant's or offtaker's default (month offset), the backstop's cap, its guarantor's
-    /// default, the re-letting downtime and rent.
-    failure: Option<(i32, Option<f64>, Option<i32>, u32, f64)>,
+    failure: Option<FailureParams>,
 }
+
+/// The tenant's or offtaker's default (month offset), the backstop's cap, its guarantor's
+/// default, the re-letting downtime and rent.
+type FailureParams = (i32, Option<f64>, Option<i32>, u32, f64);
 
 fn ai_asset() -> impl Strategy<Value = AiParams> {
     (
@@ -923,7 +925,7 @@ fn scenario_text(case: &Case) -> String {
             )
             .unwrap();
             if let Some((failed, cap, guarantor_failed, ..)) = ai.failure {
-                write!(text, "default_month = \"{}\"\n", start.plus_months(failed)).unwrap();
+                writeln!(text, "default_month = \"{}\"", start.plus_months(failed)).unwrap();
                 if let Some(cap) = cap {
                     write!(
                         text,
