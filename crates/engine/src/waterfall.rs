@@ -122,9 +122,13 @@ pub struct MonthRow {
     pub dsra_funding_usd: f64,
     /// Distributions to shareholders.
     pub distributions_usd: f64,
+    /// Cash of project companies that defaulted this month, handed to their lenders' estate
+    /// and out of the group (negative where they left a shortfall unpaid).
+    pub deconsolidated_cash_usd: f64,
     /// Cash added to the balance.
     pub cash_build_usd: f64,
-    /// Scheduled debt service: interest due in cash plus scheduled principal.
+    /// Scheduled debt service: interest due in cash plus scheduled amortisation (not the
+    /// balance left at maturity nor prepayments).
     pub debt_service_usd: f64,
     /// Cash at the end of the month, all entities.
     pub cash_usd: f64,
@@ -172,6 +176,7 @@ impl MonthRow {
             + self.fees_usd
             + self.dsra_funding_usd
             + self.distributions_usd
+            + self.deconsolidated_cash_usd
             + self.cash_build_usd
     }
 }
@@ -191,7 +196,8 @@ pub struct DebtMonth {
     pub principal_due_usd: f64,
     /// Principal paid.
     pub principal_paid_usd: f64,
-    /// Scheduled debt service (cash interest plus scheduled principal).
+    /// Scheduled debt service (cash interest plus scheduled amortisation; not the balance left
+    /// at maturity nor prepayments).
     pub debt_service_usd: f64,
     /// Balance at the end.
     pub closing_balance_usd: f64,
@@ -497,7 +503,8 @@ struct EntityMonth {
     fees: f64,
     interest_due: f64,
     principal_due: f64,
-    /// Principal due beyond the schedule: borrowing-base shortfalls and unmet margin calls.
+    /// Principal due beyond the amortisation schedule: balances at maturity and
+    /// borrowing-base shortfalls (outside the DSCR's debt service).
     prepayment_due: f64,
 }
 
@@ -851,6 +858,10 @@ struct WaterfallTotals {
     revolver_draws: f64,
     /// Premiums paid on called bonds.
     call_premiums: f64,
+    /// Shares sold at the market this month (USD, gross).
+    market_equity_gross: f64,
+    /// Cash of the project companies that defaulted this month.
+    deconsolidated_cash: f64,
     distributions: f64,
     /// The borrower's (parent's) default.
     default: Option<DefaultEvent>,
@@ -1136,7 +1147,13 @@ impl<'a> PathRun<'a> {
             self.entities.iter().map(|e| e.cash).sum()
         };
         let reserves: f64 = self.debts.iter().map(|d| d.dsra).sum();
-        let debt: f64 = self.debts.iter().map(|d| d.balance).sum();
+        // Defaulted non-recourse debt is its lenders' problem, not the sponsor's.
+        let debt: f64 = self
+            .debts
+            .iter()
+            .filter(|d| !d.defaulted)
+            .map(|d| d.balance)
+            .sum();
         cash + reserves + self.valuation(t).by_class().total_usd() - debt
     }
 
@@ -1401,20 +1418,23 @@ impl<'a> PathRun<'a> {
             if tt == plan.amortisation_start_t.max(0) && plan.amortisation_start_t >= 0 {
                 state.amortisation_base = state.balance;
             }
-            let scheduled = if tt >= state.maturity_t {
-                state.balance
+            let amortisation =
+                (plan.repayment_fraction[t] * state.amortisation_base).min(state.balance);
+            // The balance left at maturity is due, but it is not debt service a DSCR covers.
+            let balloon = if tt >= state.maturity_t {
+                state.balance - amortisation
             } else {
-                (plan.repayment_fraction[t] * state.amortisation_base).min(state.balance)
+                0.0
             };
             // A balance above the borrowing base is prepaid: due now, outside the DSCR.
             let prepayment = borrowing_base.map_or(0.0, |base| {
-                borrowing_base_shortfall_usd(state.balance - scheduled, base)
+                borrowing_base_shortfall_usd(state.balance - amortisation - balloon, base)
             });
-            debt_month.principal_due_usd = scheduled + prepayment;
-            debt_month.debt_service_usd = debt_month.interest_paid_usd + scheduled;
+            debt_month.principal_due_usd = amortisation + balloon + prepayment;
+            debt_month.debt_service_usd = debt_month.interest_paid_usd + amortisation;
             entity.interest_due += debt_month.interest_paid_usd;
-            entity.principal_due += scheduled;
-            entity.prepayment_due += prepayment;
+            entity.principal_due += amortisation;
+            entity.prepayment_due += balloon + prepayment;
             draws += debt_month.draw_usd;
             capitalised += debt_month.interest_capitalised_usd;
             service += debt_month.debt_service_usd;
@@ -1427,9 +1447,11 @@ impl<'a> PathRun<'a> {
     }
 
     /// Refinancing of instrument `d`: in the window before maturity, a lender is found when
-    /// the credit market is open (calm regime) and the entity's trailing twelve-month DSCR
-    /// clears the lender's minimum; at maturity an arranged refinancing replaces the balance
-    /// due with a loan on the new terms, repaid at its own maturity.
+    /// the credit market is open (calm regime) and the entity's pro forma DSCR — trailing
+    /// twelve-month CFADS over its debt service with this loan's replaced by a year of
+    /// interest at the new rate — clears the lender's minimum; at maturity an arranged
+    /// refinancing replaces the balance due with a loan on the new terms, repaid at its own
+    /// maturity.
     fn arrange_refinancing(&mut self, d: usize, month: &MonthMarket) {
         let plan = &self.debt_plans[d];
         let Some(terms) = plan.refinancing else {
@@ -1445,9 +1467,14 @@ impl<'a> PathRun<'a> {
             // Pro forma: the entity's trailing twelve-month CFADS over its debt service plus
             // a year of interest on the balance at the new loan's rate.
             let (cfads, service) = self.trailing_sums(plan.entity, t - 1, 12);
+            // The maturing loan's own service is replaced by the new loan's interest.
+            let debts = self.debt_plans.len();
+            let own_service: f64 = (t.saturating_sub(12)..t)
+                .map(|m| self.debt_rows[m * debts + d].debt_service_usd)
+                .sum();
             let new_interest = state.balance * terms.rate.annual(month.sofr);
             let months = t.min(12) as f64;
-            let pro_forma_service = service + new_interest * months / 12.0;
+            let pro_forma_service = service - own_service + new_interest * months / 12.0;
             self.debts[d].refinancing_arranged =
                 pro_forma_service > 0.0 && cfads / pro_forma_service >= terms.min_dscr;
         }
@@ -1646,7 +1673,7 @@ impl<'a> PathRun<'a> {
         let low = self.market.btc_low_usd[month.t];
         for d in debt_indices(self.entity_debts[e].pledged) {
             let plan = &self.debt_plans[d];
-            let state = &mut self.debts[d];
+            let state = self.debts[d];
             let Some(call) = MarginCall::test(
                 state.balance,
                 state.pledged_btc,
@@ -1659,23 +1686,31 @@ impl<'a> PathRun<'a> {
                 continue;
             };
             self.summary.debts[d].margin_calls += 1;
-            let top_up = call.top_up_btc(state.balance, state.pledged_btc);
-            let pledged_now = top_up.min(self.btc_held);
-            self.btc_held -= pledged_now;
-            state.pledged_btc += pledged_now;
-            let prepayment = call.prepayment_usd(state.balance, state.pledged_btc);
-            if prepayment <= 0.0 {
-                continue;
+            // Past the liquidation level the lender sells at once; below it the borrower may
+            // meet the call: free BTC first, then cash (raised as for any shortfall).
+            if !call.liquidation_reached {
+                let top_up = call.top_up_btc(state.balance, state.pledged_btc);
+                let pledged_now = top_up.min(self.btc_held);
+                self.btc_held -= pledged_now;
+                self.debts[d].pledged_btc += pledged_now;
+                let prepayment = call.prepayment_usd(state.balance, self.debts[d].pledged_btc);
+                if prepayment <= 0.0 {
+                    continue;
+                }
+                if *cash < prepayment {
+                    *cash = self.cover_shortfall(e, prepayment, *cash, month, row_start, totals);
+                }
+                if *cash >= prepayment {
+                    *cash -= prepayment;
+                    self.debts[d].balance -= prepayment;
+                    self.debt_rows[row_start + d].principal_paid_usd += prepayment;
+                    totals.principal_paid += prepayment;
+                    continue;
+                }
             }
+            // Unmet or past liquidation: the lender sells the pledge to repay the loan.
+            let state = &mut self.debts[d];
             let debt_month = &mut self.debt_rows[row_start + d];
-            if *cash >= prepayment {
-                *cash -= prepayment;
-                state.balance -= prepayment;
-                debt_month.principal_paid_usd += prepayment;
-                totals.principal_paid += prepayment;
-                continue;
-            }
-            // Unmet: the lender sells the pledge to repay the loan.
             let price = call.forced_sale_price_usd(low);
             let sold_btc = state.pledged_btc.min(state.balance / price);
             let proceeds = sold_btc * price;
@@ -1709,10 +1744,13 @@ impl<'a> PathRun<'a> {
         let t = month.t;
         let mut shortfall = (due - cash).max(0.0);
         if shortfall > 0.0 {
-            for d in debt_indices(self.entity_debts[e].all) {
+            for d in debt_indices(self.entity_debts[e].reserved) {
                 if shortfall > 0.0 {
+                    // A reserve serves its own instrument's interest and principal only.
+                    let debt_month = &self.debt_rows[row_start + d];
+                    let own_due = debt_month.interest_paid_usd + debt_month.principal_due_usd;
                     let state = &mut self.debts[d];
-                    let draw = state.dsra.min(shortfall);
+                    let draw = state.dsra.min(shortfall).min(own_due);
                     state.dsra -= draw;
                     totals.dsra_release += draw;
                     cash += draw;
@@ -1753,8 +1791,10 @@ impl<'a> PathRun<'a> {
             && !self.market.stress[t]
             && let Some(issuance) = self.borrower.equity_issuance
         {
-            let gross = (shortfall / issuance.net_fraction).min(issuance.max_gross_usd_per_month);
+            let room = issuance.max_gross_usd_per_month - totals.market_equity_gross;
+            let gross = (shortfall / issuance.net_fraction).min(room.max(0.0));
             let raised = gross * issuance.net_fraction;
+            totals.market_equity_gross += gross;
             cash += raised;
             totals.equity_raised += raised;
             self.summary.market_equity_usd += raised;
@@ -1901,10 +1941,16 @@ impl<'a> PathRun<'a> {
     ) -> CovenantResult {
         let tt = t as i64;
         let mut covenant_default = None;
-        let mut locked = self.entities[e].locked_up;
+        // Locked while any instrument tested this quarter is below its lock-up level.
+        let (mut lock_tested, mut lock_failed) = (false, false);
+        // Equity put in this month to cure one instrument's DSCR counts for the others.
+        let mut cure_paid = 0.0;
         for d in debt_indices(self.entity_debts[e].covenanted) {
             let plan = &self.debt_plans[d];
+            // An instrument outstanding during the month is tested; one repaid before it is
+            // not.
             if self.debts[d].defaulted
+                || self.debt_rows[row_start + d].opening_balance_usd <= 0.0
                 || tt < plan.first_test_t
                 || (tt - plan.first_test_t) % 3 != 0
             {
@@ -1926,14 +1972,18 @@ impl<'a> PathRun<'a> {
                         self.summary.min_dscr = Some((dscr, t));
                     }
                     if let Some(lock_up) = plan.lock_up_dscr {
-                        locked = dscr < lock_up;
+                        lock_tested = true;
+                        lock_failed |= dscr < lock_up;
                     }
                     if let Some(minimum) = plan.default_dscr
                         && dscr < minimum
                     {
                         let cure = minimum * service_window - cfads_window;
-                        if self.breach_cured(e, d, cure, totals) {
-                            *cash += cure;
+                        if cure <= cure_paid {
+                            // Cured by the equity already put in this month.
+                        } else if self.breach_cured(e, d, cure - cure_paid, totals) {
+                            *cash += cure - cure_paid;
+                            cure_paid = cure;
                         } else {
                             covenant_default = Some((DefaultCause::DscrCovenant, d));
                         }
@@ -1943,7 +1993,8 @@ impl<'a> PathRun<'a> {
             if let Some(max_ltv) = plan.max_ltv {
                 let value = slots_value_usd(self.asset_values, &plan.collateral_slots);
                 let balance = self.debts[d].balance;
-                if value > 0.0 && balance / value > max_ltv {
+                // Collateral worth nothing against a balance is a breach too.
+                if balance > 0.0 && (value <= 0.0 || balance / value > max_ltv) {
                     self.summary.debts[d].covenant_breaches += 1;
                     self.summary.covenant_breaches += 1;
                     // Cured by prepaying the loan back to the maximum LTV, where cash allows.
@@ -1959,6 +2010,11 @@ impl<'a> PathRun<'a> {
                 }
             }
         }
+        let locked = if lock_tested {
+            lock_failed
+        } else {
+            self.entities[e].locked_up
+        };
         match covenant_default {
             Some((cause, trigger)) => CovenantResult::Default(cause, trigger),
             None => CovenantResult::Passed { locked },
@@ -2024,7 +2080,6 @@ impl<'a> PathRun<'a> {
     ) {
         self.fill_estate(e, cash, month);
         self.entities[e].defaulted = true;
-        self.entities[e].cash = cash;
         let event = DefaultEvent {
             month_index: month.t,
             entity: e,
@@ -2033,6 +2088,17 @@ impl<'a> PathRun<'a> {
         totals.default = totals.default.or((e == 0).then_some(event));
         totals.any_default = true;
         self.mark_entity_default(event, trigger, month.sofr, row_start);
+        if e == 0 {
+            // The borrower's default ends the path: its last row shows what it left.
+            self.entities[e].cash = cash;
+        } else {
+            // A project company's cash and reserves go to its lenders' estate.
+            totals.deconsolidated_cash += cash;
+            self.entities[e].cash = 0.0;
+            for d in debt_indices(self.entity_debts[e].all) {
+                self.debts[d].dsra = 0.0;
+            }
+        }
     }
 
     /// The estate's slots, empty: one claim per instrument and one asset per asset of the
@@ -2191,6 +2257,7 @@ impl<'a> PathRun<'a> {
         row.dsra_release_usd = totals.dsra_release;
         row.dsra_funding_usd = totals.dsra_funding;
         row.distributions_usd = totals.distributions;
+        row.deconsolidated_cash_usd = totals.deconsolidated_cash;
         row.btc_held = self.btc_held;
         let change = row.cash_usd - cash_start;
         row.cash_build_usd = change.max(0.0);

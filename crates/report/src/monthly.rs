@@ -28,6 +28,7 @@ pub const MONTHLY_COLUMNS: &[Column] = &[
     ("btc_sales_usd", |r| Some(r.btc_sales_usd)),
     ("treasury_sales_usd", |r| Some(r.treasury_sales_usd)),
     ("power_credit_usd", |r| Some(r.power_credit_usd)),
+    ("hedge_receipts_usd", |r| Some(r.hedge_receipts_usd)),
     ("lease_receipts_usd", |r| Some(r.lease_revenue_usd)),
     ("gpu_receipts_usd", |r| Some(r.gpu_revenue_usd)),
     ("debt_draws_usd", |r| Some(r.debt_draws_usd)),
@@ -37,6 +38,7 @@ pub const MONTHLY_COLUMNS: &[Column] = &[
     ("total_sources_usd", |r| Some(r.sources_usd())),
     // Uses.
     ("power_cost_usd", |r| Some(r.power_cost_usd)),
+    ("hedge_payments_usd", |r| Some(r.hedge_payments_usd)),
     ("opex_usd", |r| Some(r.opex_usd)),
     ("tax_usd", |r| Some(r.tax_usd)),
     ("sustaining_capex_usd", |r| Some(r.sustaining_capex_usd)),
@@ -46,6 +48,9 @@ pub const MONTHLY_COLUMNS: &[Column] = &[
     ("fees_usd", |r| Some(r.fees_usd)),
     ("dsra_funding_usd", |r| Some(r.dsra_funding_usd)),
     ("distributions_usd", |r| Some(r.distributions_usd)),
+    ("deconsolidated_cash_usd", |r| {
+        Some(r.deconsolidated_cash_usd)
+    }),
     ("cash_build_usd", |r| Some(r.cash_build_usd)),
     ("total_uses_usd", |r| Some(r.uses_usd())),
     // Results.
@@ -64,8 +69,8 @@ pub const MONTHLY_COLUMNS: &[Column] = &[
 ];
 
 /// The monthly table as CSV: a `month` column (`YYYY-MM`), the consolidated columns, then for
-/// each instrument its draw, interest, principal, debt service, balance, reserve, tested DSCR
-/// and LTV. Values not defined in a month (a DSCR without debt service) are empty cells.
+/// each instrument its draw, interest, principal, debt service, balance, reserve, tested DSCR,
+/// LTV and borrowing base. Values not defined in a month (a DSCR without debt service) are empty cells.
 pub fn monthly_csv(projection: &Projection) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = vec!["month".to_string()];
@@ -81,6 +86,7 @@ pub fn monthly_csv(projection: &Projection) -> Result<String, csv::Error> {
             "dsra_usd",
             "tested_dscr",
             "ltv",
+            "borrowing_base_usd",
         ] {
             header.push(format!("{}: {field}", debt.name));
         }
@@ -109,6 +115,7 @@ pub fn monthly_csv(projection: &Projection) -> Result<String, csv::Error> {
                 Some(m.dsra_usd),
                 m.tested_dscr,
                 m.ltv,
+                m.borrowing_base_usd,
             ] {
                 record.push(cell(value));
             }

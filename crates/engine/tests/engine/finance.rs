@@ -138,10 +138,11 @@ fn dscr_of_a_month_and_of_the_covenant_window() {
     assert_some_close(run.debt(11, 0).tested_dscr, 19.2e6 / 14.22e6, "t = 11");
     // t = 14: months 3..=14: DS 14 880 000 − 10 000 · 102 = 13 860 000.
     assert_some_close(run.debt(14, 0).tested_dscr, 19.2e6 / 13.86e6, "t = 14");
-    // t = 26: months 15..=26, debt service only in 15..=23: 9 · 1 240 000 − 10 000 · 171
-    // = 9 450 000 against 12 months of CFADS, 19.2 M.
-    assert_some_close(run.debt(26, 0).tested_dscr, 19.2e6 / 9.45e6, "t = 26");
-    // t = 35: months 24..=35 carry no debt service: not tested (n/a).
+    // t = 23: the last month outstanding, months 12..=23: DS 14 880 000 − 10 000 · 210
+    // = 12 780 000.
+    assert_some_close(run.debt(23, 0).tested_dscr, 19.2e6 / 12.78e6, "t = 23");
+    // Once repaid the loan's covenant lapses: t = 26 and later are not tested.
+    assert_eq!(run.debt(26, 0).tested_dscr, None);
     assert_eq!(run.debt(35, 0).tested_dscr, None);
     // The lowest tested DSCR is the first.
     let (min, at) = run.summary.min_dscr.expect("tested");
@@ -241,7 +242,8 @@ fn ltv_covenant_breach_is_a_default_at_the_test_month() {
     assert_close(outcome.collateral_at_default_usd, 1_000_000.0, "collateral");
 }
 
-/// Bullet: interest only, then the whole balance at maturity.
+/// Bullet: interest only, then the whole balance at maturity — due, but outside the debt
+/// service a DSCR covers.
 #[test]
 fn bullet_schedule_repays_everything_at_maturity() {
     // $12 M at 1 % a month, maturity 2026-06 (t = 5): interest 120 000 in months 0..=5,
@@ -261,7 +263,11 @@ fn bullet_schedule_repays_everything_at_maturity() {
     let m = run.debt(5, 0);
     assert_close(m.principal_due_usd, 12e6, "principal at maturity");
     assert_close(m.principal_paid_usd, 12e6, "paid at maturity");
-    assert_close(m.debt_service_usd, 12.12e6, "debt service at maturity");
+    assert_close(
+        m.debt_service_usd,
+        120_000.0,
+        "debt service at maturity: interest",
+    );
     assert_eq!(m.closing_balance_usd, 0.0);
     for t in 6..8 {
         assert_eq!(run.debt(t, 0).debt_service_usd, 0.0);
@@ -450,10 +456,9 @@ fn sculpted_loan_hits_its_target_dscr_when_capacity_binds() {
     for t in (5..=50).step_by(3) {
         assert_some_close(run.debt(t, 0).tested_dscr, 1.25, "tested DSCR");
     }
-    // After maturity the window still holds some debt service: t = 53 holds 9 months of it
-    // (42..=50) and 12 of CFADS: 14.4 M / 8.64 M; t = 59 holds 3: 14.4 M / 2.88 M.
-    assert_some_close(run.debt(53, 0).tested_dscr, 14.4 / 8.64, "t = 53");
-    assert_some_close(run.debt(59, 0).tested_dscr, 5.0, "t = 59");
+    // Once repaid (t = 50) the covenant lapses: no test at t = 53 or later.
+    assert_eq!(run.debt(53, 0).tested_dscr, None);
+    assert_eq!(run.debt(59, 0).tested_dscr, None);
     let (min, _) = run.summary.min_dscr.expect("tested");
     assert_close(min, 1.25, "min DSCR");
     assert_eq!(run.summary.lock_up_months, 0);
@@ -779,7 +784,13 @@ fn project_company_covenant_default_is_ring_fenced() {
         11.9e6,
         "reserve after the first draw",
     );
-    assert_close(run.debt(2, 0).dsra_usd, 11.7e6, "reserve at the default");
+    // The reserve goes to the lenders with the estate.
+    assert_close(
+        outcome.dsra_at_default_usd,
+        11.7e6,
+        "reserve at the default",
+    );
+    assert_eq!(run.debt(2, 0).dsra_usd, 0.0);
     // After the default the project's lease no longer counts and its loan is not serviced.
     assert_eq!(run.row(3).lease_revenue_usd, 0.0);
     assert_eq!(run.row(3).interest_paid_usd, 0.0);

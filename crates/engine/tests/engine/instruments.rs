@@ -200,8 +200,8 @@ fn margin_call_gapping_through_liquidation_defaults_on_the_rest() {
 }
 
 /// A $10 M bullet at `rate` due 2026-07 (month 6), refinanceable within three months of
-/// maturity at a 1.25× DSCR into SOFR + 500 bp for a year.
-fn maturing_loan(rate: f64) -> String {
+/// maturity at a `min_dscr` pro forma DSCR into SOFR + 500 bp for a year.
+fn maturing_loan(rate: f64, min_dscr: f64) -> String {
     format!(
         r#"
 [[debt]]
@@ -214,7 +214,7 @@ schedule = "bullet"
 maturity_month = "2026-07"
 [debt.refinancing]
 window_months = 3
-min_dscr = 1.25
+min_dscr = {min_dscr}
 margin_bps = 500
 tenor_months = 12
 "#
@@ -224,9 +224,15 @@ tenor_months = 12
 #[test]
 fn refinancing_in_an_open_market_replaces_the_balloon() {
     // The lender's pro forma DSCR in month 3: three months of rent, $300 000, over three
-    // months of interest at the new 4 % + 5 % = 9 % on $10 M, $225 000: 1.33 ≥ 1.25. At
-    // maturity the $10 M rolls into that loan: $75 000 of interest a month, due 2027-07.
-    let run = run(&file(0.0, &maturing_loan(0.0)), |_| {});
+    // months of interest at the new 4 % + 5 % = 9 % on $10 M, $225 000 (the old loan's own
+    // service is replaced): 1.33 ≥ 1.25. At maturity the $10 M rolls into that loan: $75 000
+    // of interest a month, due 2027-07. The same holds with the old loan at 12 %.
+    for rate in [0.0, 12.0] {
+        let run = run(&file(0.0, &maturing_loan(rate, 1.25)), |_| {});
+        assert!(run.summary.default.is_none(), "at {rate} %");
+        assert_eq!(run.summary.debts[0].refinancings, 1);
+    }
+    let run = run(&file(0.0, &maturing_loan(0.0, 1.25)), |_| {});
     assert!(run.summary.default.is_none());
     assert_eq!(run.summary.debts[0].refinancings, 1);
     assert_close(run.debt(6, 0).principal_due_usd, 0.0, "nothing due");
@@ -237,7 +243,7 @@ fn refinancing_in_an_open_market_replaces_the_balloon() {
 #[test]
 fn refinancing_fails_when_the_market_is_shut_or_the_dscr_is_short() {
     // Stress from month 3: no lender in the window, and $700 000 of cash cannot repay $10 M.
-    let shut = run(&file(0.0, &maturing_loan(0.0)), |path| {
+    let shut = run(&file(0.0, &maturing_loan(0.0, 1.25)), |path| {
         for stressed in &mut path.stress[3..] {
             *stressed = true;
         }
@@ -247,9 +253,8 @@ fn refinancing_fails_when_the_market_is_shut_or_the_dscr_is_short() {
         (event.month_index, event.cause),
         (6, DefaultCause::Maturity)
     );
-    // At 12 % the interest ($100 000) takes the whole rent: pro forma 300 000 / (300 000 +
-    // 225 000) = 0.57 < 1.25.
-    let short = run(&file(0.0, &maturing_loan(12.0)), |_| {});
+    // A lender that wants 1.5×: the pro forma 1.33 falls short.
+    let short = run(&file(0.0, &maturing_loan(0.0, 1.5)), |_| {});
     let event = short.summary.default.expect("defaults");
     assert_eq!(
         (event.month_index, event.cause),
