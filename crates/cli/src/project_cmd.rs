@@ -223,6 +223,7 @@ fn render(scenario: &Scenario, projection: &Projection, stresses: &[Stress]) -> 
         "min DSCR",
         "peak balance",
         "final balance",
+        "events",
         "default",
     ]);
     for (plan, outcome) in projection
@@ -241,6 +242,7 @@ fn render(scenario: &Scenario, projection: &Projection, stresses: &[Stress]) -> 
                 .map_or("n/a".to_string(), |d| format!("{d:.2}×")),
             usd_millions(outcome.peak_balance_usd),
             usd_millions(outcome.final_balance_usd),
+            events_text(projection, outcome),
             outcome.default.map_or("none".to_string(), |event| {
                 format!(
                     "{} {}",
@@ -310,6 +312,31 @@ fn stress_start(stress: &Stress, projection: &Projection) -> YearMonth {
     stress
         .start_month
         .unwrap_or(projection.borrower.start_month)
+}
+
+/// What happened to an instrument on the way: margin calls, refinancings, a call, breaches.
+fn events_text(projection: &Projection, outcome: &DebtOutcome) -> String {
+    let mut events = Vec::new();
+    let count = |n: u32, one: &str, many: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        n => Some(format!("{n} {many}")),
+    };
+    events.extend(count(outcome.margin_calls, "margin call", "margin calls"));
+    events.extend(count(outcome.refinancings, "refinancing", "refinancings"));
+    events.extend(count(
+        outcome.covenant_breaches,
+        "covenant breach",
+        "covenant breaches",
+    ));
+    if let Some(t) = outcome.called_month {
+        events.push(format!("called {}", month_label(projection, t)));
+    }
+    if events.is_empty() {
+        "none".to_string()
+    } else {
+        events.join(", ")
+    }
 }
 
 /// The lenders' recoveries after the path's defaults, and the fire sale behind them.

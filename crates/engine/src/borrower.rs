@@ -8,7 +8,7 @@ use bitwatt_model::{
 
 use crate::market::{MarketPath, base_market_path};
 use crate::recovery::{LIQUIDATION_KINDS, LiquidationMarket, MAX_ESTATE_ASSETS, RecoveryTerms};
-use crate::waterfall::project_ebitda_usd;
+use crate::waterfall::{opening_net_asset_value, project_ebitda_usd};
 
 /// The borrower of a scenario, ready for [`crate::run_path`].
 #[derive(Clone, Debug)]
@@ -68,6 +68,9 @@ pub struct Borrower {
     pub recovery_terms: RecoveryTerms,
     /// The calm liquidation markets by kind (ASICs, GPUs, BTC, sites).
     pub liquidation_markets: [LiquidationMarket; LIQUIDATION_KINDS],
+    /// Net asset value at the start, valued on the base case: the shareholders' stake that
+    /// every path's equity IRR starts from (USD).
+    pub opening_nav_usd: f64,
 }
 
 /// A site.
@@ -370,7 +373,8 @@ pub struct DebtPlan {
     pub margin_call_ltv: f64,
     /// LTV at which the lender sells the pledged BTC (fraction).
     pub liquidation_ltv: f64,
-    /// LTV a margin call restores (fraction); `None`: the LTV at the draw.
+    /// LTV a margin call restores (fraction): the scenario's, or the LTV at the draw on the
+    /// base case.
     pub top_up_ltv: Option<f64>,
     /// How the balance at maturity may be refinanced.
     pub refinancing: Option<RefinancingPlan>,
@@ -722,6 +726,7 @@ impl Borrower {
                 workout_cost_fraction: scenario.recovery.workout_cost_percent / 100.0,
             },
             liquidation_markets: liquidation_markets(&scenario.market.liquidation),
+            opening_nav_usd: 0.0,
         };
         for (i, debt) in scenario.debt.iter().enumerate() {
             let plan = debt_plan(scenario, &borrower, base, i, debt, debt_entity[i])?;
@@ -790,6 +795,7 @@ impl Borrower {
             }
             borrower.debts[d].collateral_slots = slots;
         }
+        borrower.opening_nav_usd = opening_net_asset_value(&borrower, base);
         Ok(borrower)
     }
 
@@ -975,6 +981,17 @@ fn debt_plan(
             name: debt.collateral.join(", "),
         })?;
     let tested_from = amortisation_start_t.max(0);
+    // Without its own target a margin call restores the LTV at the draw, on the base case.
+    let top_up_ltv = match (debt.kind, debt.top_up_ltv_percent) {
+        (_, Some(percent)) => Some(percent / 100.0),
+        (DebtKind::BtcBacked, None) => {
+            let draw_t = draws_usd.iter().position(|&d| d > 0.0).unwrap_or(0);
+            let price = base.btc_price_usd[draw_t.min(base.months().saturating_sub(1))];
+            let pledged = debt.btc_pledged.unwrap_or(0.0);
+            (pledged > 0.0 && price > 0.0).then(|| commitment / (pledged * price))
+        }
+        (_, None) => None,
+    };
     Ok(DebtPlan {
         name: debt.name.clone(),
         kind: debt.kind,
@@ -1005,7 +1022,7 @@ fn debt_plan(
         btc_pledged: debt.btc_pledged.unwrap_or(0.0),
         margin_call_ltv: debt.margin_call_ltv_percent.unwrap_or(100.0) / 100.0,
         liquidation_ltv: debt.liquidation_ltv_percent.unwrap_or(100.0) / 100.0,
-        top_up_ltv: debt.top_up_ltv_percent.map(|p| p / 100.0),
+        top_up_ltv,
         refinancing: debt.refinancing.as_ref().map(|r| RefinancingPlan {
             window_months: i64::from(r.window_months),
             min_dscr: r.min_dscr,

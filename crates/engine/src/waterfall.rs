@@ -1009,23 +1009,14 @@ impl<'a> PathRun<'a> {
         run.pledged_debts = run.entity_debts.iter().fold(0, |set, e| set | e.pledged);
         run.cash_usd = run.entities.iter().map(|e| e.cash).sum();
         run.open_estate();
-        // BTC pledged to loans is not the treasury's to sell; a margin call without its own
-        // target restores the LTV at the draw.
-        for (plan, state) in borrower.debts.iter().zip(run.debts.iter_mut()) {
+        // BTC pledged to loans is not the treasury's to sell.
+        for state in run.debts.iter() {
             run.btc_held -= state.pledged_btc;
-            if plan.kind == DebtKind::BtcBacked && plan.top_up_ltv.is_none() && months > 0 {
-                let draw_t = plan.draws_usd.iter().position(|&d| d > 0.0).unwrap_or(0);
-                let price = market.btc_price_usd[draw_t.min(months - 1)];
-                state.target_ltv = plan.commitment_usd / (state.pledged_btc * price);
-            }
         }
         run.btc_held = run.btc_held.max(0.0);
-        let opening_nav = if months > 0 {
-            run.net_asset_value(0)
-        } else {
-            0.0
-        };
-        run.equity_flows.push(-opening_nav);
+        // The shareholders' stake at the start, valued on the base case: the same on every
+        // path, whatever its first month does.
+        run.equity_flows.push(-borrower.opening_nav_usd);
         run
     }
 
@@ -2738,4 +2729,16 @@ fn failed_lease_value_usd(
     };
     let opex_value = lease.opex_usd[known] * annuity_factor(remaining, annual_rate);
     (relet_value + backstop_value - opex_value).max(0.0)
+}
+
+/// The borrower's net asset value at the end of the first month of `base` (USD): what the
+/// shareholders' stake is worth at the start, for the equity IRR of every path.
+pub(crate) fn opening_net_asset_value(borrower: &Borrower, base: &MarketPath) -> f64 {
+    let months = borrower.horizon_months.min(base.months());
+    if months == 0 {
+        return 0.0;
+    }
+    let mut buffers = PathBuffers::new(borrower);
+    let run = PathRun::new(borrower, base, &mut buffers, months);
+    run.net_asset_value(0)
 }
