@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::YearMonth;
+use super::market_model::MarketModel;
 
 /// The `[market]` table: the deterministic base case every projection starts from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -49,6 +50,9 @@ pub struct Market {
     /// Depth of the markets where collateral is sold after a default (a labelled assumption).
     #[serde(default)]
     pub liquidation: LiquidationMarkets,
+    /// The stochastic market of the Monte Carlo.
+    #[serde(default)]
+    pub model: MarketModel,
 }
 
 /// The markets collateral is sold into: each asset class clears a monthly volume, and selling

@@ -8,6 +8,7 @@ mod borrower;
 mod capital;
 mod debt;
 mod market;
+mod market_model;
 mod month;
 mod validate;
 
@@ -24,6 +25,7 @@ pub use market::{
     FleetBand, GpuGeneration, GpuMarket, LiquidationDepth, LiquidationMarkets, Market,
     NetworkStart, WorldFleet,
 };
+pub use market_model::{FACTOR_COUNT, MODEL_FACTORS, MarketModel, correlation_cholesky};
 pub use month::{DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_MONTH, YearMonth};
 pub use validate::{FieldError, ScenarioErrors, scenario_json_schema};
 

@@ -16,9 +16,10 @@ use crate::fleet::{
     format_bound,
 };
 use crate::scenario::{
-    ColocationLease, Conversion, Counterparty, Debt, GpuCloud, GpuMarket, Hedge,
-    LiquidationMarkets, MAX_HORIZON_MONTHS, Market, MiningFleet, NetworkStart,
-    SCENARIO_SCHEMA_VERSION, Scenario, Site, Treasury, WorldFleet, YearMonth,
+    ColocationLease, Conversion, Counterparty, Debt, FACTOR_COUNT, GpuCloud, GpuMarket, Hedge,
+    LiquidationMarkets, MAX_HORIZON_MONTHS, MODEL_FACTORS, Market, MarketModel, MiningFleet,
+    NetworkStart, SCENARIO_SCHEMA_VERSION, Scenario, Site, Treasury, WorldFleet, YearMonth,
+    correlation_cholesky,
 };
 
 /// Largest amount of money a field accepts (USD): beyond it a figure is a typo.
@@ -52,7 +53,7 @@ const SECTIONS: [&str; 14] = [
 ];
 
 /// The tables of `[market]` read as units of their own.
-const MARKET_TABLES: [&str; 4] = ["network", "world_fleet", "gpu", "liquidation"];
+const MARKET_TABLES: [&str; 5] = ["network", "world_fleet", "gpu", "liquidation", "model"];
 
 /// Checks the values of every readable unit of `document` (the structural check has run).
 pub(super) fn check(document: &Spanned<DeValue<'_>>, report: &mut Report) {
@@ -457,6 +458,11 @@ fn check_market(root: &DeTable<'_>, report: &mut Report) -> Names {
     {
         check_liquidation(&liquidation, report);
     }
+    if let Some(model) = table.get("model")
+        && let Some(model) = read(model, "market.model", &[], report)
+    {
+        check_model(&model, report);
+    }
     match table.get("gpu") {
         None => default_generations(),
         Some(gpu) => match read::<GpuMarket>(gpu, "market.gpu", &[], report) {
@@ -518,6 +524,189 @@ fn check_market_scalars(market: &Market, report: &mut Report) {
         500.0,
         "% a year",
     );
+}
+
+fn check_model(model: &MarketModel, report: &mut Report) {
+    let mut fields = Fields::new(report, "market.model");
+    for (field, value) in [
+        (
+            "stress_entry_percent_per_month",
+            model.stress_entry_percent_per_month,
+        ),
+        (
+            "stress_exit_percent_per_month",
+            model.stress_exit_percent_per_month,
+        ),
+        (
+            "crash_percent_per_month_in_stress",
+            model.crash_percent_per_month_in_stress,
+        ),
+        (
+            "fee_spike_percent_per_month",
+            model.fee_spike_percent_per_month,
+        ),
+    ] {
+        fields.range(field, value, 0.0, 100.0, "% a month");
+    }
+    if let Some(volatility) = model.btc_calm_volatility_percent_per_year {
+        fields.range(
+            "btc_calm_volatility_percent_per_year",
+            volatility,
+            0.0,
+            500.0,
+            "% a year",
+        );
+    }
+    for (field, value) in [
+        (
+            "btc_stress_volatility_percent_per_year",
+            model.btc_stress_volatility_percent_per_year,
+        ),
+        (
+            "fees_volatility_percent_per_year",
+            model.fees_volatility_percent_per_year,
+        ),
+        (
+            "gpu_rent_volatility_percent_per_year",
+            model.gpu_rent_volatility_percent_per_year,
+        ),
+        (
+            "ai_demand_volatility_percent_per_year",
+            model.ai_demand_volatility_percent_per_year,
+        ),
+        (
+            "power_volatility_percent_per_year",
+            model.power_volatility_percent_per_year,
+        ),
+    ] {
+        fields.range(field, value, 0.0, 500.0, "% a year");
+    }
+    fields.range(
+        "btc_stress_drift_percent_per_year",
+        model.btc_stress_drift_percent_per_year,
+        -500.0,
+        200.0,
+        "% a year",
+    );
+    for (field, value) in [
+        ("btc_jumps_per_year_calm", model.btc_jumps_per_year_calm),
+        ("btc_jumps_per_year_stress", model.btc_jumps_per_year_stress),
+    ] {
+        fields.range(field, value, 0.0, 120.0, "jumps a year");
+    }
+    fields.range(
+        "btc_jump_mean_percent",
+        model.btc_jump_mean_percent,
+        -100.0,
+        100.0,
+        "%",
+    );
+    fields.range(
+        "btc_jump_volatility_percent",
+        model.btc_jump_volatility_percent,
+        0.0,
+        200.0,
+        "%",
+    );
+    fields.half_open(
+        "crash_size_percent",
+        model.crash_size_percent,
+        0.0,
+        100.0,
+        "%",
+    );
+    fields.range(
+        "fee_spike_multiple",
+        model.fee_spike_multiple,
+        1.0,
+        100.0,
+        "× the month's fees",
+    );
+    for (field, value) in [
+        ("fees_reversion_per_year", model.fees_reversion_per_year),
+        (
+            "ai_demand_reversion_per_year",
+            model.ai_demand_reversion_per_year,
+        ),
+        ("power_reversion_per_year", model.power_reversion_per_year),
+        ("sofr_reversion_per_year", model.sofr_reversion_per_year),
+    ] {
+        fields.range(field, value, 0.0, 100.0, "a year");
+    }
+    fields.range(
+        "sofr_volatility_points_per_year",
+        model.sofr_volatility_points_per_year,
+        0.0,
+        20.0,
+        "percentage points a year",
+    );
+    fields.range(
+        "correlation_convergence",
+        model.correlation_convergence,
+        0.0,
+        1.0,
+        "(0: stress keeps the calm correlations, 1: every factor moves with the crash)",
+    );
+    check_correlation(&model.calm_correlation, &mut fields);
+}
+
+/// The calm correlation: 6 × 6, unit diagonal, symmetric, entries in [−1, 1], positive
+/// semi-definite.
+fn check_correlation(rows: &[Vec<f64>], fields: &mut Fields<'_>) {
+    let field = "calm_correlation";
+    let size = FACTOR_COUNT;
+    if rows.len() != size || rows.iter().any(|row| row.len() != size) {
+        fields.push(
+            field,
+            format!("{} rows", rows.len()),
+            format!(
+                "{size} rows of {size} correlations, in the order {}",
+                MODEL_FACTORS.join(", ")
+            ),
+        );
+        return;
+    }
+    let mut sound = true;
+    for i in 0..size {
+        for j in 0..size {
+            let value = rows[i][j];
+            let path = format!("{field}[{i}][{j}]");
+            if i == j && value != 1.0 {
+                fields.push(
+                    &path,
+                    value,
+                    format!("1 (the correlation of {} with itself)", MODEL_FACTORS[i]),
+                );
+                sound = false;
+            } else if !(-1.0..=1.0).contains(&value) {
+                fields.push(&path, value, "a correlation from -1 to 1");
+                sound = false;
+            } else if j > i && value != rows[j][i] {
+                fields.push(
+                    &path,
+                    value,
+                    format!(
+                        "the same as {field}[{j}][{i}] ({}): the matrix is symmetric",
+                        rows[j][i]
+                    ),
+                );
+                sound = false;
+            }
+        }
+    }
+    if sound {
+        let model = MarketModel {
+            calm_correlation: rows.to_vec(),
+            ..MarketModel::default()
+        };
+        if let Err(row) = correlation_cholesky(&model.calm_correlation_matrix()) {
+            fields.push(
+                field,
+                format!("a matrix whose factorisation fails at row {row} ({})", MODEL_FACTORS[row]),
+                "a positive semi-definite correlation matrix (these correlations cannot hold together)",
+            );
+        }
+    }
 }
 
 fn check_liquidation(liquidation: &LiquidationMarkets, report: &mut Report) {

@@ -642,3 +642,37 @@ fn built_in_examples_are_valid() {
     }
     assert_eq!(crate::built_in_example("nothing"), None);
 }
+
+#[test]
+fn market_model_correlation_must_be_a_correlation_matrix() {
+    let model = |rows: &str| {
+        MINIMAL.replace(
+            "[[site]]",
+            &format!("[market.model]\ncorrelation_convergence = 0.7\ncalm_correlation = {rows}\n\n[[site]]"),
+        )
+    };
+    let good = "[[1,0.2,0.2,0,0.1,0],[0.2,1,0.5,0,0,0],[0.2,0.5,1,0,0,0],[0,0,0,1,0,0],[0.1,0,0,0,1,0],[0,0,0,0,0,1]]";
+    let scenario = Scenario::from_toml(&model(good)).unwrap();
+    assert_eq!(scenario.market.model.correlation_convergence, 0.7);
+    let indefinite = "[[1,0.9,-0.9,0,0,0],[0.9,1,0.9,0,0,0],[-0.9,0.9,1,0,0,0],[0,0,0,1,0,0],[0,0,0,0,1,0],[0,0,0,0,0,1]]";
+    let errors = errors_of(&model(indefinite));
+    assert!(
+        error_at(&errors, "market.model.calm_correlation")
+            .expected
+            .starts_with("a positive semi-definite correlation matrix")
+    );
+    let asymmetric =
+        "[[1,0.3,0,0,0,0],[0.2,1,0,0,0,0],[0,0,1,0,0,0],[0,0,0,1,0,0],[0,0,0,0,1,0],[0,0,0,0,0,1]]";
+    let errors = errors_of(&model(asymmetric));
+    assert!(
+        error_at(&errors, "market.model.calm_correlation[0][1]")
+            .expected
+            .contains("symmetric")
+    );
+    let errors = errors_of(&model("[[1,0],[0,1]]"));
+    assert!(
+        error_at(&errors, "market.model.calm_correlation")
+            .expected
+            .starts_with("6 rows of 6 correlations, in the order btc, gpu_rent")
+    );
+}

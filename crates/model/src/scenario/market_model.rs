@@ -1,0 +1,266 @@
+//! `[market.model]`: the stochastic market of the Monte Carlo — regimes, the factor
+//! processes and their correlations. Defaults come from the data-derived section of the
+//! reference figures where there is one, and are labelled assumptions otherwise; the BTC drift
+//! in the calm regime is the base case's (the risk-free rate by default), never a fit.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The factors whose monthly shocks are correlated, in the order of the correlation matrix.
+pub const MODEL_FACTORS: [&str; 6] = ["btc", "gpu_rent", "ai_demand", "power", "fees", "sofr"];
+
+/// The stochastic market model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketModel {
+    /// Monthly probability of moving from the calm to the stress regime (percent).
+    #[serde(default = "default_stress_entry")]
+    pub stress_entry_percent_per_month: f64,
+    /// Monthly probability of leaving the stress regime (percent).
+    #[serde(default = "default_stress_exit")]
+    pub stress_exit_percent_per_month: f64,
+    /// BTC volatility in the calm regime (percent a year); default: the market's
+    /// `btc_volatility_percent_per_year`.
+    #[serde(default)]
+    pub btc_calm_volatility_percent_per_year: Option<f64>,
+    /// BTC volatility in the stress regime (percent a year).
+    #[serde(default = "default_btc_stress_volatility")]
+    pub btc_stress_volatility_percent_per_year: f64,
+    /// BTC drift in the stress regime (percent a year, continuously compounded).
+    #[serde(default = "default_btc_stress_drift")]
+    pub btc_stress_drift_percent_per_year: f64,
+    /// BTC price jumps a year in the calm regime (Poisson intensity).
+    #[serde(default = "default_calm_jumps")]
+    pub btc_jumps_per_year_calm: f64,
+    /// BTC price jumps a year in the stress regime.
+    #[serde(default = "default_stress_jumps")]
+    pub btc_jumps_per_year_stress: f64,
+    /// Mean log size of a BTC jump (percent).
+    #[serde(default = "default_jump_mean")]
+    pub btc_jump_mean_percent: f64,
+    /// Standard deviation of the log size of a BTC jump (percent).
+    #[serde(default = "default_jump_volatility")]
+    pub btc_jump_volatility_percent: f64,
+    /// Monthly probability, in the stress regime, of a common crash that hits BTC, GPU rents
+    /// and AI demand together (percent).
+    #[serde(default = "default_crash_probability")]
+    pub crash_percent_per_month_in_stress: f64,
+    /// How far a common crash takes BTC, GPU rents and AI demand down (percent).
+    #[serde(default = "default_crash_size")]
+    pub crash_size_percent: f64,
+    /// Volatility of the log fees per block (percent a year).
+    #[serde(default = "default_fees_volatility")]
+    pub fees_volatility_percent_per_year: f64,
+    /// Speed at which log fees revert to the base case (per year).
+    #[serde(default = "default_fees_reversion")]
+    pub fees_reversion_per_year: f64,
+    /// Monthly probability of a congestion spike in fees (percent).
+    #[serde(default = "default_fee_spike_probability")]
+    pub fee_spike_percent_per_month: f64,
+    /// Fees in a congestion month, as a multiple of the month's level.
+    #[serde(default = "default_fee_spike_multiple")]
+    pub fee_spike_multiple: f64,
+    /// Volatility of the GPU rent index around its deflating base (percent a year).
+    #[serde(default = "default_rent_volatility")]
+    pub gpu_rent_volatility_percent_per_year: f64,
+    /// Volatility of AI demand (percent a year).
+    #[serde(default = "default_demand_volatility")]
+    pub ai_demand_volatility_percent_per_year: f64,
+    /// Speed at which AI demand reverts to the base case (per year).
+    #[serde(default = "default_demand_reversion")]
+    pub ai_demand_reversion_per_year: f64,
+    /// Volatility of the log spot power price (percent a year).
+    #[serde(default = "default_power_volatility")]
+    pub power_volatility_percent_per_year: f64,
+    /// Speed at which the log power price reverts to the base case (per year).
+    #[serde(default = "default_power_reversion")]
+    pub power_reversion_per_year: f64,
+    /// Volatility of SOFR (percentage points a year).
+    #[serde(default = "default_sofr_volatility")]
+    pub sofr_volatility_points_per_year: f64,
+    /// Speed at which SOFR reverts to the base case (per year).
+    #[serde(default = "default_sofr_reversion")]
+    pub sofr_reversion_per_year: f64,
+    /// Correlation of the monthly shocks in the calm regime, rows and columns in the order of
+    /// [`MODEL_FACTORS`]: btc, gpu_rent, ai_demand, power, fees, sofr. Must be a correlation
+    /// matrix (symmetric, unit diagonal, positive semi-definite).
+    #[serde(default = "default_calm_correlation")]
+    pub calm_correlation: Vec<Vec<f64>>,
+    /// Correlation convergence in the stress regime, w in [0, 1]: C_stress = (1 − w)·C_calm +
+    /// w·s·sᵀ, s the direction in which everything goes bad together (BTC, GPU rents and AI
+    /// demand down, power up; fees and SOFR apart).
+    #[serde(default = "default_convergence")]
+    pub correlation_convergence: f64,
+}
+
+impl Default for MarketModel {
+    fn default() -> Self {
+        toml::from_str("").expect("every model field has a default")
+    }
+}
+
+fn default_stress_entry() -> f64 {
+    // Assumption: a stress spell begins about once every four years.
+    2.0
+}
+fn default_stress_exit() -> f64 {
+    // Assumption: stress spells last about ten months (2018, 2022).
+    10.0
+}
+fn default_btc_stress_volatility() -> f64 {
+    // The EM fit of a two-state model to monthly BTC returns finds ≈ 50 % and ≈ 80 %
+    // annualised volatility (REFERENCE, data-derived).
+    80.0
+}
+fn default_btc_stress_drift() -> f64 {
+    // Assumption: a stress year takes BTC down by about half.
+    -60.0
+}
+fn default_calm_jumps() -> f64 {
+    1.0
+}
+fn default_stress_jumps() -> f64 {
+    3.0
+}
+fn default_jump_mean() -> f64 {
+    // Daily returns are fat-tailed (REFERENCE); jumps are mostly down.
+    -10.0
+}
+fn default_jump_volatility() -> f64 {
+    10.0
+}
+fn default_crash_probability() -> f64 {
+    5.0
+}
+fn default_crash_size() -> f64 {
+    30.0
+}
+fn default_fees_volatility() -> f64 {
+    80.0
+}
+fn default_fees_reversion() -> f64 {
+    4.0
+}
+fn default_fee_spike_probability() -> f64 {
+    5.0
+}
+fn default_fee_spike_multiple() -> f64 {
+    3.0
+}
+fn default_rent_volatility() -> f64 {
+    // H100 list rents moved 20–40 % a year around their trend in 2024–26 (rate cards).
+    25.0
+}
+fn default_demand_volatility() -> f64 {
+    15.0
+}
+fn default_demand_reversion() -> f64 {
+    1.0
+}
+fn default_power_volatility() -> f64 {
+    40.0
+}
+fn default_power_reversion() -> f64 {
+    6.0
+}
+fn default_sofr_volatility() -> f64 {
+    0.8
+}
+fn default_sofr_reversion() -> f64 {
+    0.5
+}
+fn default_calm_correlation() -> Vec<Vec<f64>> {
+    // Assumption: BTC, GPU rents and AI demand move loosely together in calm markets; power,
+    // fees and rates mostly apart.
+    vec![
+        vec![1.0, 0.2, 0.2, 0.0, 0.1, 0.0],
+        vec![0.2, 1.0, 0.5, 0.0, 0.0, 0.0],
+        vec![0.2, 0.5, 1.0, 0.0, 0.0, 0.0],
+        vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        vec![0.1, 0.0, 0.0, 0.0, 1.0, 0.0],
+        vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+    ]
+}
+fn default_convergence() -> f64 {
+    0.5
+}
+
+/// Number of correlated factors.
+pub const FACTOR_COUNT: usize = MODEL_FACTORS.len();
+
+/// Lower-triangular factor L of a correlation matrix C = L·Lᵀ, for a positive
+/// semi-definite matrix (a zero pivot gives a zero column); `Err(row)` names the first row at
+/// which C is found not to be positive semi-definite.
+pub fn correlation_cholesky(
+    correlation: &[[f64; FACTOR_COUNT]; FACTOR_COUNT],
+) -> Result<[[f64; FACTOR_COUNT]; FACTOR_COUNT], usize> {
+    const TOLERANCE: f64 = 1e-10;
+    let mut l = [[0.0; FACTOR_COUNT]; FACTOR_COUNT];
+    for i in 0..FACTOR_COUNT {
+        for j in 0..=i {
+            let mut sum = correlation[i][j];
+            for k in 0..j {
+                sum -= l[i][k] * l[j][k];
+            }
+            if i == j {
+                if sum < -TOLERANCE {
+                    return Err(i);
+                }
+                l[i][i] = sum.max(0.0).sqrt();
+            } else if l[j][j] > TOLERANCE {
+                l[i][j] = sum / l[j][j];
+            } else if sum.abs() > TOLERANCE {
+                // A zero pivot with a non-zero remainder: not semi-definite.
+                return Err(i);
+            }
+        }
+    }
+    Ok(l)
+}
+
+impl MarketModel {
+    /// The calm correlation as a fixed-size matrix (the file's rows, validated to be 6 × 6).
+    pub fn calm_correlation_matrix(&self) -> [[f64; FACTOR_COUNT]; FACTOR_COUNT] {
+        let mut matrix = [[0.0; FACTOR_COUNT]; FACTOR_COUNT];
+        for (row, values) in matrix.iter_mut().zip(&self.calm_correlation) {
+            for (cell, &value) in row.iter_mut().zip(values) {
+                *cell = value;
+            }
+        }
+        matrix
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_reproduces_the_matrix_and_rejects_an_indefinite_one() {
+        let model = MarketModel::default();
+        let c = model.calm_correlation_matrix();
+        let l = correlation_cholesky(&c).unwrap();
+        for i in 0..FACTOR_COUNT {
+            for j in 0..FACTOR_COUNT {
+                let product: f64 = (0..FACTOR_COUNT).map(|k| l[i][k] * l[j][k]).sum();
+                assert!((product - c[i][j]).abs() < 1e-12, "{i},{j}");
+            }
+        }
+        // All ones: semi-definite, rank one.
+        let ones = [[1.0; FACTOR_COUNT]; FACTOR_COUNT];
+        let l = correlation_cholesky(&ones).unwrap();
+        assert!(l.iter().all(|row| row[0] == 1.0));
+        // ρ(0,1) = ρ(1,2) = 0.9 but ρ(0,2) = −0.9: not a correlation matrix.
+        let mut bad = [[0.0; FACTOR_COUNT]; FACTOR_COUNT];
+        for (i, row) in bad.iter_mut().enumerate() {
+            row[i] = 1.0;
+        }
+        bad[0][1] = 0.9;
+        bad[1][0] = 0.9;
+        bad[1][2] = 0.9;
+        bad[2][1] = 0.9;
+        bad[0][2] = -0.9;
+        bad[2][0] = -0.9;
+        assert_eq!(correlation_cholesky(&bad), Err(2));
+    }
+}
