@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod borrower;
+mod generator;
 mod instruments;
 mod market;
 mod mining;
@@ -23,6 +24,9 @@ mod waterfall;
 pub use borrower::{
     AssetRef, Borrower, CompileError, ConversionPlan, DebtPlan, EquityIssuancePlan, FleetPlan,
     GpuPlan, HedgePlan, LeasePlan, Rate, RefinancingPlan, SitePlan,
+};
+pub use generator::{
+    GeneratorError, MarketGenerator, RandomKey, STRESS_DIRECTION, correlated_shocks,
 };
 pub use market::{
     MarketPath, base_fees_btc_per_block, base_market_path, bridge_crossing_probability,

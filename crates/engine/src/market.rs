@@ -178,12 +178,7 @@ pub fn stressed_market_path(scenario: &Scenario, stresses: &[Stress]) -> MarketP
     for stress in stresses {
         stress.apply(&mut path, market);
     }
-    let stress_depth = market.liquidation.stress_depth_percent / 100.0;
-    for (depth, &stressed) in path.liquidation_depth_factor.iter_mut().zip(&path.stress) {
-        if stressed {
-            *depth = depth.min(stress_depth);
-        }
-    }
+    thin_liquidation_markets(&mut path, market);
     run_network(&mut path, market);
     let sigma = market.btc_volatility_percent_per_year / 100.0;
     path.btc_low_usd = (0..months)
@@ -195,9 +190,19 @@ pub fn stressed_market_path(scenario: &Scenario, stresses: &[Stress]) -> MarketP
     path
 }
 
+/// Liquidation markets are no deeper than the stress depth in the stress regime's months.
+pub(crate) fn thin_liquidation_markets(path: &mut MarketPath, market: &Market) {
+    let stress_depth = market.liquidation.stress_depth_percent / 100.0;
+    for (depth, &stressed) in path.liquidation_depth_factor.iter_mut().zip(&path.stress) {
+        if stressed {
+            *depth = depth.min(stress_depth);
+        }
+    }
+}
+
 /// The counterparties the scenario assumes to default within the projection (their
 /// `default_month`; one before the start counts from month 0).
-fn assumed_counterparty_defaults(
+pub(crate) fn assumed_counterparty_defaults(
     scenario: &Scenario,
     start: YearMonth,
     months: usize,
@@ -226,7 +231,7 @@ fn assumed_counterparty_defaults(
 const MEDIAN: f64 = 0.5;
 
 /// Every factor of the base case but the network's.
-fn exogenous_base_path(market: &Market, start: YearMonth, months: usize) -> MarketPath {
+pub(crate) fn exogenous_base_path(market: &Market, start: YearMonth, months: usize) -> MarketPath {
     let drift = btc_drift_per_year(market);
     let price0 = start_btc_price_usd(market);
     let btc_price_usd: Vec<f64> = (0..months)
@@ -269,7 +274,7 @@ fn exogenous_base_path(market: &Market, start: YearMonth, months: usize) -> Mark
 
 /// Runs the network month by month on the path's prices and fees: hashrate, difficulty,
 /// blocks, subsidy, heights and the frontier efficiency.
-fn run_network(path: &mut MarketPath, market: &Market) {
+pub(crate) fn run_network(path: &mut MarketPath, market: &Market) {
     let months = path.months();
     let origin = network_origin(market);
     let mut network = NetworkSim::new(

@@ -187,6 +187,17 @@ impl Stress {
         }
     }
 
+    /// The months (indices on `path`) the stress forces into the stress regime: a year from
+    /// its start for correlation convergence, none for the others.
+    pub fn forced_stress_months(&self, path: &MarketPath) -> std::ops::Range<usize> {
+        let months = path.months();
+        let s = self.offset(path).min(months);
+        match self.kind {
+            StressKind::CorrelationConvergence => s..(s + 12).min(months),
+            _ => s..s,
+        }
+    }
+
     /// Index of the window's first month on `path` (0 when it opens before the path).
     fn offset(&self, path: &MarketPath) -> usize {
         self.start_month.map_or(0, |month| {

@@ -9,6 +9,8 @@
 mod common;
 #[path = "engine/finance.rs"]
 mod finance;
+#[path = "engine/generator.rs"]
+mod generator;
 #[path = "engine/instruments.rs"]
 mod instruments;
 #[path = "engine/network.rs"]

@@ -21,11 +21,11 @@ pub use fleet::{
 };
 pub use scenario::{
     BUILT_IN_EXAMPLES, Backstop, CallPrice, ColocationLease, Conversion, Counterparty, Covenants,
-    DAYS_PER_MONTH, Debt, DebtKind, Distributions, EquityIssuance, FieldError, FleetBand, GpuCloud,
-    GpuGeneration, GpuMarket, HOURS_PER_MONTH, Hedge, HedgeKind, LiquidationDepth,
-    LiquidationMarkets, MAX_DEBT_INSTRUMENTS, MAX_HORIZON_MONTHS, MODEL_FACTORS, MachineModel,
-    Market, MarketModel, MiningFleet, NetworkStart, Opex, PIVOT_MINER_TOML, Ppa, Recovery,
-    Refinancing, Renewal, SCENARIO_SCHEMA_VERSION, SECONDS_PER_MONTH, Scenario, ScenarioErrors,
-    Schedule, Seniority, Site, Tax, Treasury, WorldFleet, YearMonth, built_in_example,
-    scenario_json_schema,
+    DAYS_PER_MONTH, Debt, DebtKind, Distributions, EquityIssuance, FACTOR_COUNT, FieldError,
+    FleetBand, GpuCloud, GpuGeneration, GpuMarket, HOURS_PER_MONTH, Hedge, HedgeKind,
+    LiquidationDepth, LiquidationMarkets, MAX_DEBT_INSTRUMENTS, MAX_HORIZON_MONTHS, MODEL_FACTORS,
+    MachineModel, Market, MarketModel, MiningFleet, NetworkStart, Opex, PIVOT_MINER_TOML, Ppa,
+    Recovery, Refinancing, Renewal, SCENARIO_SCHEMA_VERSION, SECONDS_PER_MONTH, Scenario,
+    ScenarioErrors, Schedule, Seniority, Site, Tax, Treasury, WorldFleet, YearMonth,
+    built_in_example, correlation_cholesky, scenario_json_schema,
 };

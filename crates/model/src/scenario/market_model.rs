@@ -29,7 +29,8 @@ pub struct MarketModel {
     /// BTC drift in the stress regime (percent a year, continuously compounded).
     #[serde(default = "default_btc_stress_drift")]
     pub btc_stress_drift_percent_per_year: f64,
-    /// BTC price jumps a year in the calm regime (Poisson intensity).
+    /// BTC price jumps a year in the calm regime (Poisson intensity); jumps are compensated in
+    /// the drift, so they widen the distribution without moving its mean.
     #[serde(default = "default_calm_jumps")]
     pub btc_jumps_per_year_calm: f64,
     /// BTC price jumps a year in the stress regime.
@@ -113,8 +114,8 @@ fn default_btc_stress_volatility() -> f64 {
     80.0
 }
 fn default_btc_stress_drift() -> f64 {
-    // Assumption: a stress year takes BTC down by about half.
-    -60.0
+    // Assumption: with its crashes, a year of stress takes BTC down by about half.
+    -40.0
 }
 fn default_calm_jumps() -> f64 {
     1.0
@@ -130,10 +131,11 @@ fn default_jump_volatility() -> f64 {
     10.0
 }
 fn default_crash_probability() -> f64 {
-    5.0
+    // Assumption: about one common crash in a ten-month stress spell (FTX, 2022).
+    2.0
 }
 fn default_crash_size() -> f64 {
-    30.0
+    25.0
 }
 fn default_fees_volatility() -> f64 {
     80.0
@@ -198,10 +200,8 @@ pub fn correlation_cholesky(
     let mut l = [[0.0; FACTOR_COUNT]; FACTOR_COUNT];
     for i in 0..FACTOR_COUNT {
         for j in 0..=i {
-            let mut sum = correlation[i][j];
-            for k in 0..j {
-                sum -= l[i][k] * l[j][k];
-            }
+            let dot: f64 = l[i][..j].iter().zip(&l[j][..j]).map(|(a, b)| a * b).sum();
+            let sum = correlation[i][j] - dot;
             if i == j {
                 if sum < -TOLERANCE {
                     return Err(i);

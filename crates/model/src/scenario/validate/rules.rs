@@ -652,6 +652,8 @@ fn check_model(model: &MarketModel, report: &mut Report) {
 
 /// The calm correlation: 6 × 6, unit diagonal, symmetric, entries in [−1, 1], positive
 /// semi-definite.
+// Symmetry compares rows[i][j] with rows[j][i]: indices say it best.
+#[allow(clippy::needless_range_loop)]
 fn check_correlation(rows: &[Vec<f64>], fields: &mut Fields<'_>) {
     let field = "calm_correlation";
     let size = FACTOR_COUNT;

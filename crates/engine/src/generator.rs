@@ -1,0 +1,372 @@
+//! The Monte Carlo market generator: one random market path per index, reproducible from the
+//! seed alone.
+//!
+//! Randomness: the key is SHA-256 of `"bitwatt-v1"` and the seed (never the scenario, so a
+//! bumped scenario reuses the same numbers); path `i` draws from ChaCha8 stream `i`, and each
+//! source of risk from its own lane of that stream (`set_word_pos(lane << 60)` after
+//! `set_stream`), so adding a source later leaves the others' draws unchanged and any split of
+//! the paths over threads or shards gives the same paths.
+//!
+//! The model (`[market.model]`), month by month from the base case:
+//! * a two-state Markov chain of regimes, calm and stress (entered and left with the
+//!   scenario's monthly probabilities, starting calm); stress windows forced by a stress
+//!   (correlation convergence) are stress whatever the chain says;
+//! * six correlated shocks — BTC, GPU rent, AI demand, power, fees, SOFR — drawn as
+//!   x = √(1 − w)·L·z + √w·s·ε, with L the Cholesky factor of the calm correlation, z six
+//!   independent normals, ε one common normal, s the direction in which everything goes bad
+//!   together (BTC, rents and demand down, power up) and w the convergence in stress (0 when
+//!   calm): exact, and valid at w = 1; fees and SOFR, outside s, keep their calm shocks;
+//! * BTC: the base path's log price plus the regime's excess drift, less σ²/2 and the jumps'
+//!   compensator (so that within a regime the expected price follows its drift), plus σ·x, plus
+//!   Poisson jumps with log-normal sizes, plus, in stress, a common crash that also hits GPU
+//!   rents and AI demand; its lowest price within each month is drawn from the Brownian bridge
+//!   between the month's neighbouring prices;
+//! * GPU rent index: the base (deflating, stepping down at launches) times a random walk;
+//!   AI demand: mean-reverting around the base; utilisation follows demand, capped at 1;
+//! * power, fees: mean-reverting log deviations from the base, fees with congestion spikes;
+//!   SOFR: mean-reverting (Vasicek) around the base;
+//! * then the scenario's stresses on top, the liquidation markets thinned in stress, and the
+//!   network run epoch by epoch on the path's prices and fees.
+//!
+//! With zero volatilities, no jumps, no spikes and no stress the generator gives the base
+//! case's factors exactly.
+
+use bitwatt_model::{FACTOR_COUNT, Market, MarketModel, Scenario, correlation_cholesky};
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use sha2::{Digest, Sha256};
+
+use crate::market::{
+    MarketPath, assumed_counterparty_defaults, brownian_bridge_low_usd, btc_drift_per_year,
+    exogenous_base_path, run_network, thin_liquidation_markets,
+};
+use crate::stress::Stress;
+
+/// Lanes of a path's stream, one per source of risk.
+mod lane {
+    /// The regime chain.
+    pub const REGIME: u64 = 0;
+    /// The correlated factor shocks.
+    pub const SHOCKS: u64 = 1;
+    /// BTC jumps and common crashes.
+    pub const JUMPS: u64 = 2;
+    /// The intramonth BTC low.
+    pub const BRIDGE: u64 = 3;
+    /// Fee spikes.
+    pub const SPIKES: u64 = 4;
+}
+
+/// Direction of each factor when everything goes bad together: BTC, GPU rent and AI demand
+/// down, power up; fees and SOFR do not join in.
+pub const STRESS_DIRECTION: [f64; FACTOR_COUNT] = [-1.0, -1.0, -1.0, 1.0, 0.0, 0.0];
+
+/// The key all of a run's random numbers come from: a hash of the seed alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RandomKey([u8; 32]);
+
+impl RandomKey {
+    /// The key of `seed`: SHA-256 of `"bitwatt-v1"` and the seed's eight little-endian bytes.
+    pub fn from_seed(seed: u64) -> RandomKey {
+        let mut hasher = Sha256::new();
+        hasher.update(b"bitwatt-v1");
+        hasher.update(seed.to_le_bytes());
+        RandomKey(hasher.finalize().into())
+    }
+
+    /// The generator of `lane` of path `path`'s stream.
+    pub fn lane(&self, path: u64, lane: u64) -> ChaCha8Rng {
+        let mut rng = ChaCha8Rng::from_seed(self.0);
+        // `set_stream` resets the position: the stream first, the lane's position second.
+        rng.set_stream(path);
+        rng.set_word_pos(u128::from(lane) << 60);
+        rng
+    }
+}
+
+/// The six correlated shocks of a month: √(1 − w)·(L·z)ᵢ + √w·sᵢ·ε for the factors that join
+/// the crash (sᵢ ≠ 0), (L·z)ᵢ for the others, which keep their volatility (L lower triangular,
+/// summed in a fixed order). Their covariance is (1 − w)·C + w·s·sᵀ among the joining factors,
+/// unit variances throughout.
+pub fn correlated_shocks(
+    cholesky: &[[f64; FACTOR_COUNT]; FACTOR_COUNT],
+    w: f64,
+    z: &[f64; FACTOR_COUNT],
+    epsilon: f64,
+) -> [f64; FACTOR_COUNT] {
+    let (calm, common) = ((1.0 - w).sqrt(), w.sqrt());
+    let mut x = [0.0; FACTOR_COUNT];
+    for (i, out) in x.iter_mut().enumerate() {
+        let mut sum = 0.0;
+        for (l, z) in cholesky[i][..=i].iter().zip(z) {
+            sum += l * z;
+        }
+        let direction = STRESS_DIRECTION[i];
+        *out = if direction == 0.0 {
+            sum
+        } else {
+            calm * sum + common * direction * epsilon
+        };
+    }
+    x
+}
+
+/// Why a scenario's market cannot be simulated.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum GeneratorError {
+    /// The calm correlation matrix is not positive semi-definite.
+    #[error(
+        "market.model.calm_correlation: expected a positive semi-definite correlation matrix (its factorisation fails at row {0})"
+    )]
+    NotPositiveSemiDefinite(usize),
+}
+
+/// The model's parameters as the generator uses them (fractions, per month).
+#[derive(Clone, Copy, Debug)]
+struct Parameters {
+    enter_stress: f64,
+    leave_stress: f64,
+    /// BTC drift (a year) and volatility (a year) by regime: calm, stress.
+    btc_drift: [f64; 2],
+    btc_volatility: [f64; 2],
+    /// Jumps a month by regime, and their log-size mean and deviation.
+    jumps_per_month: [f64; 2],
+    /// The jumps' compensator by regime, a drift (a year) that keeps the regime's expected
+    /// price where its drift puts it: λ·(E[e^J] − 1).
+    jump_compensator: [f64; 2],
+    jump_mean: f64,
+    jump_deviation: f64,
+    crash_probability: f64,
+    crash_log: f64,
+    rent_volatility: f64,
+    demand_volatility: f64,
+    demand_persistence: f64,
+    power_volatility: f64,
+    power_persistence: f64,
+    fees_volatility: f64,
+    fees_persistence: f64,
+    spike_probability: f64,
+    spike_log: f64,
+    sofr_volatility: f64,
+    sofr_persistence: f64,
+    convergence: f64,
+}
+
+impl Parameters {
+    fn new(market: &Market) -> Parameters {
+        let model: &MarketModel = &market.model;
+        let persistence = |per_year: f64| (-per_year / 12.0).exp();
+        let base_drift = btc_drift_per_year(market);
+        let calm_volatility = model
+            .btc_calm_volatility_percent_per_year
+            .unwrap_or(market.btc_volatility_percent_per_year)
+            / 100.0;
+        let jump_mean = (1.0 + model.btc_jump_mean_percent / 100.0).max(1e-9).ln();
+        let jump_deviation = model.btc_jump_volatility_percent / 100.0;
+        // E[e^J] − 1 for a log-normal jump.
+        let jump_excess = (jump_mean + jump_deviation * jump_deviation / 2.0).exp() - 1.0;
+        Parameters {
+            enter_stress: model.stress_entry_percent_per_month / 100.0,
+            leave_stress: model.stress_exit_percent_per_month / 100.0,
+            btc_drift: [base_drift, model.btc_stress_drift_percent_per_year / 100.0],
+            btc_volatility: [
+                calm_volatility,
+                model.btc_stress_volatility_percent_per_year / 100.0,
+            ],
+            jumps_per_month: [
+                model.btc_jumps_per_year_calm / 12.0,
+                model.btc_jumps_per_year_stress / 12.0,
+            ],
+            jump_mean,
+            jump_deviation,
+            jump_compensator: [
+                model.btc_jumps_per_year_calm * jump_excess,
+                model.btc_jumps_per_year_stress * jump_excess,
+            ],
+            crash_probability: model.crash_percent_per_month_in_stress / 100.0,
+            crash_log: (1.0 - model.crash_size_percent / 100.0).max(1e-9).ln(),
+            rent_volatility: model.gpu_rent_volatility_percent_per_year / 100.0,
+            demand_volatility: model.ai_demand_volatility_percent_per_year / 100.0,
+            demand_persistence: persistence(model.ai_demand_reversion_per_year),
+            power_volatility: model.power_volatility_percent_per_year / 100.0,
+            power_persistence: persistence(model.power_reversion_per_year),
+            fees_volatility: model.fees_volatility_percent_per_year / 100.0,
+            fees_persistence: persistence(model.fees_reversion_per_year),
+            spike_probability: model.fee_spike_percent_per_month / 100.0,
+            spike_log: model.fee_spike_multiple.ln(),
+            sofr_volatility: model.sofr_volatility_points_per_year / 100.0,
+            sofr_persistence: persistence(model.sofr_reversion_per_year),
+            convergence: model.correlation_convergence,
+        }
+    }
+}
+
+/// Generates the Monte Carlo market paths of a scenario.
+#[derive(Clone, Debug)]
+pub struct MarketGenerator {
+    market: Market,
+    stresses: Vec<Stress>,
+    /// The base case's factors (no network): each path deviates from it.
+    base: MarketPath,
+    cholesky: [[f64; FACTOR_COUNT]; FACTOR_COUNT],
+    parameters: Parameters,
+}
+
+/// Months in a year, for per-year rates.
+const MONTHS_PER_YEAR: f64 = 12.0;
+
+impl MarketGenerator {
+    /// The generator of `scenario`'s market with `stresses` applied on top of every path.
+    pub fn new(
+        scenario: &Scenario,
+        stresses: &[Stress],
+    ) -> Result<MarketGenerator, GeneratorError> {
+        let market = &scenario.market;
+        let months = scenario.horizon_months as usize;
+        let start = scenario.first_month();
+        let mut base = exogenous_base_path(market, start, months);
+        base.counterparty_defaults = assumed_counterparty_defaults(scenario, start, months);
+        let cholesky = correlation_cholesky(&market.model.calm_correlation_matrix())
+            .map_err(GeneratorError::NotPositiveSemiDefinite)?;
+        Ok(MarketGenerator {
+            market: market.clone(),
+            stresses: stresses.to_vec(),
+            base,
+            cholesky,
+            parameters: Parameters::new(market),
+        })
+    }
+
+    /// Months of every path.
+    pub fn months(&self) -> usize {
+        self.base.months()
+    }
+
+    /// The regime chain of path `path`: `true` in the months it is in stress (it starts calm
+    /// and draws each month's regime from the last).
+    pub fn regimes(&self, key: &RandomKey, path: u64, stress: &mut [bool]) {
+        let p = &self.parameters;
+        let mut rng = key.lane(path, lane::REGIME);
+        let mut stressed = false;
+        for flag in stress.iter_mut() {
+            let u: f64 = rng.random();
+            stressed = if stressed {
+                u >= p.leave_stress
+            } else {
+                u < p.enter_stress
+            };
+            *flag = stressed;
+        }
+    }
+
+    /// Fills `out` with path `path` of the run keyed by `key` (reusing its memory).
+    pub fn generate(&self, key: &RandomKey, path: u64, out: &mut MarketPath) {
+        let p = &self.parameters;
+        let months = self.months();
+        out.clone_from(&self.base);
+
+        // Regimes: the chain, then the windows the stresses force.
+        self.regimes(key, path, &mut out.stress);
+        for stress in &self.stresses {
+            for t in stress.forced_stress_months(out) {
+                out.stress[t] = true;
+            }
+        }
+
+        let mut shock_rng = key.lane(path, lane::SHOCKS);
+        let mut jump_rng = key.lane(path, lane::JUMPS);
+        let mut spike_rng = key.lane(path, lane::SPIKES);
+        let root_month = (1.0 / MONTHS_PER_YEAR).sqrt();
+        let (mut btc, mut rent, mut demand, mut power, mut fees, mut sofr) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for t in 0..months {
+            let regime = usize::from(out.stress[t]);
+            let w = if regime == 1 { p.convergence } else { 0.0 };
+            let mut z = [0.0; FACTOR_COUNT];
+            for z in &mut z {
+                *z = StandardNormal.sample(&mut shock_rng);
+            }
+            let epsilon: f64 = StandardNormal.sample(&mut shock_rng);
+            let x = correlated_shocks(&self.cholesky, w, &z, epsilon);
+
+            // BTC: the regime's drift in excess of the base case's, less the Itô term.
+            let sigma = p.btc_volatility[regime];
+            btc += (p.btc_drift[regime]
+                - p.btc_drift[0]
+                - sigma * sigma / 2.0
+                - p.jump_compensator[regime])
+                / MONTHS_PER_YEAR
+                + sigma * root_month * x[0];
+            let jumps = poisson(&mut jump_rng, p.jumps_per_month[regime]);
+            for _ in 0..jumps {
+                let size: f64 = StandardNormal.sample(&mut jump_rng);
+                btc += p.jump_mean + p.jump_deviation * size;
+            }
+            let crash_draw: f64 = jump_rng.random();
+            let crash = if regime == 1 && crash_draw < p.crash_probability {
+                p.crash_log
+            } else {
+                0.0
+            };
+            btc += crash;
+            out.btc_price_usd[t] *= btc.exp();
+
+            rent += p.rent_volatility * root_month * x[1]
+                - p.rent_volatility * p.rent_volatility / (2.0 * MONTHS_PER_YEAR)
+                + crash;
+            out.gpu_rent_index_usd_per_gpu_hour[t] *= rent.exp();
+            demand =
+                demand * p.demand_persistence + p.demand_volatility * root_month * x[2] + crash;
+            out.ai_demand[t] *= demand.exp();
+            out.ai_utilisation[t] = (out.ai_utilisation[t] * demand.exp()).min(1.0);
+
+            power = power * p.power_persistence + p.power_volatility * root_month * x[3];
+            out.power_price_usd_per_mwh[t] *= power.exp();
+            fees = fees * p.fees_persistence + p.fees_volatility * root_month * x[4];
+            let spike_draw: f64 = spike_rng.random();
+            let spike = if spike_draw < p.spike_probability {
+                p.spike_log
+            } else {
+                0.0
+            };
+            out.fees_btc_per_block[t] *= (fees + spike).exp();
+            sofr = sofr * p.sofr_persistence + p.sofr_volatility * root_month * x[5];
+            out.sofr[t] += sofr;
+        }
+
+        for stress in &self.stresses {
+            stress.apply(out, &self.market);
+        }
+        thin_liquidation_markets(out, &self.market);
+        run_network(out, &self.market);
+        let mut bridge_rng = key.lane(path, lane::BRIDGE);
+        out.btc_low_usd.clear();
+        for t in 0..months {
+            let u: f64 = bridge_rng.random();
+            let open = out.btc_price_usd[t.saturating_sub(1)];
+            let sigma = p.btc_volatility[usize::from(out.stress[t])];
+            // A quantile of exactly 0 would give a low of 0.
+            let quantile = u.max(f64::MIN_POSITIVE);
+            out.btc_low_usd.push(brownian_bridge_low_usd(
+                open,
+                out.btc_price_usd[t],
+                sigma,
+                quantile,
+            ));
+        }
+    }
+}
+
+/// A Poisson count with mean `mean` by inversion of one uniform (means here are small).
+fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u32 {
+    let u: f64 = rng.random();
+    let mut probability = (-mean).exp();
+    let mut cumulative = probability;
+    let mut count = 0;
+    while u > cumulative && count < 1_000 {
+        count += 1;
+        probability *= mean / f64::from(count);
+        cumulative += probability;
+    }
+    count
+}

@@ -1,0 +1,183 @@
+//! The Monte Carlo market generator: reproducible from the seed, one stream per path, the
+//! base case exactly when nothing is random, the correlation structure in calm and stress,
+//! and the regime chain's probabilities.
+
+use bitwatt_engine::{
+    MarketGenerator, MarketPath, RandomKey, STRESS_DIRECTION, correlated_shocks,
+    stressed_market_path,
+};
+use bitwatt_model::{FACTOR_COUNT, PIVOT_MINER_TOML, Scenario, correlation_cholesky};
+use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
+
+fn pivot() -> Scenario {
+    Scenario::from_toml(PIVOT_MINER_TOML).unwrap()
+}
+
+/// The first draws of the key of seed 42 never change: a value-changing release of `rand`,
+/// `rand_distr` or ChaCha8 would change every result.
+#[test]
+fn first_draws_are_pinned() {
+    let key = RandomKey::from_seed(42);
+    let mut rng = key.lane(0, 1);
+    let normals: Vec<f64> = (0..3).map(|_| StandardNormal.sample(&mut rng)).collect();
+    let mut rng = key.lane(7, 0);
+    let uniform: f64 = rng.random();
+    let expected = [NORMAL_0, NORMAL_1, NORMAL_2];
+    assert_eq!(normals, expected, "normals {normals:?}");
+    assert_eq!(uniform, UNIFORM_7_0, "uniform {uniform:?}");
+}
+
+const NORMAL_0: f64 = -1.4489763986953965;
+const NORMAL_1: f64 = -2.289541580735135;
+const NORMAL_2: f64 = -0.9167855961544572;
+const UNIFORM_7_0: f64 = 0.7906768290944886;
+
+#[test]
+fn paths_are_reproducible_and_distinct() {
+    let scenario = pivot();
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(1);
+    let mut a = MarketPath::with_start(scenario.first_month());
+    let mut b = a.clone();
+    generator.generate(&key, 3, &mut a);
+    generator.generate(&key, 3, &mut b);
+    assert_eq!(a, b);
+    generator.generate(&key, 4, &mut b);
+    assert_ne!(a.btc_price_usd, b.btc_price_usd);
+    generator.generate(&RandomKey::from_seed(2), 3, &mut b);
+    assert_ne!(a.btc_price_usd, b.btc_price_usd);
+    // Generating other paths in between changes nothing (no hidden state).
+    generator.generate(&key, 3, &mut b);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn nothing_random_gives_the_base_case() {
+    let text = PIVOT_MINER_TOML.replace(
+        "sofr_percent = 3.9",
+        "sofr_percent = 3.9\n\n[market.model]\nbtc_calm_volatility_percent_per_year = 0\n\
+         stress_entry_percent_per_month = 0\nbtc_jumps_per_year_calm = 0\n\
+         fees_volatility_percent_per_year = 0\nfee_spike_percent_per_month = 0\n\
+         gpu_rent_volatility_percent_per_year = 0\nai_demand_volatility_percent_per_year = 0\n\
+         power_volatility_percent_per_year = 0\nsofr_volatility_points_per_year = 0",
+    );
+    let scenario = Scenario::from_toml(&text).unwrap();
+    let base = stressed_market_path(&scenario, &[]);
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let mut path = MarketPath::with_start(scenario.first_month());
+    generator.generate(&RandomKey::from_seed(9), 0, &mut path);
+    // Without volatility the month's low is the lower of its neighbouring prices.
+    for t in 0..path.months() {
+        let open = path.btc_price_usd[t.saturating_sub(1)];
+        let lower = open.min(path.btc_price_usd[t]);
+        assert!(
+            (path.btc_low_usd[t] / lower - 1.0).abs() < 1e-12,
+            "month {t}"
+        );
+    }
+    path.btc_low_usd = base.btc_low_usd.clone();
+    assert_eq!(path, base);
+}
+
+/// The covariance of the shocks: (1 − w)·C + w·s·sᵀ among the factors that join the crash,
+/// √(1 − w)·C between them and the others, C among the others.
+fn expected_covariance(
+    c: &[[f64; FACTOR_COUNT]; FACTOR_COUNT],
+    w: f64,
+) -> [[f64; FACTOR_COUNT]; FACTOR_COUNT] {
+    let scale = |i: usize| {
+        if STRESS_DIRECTION[i] == 0.0 {
+            1.0
+        } else {
+            (1.0 - w).sqrt()
+        }
+    };
+    let mut out = [[0.0; FACTOR_COUNT]; FACTOR_COUNT];
+    for i in 0..FACTOR_COUNT {
+        for j in 0..FACTOR_COUNT {
+            out[i][j] =
+                scale(i) * scale(j) * c[i][j] + w * STRESS_DIRECTION[i] * STRESS_DIRECTION[j];
+        }
+    }
+    out
+}
+
+#[test]
+fn shocks_have_the_calm_and_stress_correlations() {
+    let c = pivot().market.model.calm_correlation_matrix();
+    let l = correlation_cholesky(&c).unwrap();
+    let key = RandomKey::from_seed(5);
+    let n = 40_000;
+    for w in [0.0, 0.5, 0.9] {
+        let mut rng = key.lane(0, 1);
+        let mut sums = [[0.0; FACTOR_COUNT]; FACTOR_COUNT];
+        for _ in 0..n {
+            let mut z = [0.0; FACTOR_COUNT];
+            for z in &mut z {
+                *z = StandardNormal.sample(&mut rng);
+            }
+            let epsilon: f64 = StandardNormal.sample(&mut rng);
+            let x = correlated_shocks(&l, w, &z, epsilon);
+            for i in 0..FACTOR_COUNT {
+                for j in 0..FACTOR_COUNT {
+                    sums[i][j] += x[i] * x[j];
+                }
+            }
+        }
+        let expected = expected_covariance(&c, w);
+        for i in 0..FACTOR_COUNT {
+            for j in 0..FACTOR_COUNT {
+                let sample = sums[i][j] / f64::from(n);
+                // The standard error of a sample covariance of unit-variance normals is
+                // √((1 + ρ²)/n).
+                let se = ((1.0 + expected[i][j].powi(2)) / f64::from(n)).sqrt();
+                assert!(
+                    (sample - expected[i][j]).abs() < 3.0 * se,
+                    "w {w}: cov[{i}][{j}] {sample} vs {} (se {se})",
+                    expected[i][j]
+                );
+            }
+        }
+    }
+    // w = 1: BTC, rents and demand move exactly together, power exactly against them.
+    let mut rng = key.lane(1, 1);
+    for _ in 0..100 {
+        let mut z = [0.0; FACTOR_COUNT];
+        for z in &mut z {
+            *z = StandardNormal.sample(&mut rng);
+        }
+        let epsilon: f64 = StandardNormal.sample(&mut rng);
+        let x = correlated_shocks(&l, 1.0, &z, epsilon);
+        assert_eq!(x[0], -epsilon);
+        assert_eq!(x[1], x[0]);
+        assert_eq!(x[2], x[0]);
+        assert_eq!(x[3], -x[0]);
+    }
+}
+
+#[test]
+fn regimes_follow_their_markov_chain() {
+    // From calm, P(stress in month t) = π·(1 − (1 − a − b)^(t + 1)) with a = 2 %, b = 10 %,
+    // π = a / (a + b) = 1/6.
+    let scenario = pivot();
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(11);
+    let n = 20_000;
+    let mut stressed = vec![0_u32; 160];
+    let mut flags = vec![false; 160];
+    for path in 0..n {
+        generator.regimes(&key, path, &mut flags);
+        for (count, &flag) in stressed.iter_mut().zip(&flags) {
+            *count += u32::from(flag);
+        }
+    }
+    let (a, b): (f64, f64) = (0.02, 0.10);
+    let pi = a / (a + b);
+    for t in [0, 5, 30, 159] {
+        let p = pi * (1.0 - (1.0 - a - b).powi(t as i32 + 1));
+        let share = f64::from(stressed[t]) / n as f64;
+        let se = (p * (1.0 - p) / n as f64).sqrt();
+        assert!((share - p).abs() < 3.0 * se, "t {t}: {share} vs {p}");
+    }
+}
