@@ -8,6 +8,7 @@ mod network_cmd;
 mod output;
 mod project_cmd;
 mod scenario_cmd;
+mod simulate_cmd;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,8 @@ enum Command {
     Project(project_cmd::ProjectArgs),
     /// Print the JSON Schema of the scenario file.
     Schema,
+    /// A borrower on many generated market paths: PD, LGD, EAD, expected loss, loss tail.
+    Simulate(simulate_cmd::SimulateArgs),
     /// Check a scenario file and report every problem in it.
     Validate(scenario_cmd::ValidateArgs),
 }
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Mine(command) => mine_cmd::run(command),
         Command::Project(command) => project_cmd::run(command),
         Command::Schema => scenario_cmd::run_schema(),
+        Command::Simulate(command) => simulate_cmd::run(command),
         Command::Validate(command) => scenario_cmd::run_validate(command),
     };
     match result {

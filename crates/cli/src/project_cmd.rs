@@ -5,17 +5,16 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use bitwatt_engine::{
     ClaimRecovery, CollateralValues, DebtMonth, DebtOutcome, DefaultCause, KindProceeds,
-    LiquidationKind, MonthRow, Projection, Rate, Recoveries, Stress, StressError,
-    btc_drift_per_year, project,
+    LiquidationKind, MonthRow, Projection, Rate, Recoveries, Stress, btc_drift_per_year, project,
 };
-use bitwatt_model::{BUILT_IN_EXAMPLES, DebtKind, Scenario, YearMonth, built_in_example};
-use bitwatt_report::{Facts, Table, monthly_csv, thousands};
+use bitwatt_model::{DebtKind, Scenario, YearMonth};
+use bitwatt_report::{Facts, Table, monthly_csv, thousands, usd_millions};
 use clap::Args;
 use serde::Serialize;
 
 use crate::args::BadInput;
 use crate::output::json;
-use crate::scenario_cmd::load_scenario;
+use crate::scenario_cmd::{parse_stresses, scenario_of};
 
 /// Arguments of `project`.
 #[derive(Args)]
@@ -42,10 +41,7 @@ pub struct ProjectArgs {
 
 /// Runs `project`.
 pub fn run(args: ProjectArgs) -> Result<String> {
-    let scenario = match &args.file {
-        Some(path) => load_scenario(path)?,
-        None => built_in_scenario(args.example.as_deref().unwrap_or("pivot-miner"))?,
-    };
+    let scenario = scenario_of(args.file.as_deref(), args.example.as_deref())?;
     let stresses = parse_stresses(&args.stresses, &scenario)?;
     let projection = project(&scenario, &stresses).map_err(|e| BadInput(e.to_string()))?;
     if let Some(path) = &args.csv {
@@ -60,38 +56,6 @@ pub fn run(args: ProjectArgs) -> Result<String> {
     }
 }
 
-/// The built-in example `name`.
-fn built_in_scenario(name: &str) -> Result<Scenario> {
-    let text = built_in_example(name).ok_or_else(|| {
-        let names: Vec<String> = BUILT_IN_EXAMPLES
-            .iter()
-            .map(|(name, _)| format!("\"{name}\""))
-            .collect();
-        BadInput(format!(
-            "--example {name:?}: expected one of {}",
-            names.join(", ")
-        ))
-    })?;
-    Ok(Scenario::from_toml(text).expect("the built-in examples are valid (tested)"))
-}
-
-/// Reads the `--stress` arguments and checks their windows open within the projection.
-fn parse_stresses(names: &[String], scenario: &Scenario) -> Result<Vec<Stress>> {
-    let first = scenario.first_month();
-    let months = scenario.horizon_months as usize;
-    let mut stresses = Vec::with_capacity(names.len());
-    for name in names {
-        let stress: Stress = name
-            .parse()
-            .map_err(|e: StressError| BadInput(e.to_string()))?;
-        stress
-            .check(first, months)
-            .map_err(|e| BadInput(e.to_string()))?;
-        stresses.push(stress);
-    }
-    Ok(stresses)
-}
-
 fn month_label(projection: &Projection, month_index: usize) -> String {
     projection
         .borrower
@@ -100,11 +64,8 @@ fn month_label(projection: &Projection, month_index: usize) -> String {
         .to_string()
 }
 
-fn usd_millions(value: f64) -> String {
-    format!("${} M", thousands(value / 1e6, 1))
-}
-
-fn cause_text(cause: DefaultCause) -> &'static str {
+/// How a default cause reads in a table.
+pub(crate) fn cause_text(cause: DefaultCause) -> &'static str {
     match cause {
         DefaultCause::Payment => "payment shortfall",
         DefaultCause::DscrCovenant => "DSCR covenant",

@@ -1,10 +1,14 @@
 //! `bitwatt schema` and `bitwatt validate`: the scenario file's JSON Schema, and every problem
-//! in a scenario file.
+//! in a scenario file; reading the scenario (a file or a built-in example) and the stresses
+//! every command that runs one takes.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use bitwatt_model::{FieldError, Scenario, scenario_json_schema};
+use bitwatt_engine::{Stress, StressError};
+use bitwatt_model::{
+    BUILT_IN_EXAMPLES, FieldError, Scenario, built_in_example, scenario_json_schema,
+};
 use clap::Args;
 use serde::Serialize;
 
@@ -94,4 +98,48 @@ fn located(path: &str, problem: &FieldError) -> String {
         Some(line) => format!("{path}:{line}: {unlocated}"),
         None => format!("{path}: {unlocated}"),
     }
+}
+
+/// The scenario of `file`, or else of the built-in example `example` (default:
+/// `pivot-miner`).
+pub(crate) fn scenario_of(
+    file: Option<&std::path::Path>,
+    example: Option<&str>,
+) -> Result<Scenario> {
+    match file {
+        Some(path) => load_scenario(path),
+        None => built_in_scenario(example.unwrap_or("pivot-miner")),
+    }
+}
+
+/// The built-in example `name`.
+pub(crate) fn built_in_scenario(name: &str) -> Result<Scenario> {
+    let text = built_in_example(name).ok_or_else(|| {
+        let names: Vec<String> = BUILT_IN_EXAMPLES
+            .iter()
+            .map(|(name, _)| format!("\"{name}\""))
+            .collect();
+        BadInput(format!(
+            "--example {name:?}: expected one of {}",
+            names.join(", ")
+        ))
+    })?;
+    Ok(Scenario::from_toml(text).expect("the built-in examples are valid (tested)"))
+}
+
+/// Reads the `--stress` arguments and checks their windows open within the projection.
+pub(crate) fn parse_stresses(names: &[String], scenario: &Scenario) -> Result<Vec<Stress>> {
+    let first = scenario.first_month();
+    let months = scenario.horizon_months as usize;
+    let mut stresses = Vec::with_capacity(names.len());
+    for name in names {
+        let stress: Stress = name
+            .parse()
+            .map_err(|e: StressError| BadInput(e.to_string()))?;
+        stress
+            .check(first, months)
+            .map_err(|e| BadInput(e.to_string()))?;
+        stresses.push(stress);
+    }
+    Ok(stresses)
 }

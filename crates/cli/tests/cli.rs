@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod golden;
+mod simulate;
 mod validate;
 
 fn bitwatt(args: &[&str]) -> Output {

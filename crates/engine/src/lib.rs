@@ -18,6 +18,7 @@ mod mining;
 mod network;
 mod project;
 mod recovery;
+mod simulate;
 mod stress;
 mod waterfall;
 
@@ -43,6 +44,10 @@ pub use recovery::{
     KindProceeds, LIQUIDATION_CLASSES, LIQUIDATION_KINDS, LiquidationClass, LiquidationKind,
     LiquidationMarket, LiquidationPrices, MAX_ENTITIES, MAX_ESTATE_ASSETS, MAX_OVERHANG_MONTHS,
     MAX_SALE_START_MONTH, Recoveries, RecoveryTerms, SaleFactors, SalesLedger, recover_estate,
+};
+pub use simulate::{
+    CHUNK_PATHS, CausePd, CreditMetrics, Estimate, InstrumentMetrics, LossTail, PathOutcome,
+    SimulationError, credit_metrics, simulate_paths,
 };
 pub use stress::{Stress, StressError, StressKind};
 pub use waterfall::{

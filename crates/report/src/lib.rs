@@ -14,6 +14,6 @@ mod table;
 mod time;
 
 pub use monthly::{MONTHLY_COLUMNS, monthly_csv};
-pub use number::{thousands, thousands_or};
+pub use number::{thousands, thousands_or, usd_millions};
 pub use table::{Facts, Table};
 pub use time::{utc_date, utc_datetime};

@@ -1,5 +1,10 @@
 //! Number formatting.
 
+/// An amount in millions of USD with one decimal: `$1,234.5 M`.
+pub fn usd_millions(value_usd: f64) -> String {
+    format!("${} M", thousands(value_usd / 1e6, 1))
+}
+
 /// Formats `value` with `decimals` decimals and `,` between groups of three digits
 /// (`1234567.891, 2` → `"1,234,567.89"`). Non-finite values print as `"n/a"`.
 pub fn thousands(value: f64, decimals: usize) -> String {

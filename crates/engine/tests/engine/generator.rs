@@ -78,6 +78,20 @@ fn nothing_random_gives_the_base_case() {
     }
     path.btc_low_usd = base.btc_low_usd.clone();
     assert_eq!(path, base);
+    // And a simulation of it is the projection, path after path.
+    let projection = bitwatt_engine::project(&scenario, &[]).unwrap();
+    let (_, outcomes) = bitwatt_engine::simulate_paths(&scenario, &[], 3, 4).unwrap();
+    for outcome in outcomes {
+        assert_eq!(
+            outcome.default.map(|(t, cause)| (t, cause)),
+            projection.summary.default.map(|e| (e.month_index, e.cause))
+        );
+        assert_eq!(outcome.total_loss_usd(), 0.0);
+    }
+    let borrower = &projection.borrower;
+    let mut buffers = bitwatt_engine::PathBuffers::new(borrower);
+    let summary = bitwatt_engine::run_path(borrower, &path, &mut buffers);
+    assert_eq!(summary, projection.summary);
 }
 
 /// The covariance of the shocks: (1 − w)·C + w·s·sᵀ among the factors that join the crash,
