@@ -83,7 +83,7 @@ fn nothing_random_gives_the_base_case() {
     let (_, outcomes) = bitwatt_engine::simulate_paths(&scenario, &[], 3, 4).unwrap();
     for outcome in outcomes {
         assert_eq!(
-            outcome.default.map(|(t, cause)| (t, cause)),
+            outcome.default,
             projection.summary.default.map(|e| (e.month_index, e.cause))
         );
         assert_eq!(outcome.total_loss_usd(), 0.0);
