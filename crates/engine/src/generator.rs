@@ -26,7 +26,11 @@
 //! * power, fees: mean-reverting log deviations from the base, fees with congestion spikes;
 //!   SOFR: mean-reverting (Vasicek) around the base;
 //! * then the scenario's stresses on top, the liquidation markets thinned in stress, and the
-//!   network run epoch by epoch on the path's prices and fees.
+//!   network run epoch by epoch on the path's prices and fees;
+//! * each tenant, guarantor and offtaker defaults when its cumulative intensity — its annual
+//!   probability, raised as AI demand falls, by the stresses' tenant hazard factor and
+//!   doubled in stress — passes an exponential threshold drawn from a key of the run's key and
+//!   its name, so a counterparty shared by several borrowers fails on the same paths for all.
 //!
 //! With zero volatilities, no jumps, no spikes and no stress the generator gives the base
 //! case's factors exactly.
@@ -71,6 +75,16 @@ impl RandomKey {
         let mut hasher = Sha256::new();
         hasher.update(b"bitwatt-v1");
         hasher.update(seed.to_le_bytes());
+        RandomKey(hasher.finalize().into())
+    }
+
+    /// The key of a counterparty's draws: the run's key and the counterparty's name, so that
+    /// the same counterparty has the same luck in every scenario and book of the run.
+    pub fn counterparty(&self, name: &str) -> RandomKey {
+        let mut hasher = Sha256::new();
+        hasher.update(self.0);
+        hasher.update(b"counterparty");
+        hasher.update(name.as_bytes());
         RandomKey(hasher.finalize().into())
     }
 
@@ -210,7 +224,22 @@ pub struct MarketGenerator {
     base: MarketPath,
     cholesky: [[f64; FACTOR_COUNT]; FACTOR_COUNT],
     parameters: Parameters,
+    /// Counterparties whose default is drawn (not those the scenario assumes to default).
+    counterparties: Vec<CounterpartyRisk>,
 }
+
+/// A counterparty whose default the generator draws: a tenant, guarantor or offtaker.
+#[derive(Clone, Debug)]
+struct CounterpartyRisk {
+    name: String,
+    /// Default intensity a month in the base case: −ln(1 − annual PD) / 12.
+    monthly_intensity: f64,
+    /// How much the intensity rises as AI demand falls below the base case.
+    ai_demand_sensitivity: f64,
+}
+
+/// How much every counterparty's default intensity is multiplied in the stress regime.
+const STRESS_HAZARD_MULTIPLE: f64 = 2.0;
 
 /// Months in a year, for per-year rates.
 const MONTHS_PER_YEAR: f64 = 12.0;
@@ -228,12 +257,34 @@ impl MarketGenerator {
         base.counterparty_defaults = assumed_counterparty_defaults(scenario, start, months);
         let cholesky = correlation_cholesky(&market.model.calm_correlation_matrix())
             .map_err(GeneratorError::NotPositiveSemiDefinite)?;
+        let mut counterparties: Vec<CounterpartyRisk> = Vec::new();
+        let leases = scenario.colocation_lease.iter().flat_map(|lease| {
+            std::iter::once(&lease.tenant).chain(lease.backstop.iter().map(|b| &b.guarantor))
+        });
+        let offtakers = scenario
+            .gpu_cloud
+            .iter()
+            .filter_map(|c| c.offtaker.as_ref());
+        for counterparty in leases.chain(offtakers) {
+            let known = counterparties.iter().any(|c| c.name == counterparty.name);
+            if known || counterparty.default_month.is_some() {
+                continue;
+            }
+            let annual =
+                (counterparty.default_probability_percent_per_year / 100.0).min(1.0 - 1e-12);
+            counterparties.push(CounterpartyRisk {
+                name: counterparty.name.clone(),
+                monthly_intensity: -(1.0 - annual).ln() / MONTHS_PER_YEAR,
+                ai_demand_sensitivity: counterparty.ai_demand_sensitivity,
+            });
+        }
         Ok(MarketGenerator {
             market: market.clone(),
             stresses: stresses.to_vec(),
             base,
             cholesky,
             parameters: Parameters::new(market),
+            counterparties,
         })
     }
 
@@ -338,6 +389,7 @@ impl MarketGenerator {
             stress.apply(out, &self.market);
         }
         thin_liquidation_markets(out, &self.market);
+        self.draw_counterparty_defaults(key, path, out);
         run_network(out, &self.market);
         let mut bridge_rng = key.lane(path, lane::BRIDGE);
         out.btc_low_usd.clear();
@@ -353,6 +405,38 @@ impl MarketGenerator {
                 sigma,
                 quantile,
             ));
+        }
+    }
+}
+
+impl MarketGenerator {
+    /// Each counterparty's default on path `path`: its intensity (the base case's, raised as
+    /// AI demand falls below the base case by its sensitivity, by the path's tenant hazard
+    /// factor, and doubled in stress) accumulates month by month until it passes an
+    /// exponential threshold drawn from the counterparty's own key.
+    fn draw_counterparty_defaults(&self, key: &RandomKey, path: u64, out: &mut MarketPath) {
+        for counterparty in &self.counterparties {
+            let mut rng = key.counterparty(&counterparty.name).lane(path, 0);
+            let u: f64 = rng.random();
+            let threshold = -(1.0 - u).ln();
+            let mut cumulative = 0.0;
+            for t in 0..out.months() {
+                let demand_drop = (1.0 - out.ai_demand[t]).max(0.0);
+                let stress = if out.stress[t] {
+                    STRESS_HAZARD_MULTIPLE
+                } else {
+                    1.0
+                };
+                cumulative += counterparty.monthly_intensity
+                    * (1.0 + counterparty.ai_demand_sensitivity * demand_drop)
+                    * out.tenant_hazard_factor[t]
+                    * stress;
+                if cumulative >= threshold {
+                    out.counterparty_defaults
+                        .push((counterparty.name.clone(), t));
+                    break;
+                }
+            }
         }
     }
 }

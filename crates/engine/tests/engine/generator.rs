@@ -54,14 +54,23 @@ fn paths_are_reproducible_and_distinct() {
 
 #[test]
 fn nothing_random_gives_the_base_case() {
-    let text = PIVOT_MINER_TOML.replace(
-        "sofr_percent = 3.9",
-        "sofr_percent = 3.9\n\n[market.model]\nbtc_calm_volatility_percent_per_year = 0\n\
+    let text = PIVOT_MINER_TOML
+        .replace(
+            "default_probability_percent_per_year = 4.0",
+            "default_probability_percent_per_year = 0",
+        )
+        .replace(
+            "default_probability_percent_per_year = 0.05",
+            "default_probability_percent_per_year = 0",
+        )
+        .replace(
+            "sofr_percent = 3.9",
+            "sofr_percent = 3.9\n\n[market.model]\nbtc_calm_volatility_percent_per_year = 0\n\
          stress_entry_percent_per_month = 0\nbtc_jumps_per_year_calm = 0\n\
          fees_volatility_percent_per_year = 0\nfee_spike_percent_per_month = 0\n\
          gpu_rent_volatility_percent_per_year = 0\nai_demand_volatility_percent_per_year = 0\n\
          power_volatility_percent_per_year = 0\nsofr_volatility_points_per_year = 0",
-    );
+        );
     let scenario = Scenario::from_toml(&text).unwrap();
     let base = stressed_market_path(&scenario, &[]);
     let generator = MarketGenerator::new(&scenario, &[]).unwrap();
@@ -194,4 +203,75 @@ fn regimes_follow_their_markov_chain() {
         let se = (p * (1.0 - p) / n as f64).sqrt();
         assert!((share - p).abs() < 3.0 * se, "t {t}: {share} vs {p}");
     }
+}
+
+/// A 12-month miner with a 1 MW lease to `tenant` at `pd` % a year; nothing else random.
+fn leased(tenant: &str, pd: f64, site_mw: f64) -> Scenario {
+    let text = format!(
+        r#"
+schema_version = 1
+name = "Leased"
+start_month = "2026-01"
+horizon_months = 12
+
+[market.model]
+stress_entry_percent_per_month = 0
+ai_demand_volatility_percent_per_year = 0
+
+[[site]]
+name = "S"
+grid_capacity_mw = {site_mw}
+
+[[colocation_lease]]
+name = "Lease"
+site = "S"
+critical_it_mw = 1
+rent_usd_per_kw_month = 100
+start_month = "2025-01"
+tenor_months = 120
+[colocation_lease.tenant]
+name = "{tenant}"
+default_probability_percent_per_year = {pd}
+"#
+    );
+    Scenario::from_toml(&text).unwrap()
+}
+
+/// Defaults of each path's counterparty named `name`.
+fn defaults_of(
+    generator: &MarketGenerator,
+    key: &RandomKey,
+    paths: u64,
+    name: &str,
+) -> Vec<Option<usize>> {
+    let mut path = MarketPath::with_start(bitwatt_model::YearMonth::new(2026, 1).unwrap());
+    (0..paths)
+        .map(|i| {
+            generator.generate(key, i, &mut path);
+            path.counterparty_default_month(name)
+        })
+        .collect()
+}
+
+#[test]
+fn counterparties_default_at_their_rate_with_the_same_luck_everywhere() {
+    // A 10 % annual probability with AI demand steady and no stress: 10 % of paths see the
+    // tenant fail within the year.
+    let scenario = leased("Lab", 10.0, 5.0);
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(3);
+    let n = 4_000;
+    let defaults = defaults_of(&generator, &key, n, "Lab");
+    let share = defaults.iter().filter(|d| d.is_some()).count() as f64 / n as f64;
+    let se = (0.1 * 0.9 / n as f64).sqrt();
+    assert!((share - 0.1).abs() < 3.0 * se, "share {share}");
+    // The same tenant in another scenario (another site) fails on the same paths, in the
+    // same months; another tenant's luck is its own.
+    let other = MarketGenerator::new(&leased("Lab", 10.0, 8.0), &[]).unwrap();
+    assert_eq!(defaults_of(&other, &key, 300, "Lab"), defaults[..300]);
+    let stranger = MarketGenerator::new(&leased("Other lab", 10.0, 5.0), &[]).unwrap();
+    assert_ne!(
+        defaults_of(&stranger, &key, 300, "Other lab"),
+        defaults[..300]
+    );
 }
