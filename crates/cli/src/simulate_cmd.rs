@@ -161,8 +161,18 @@ fn render(
     out.push('\n');
     out.push_str(&causes.render());
 
-    let mut instruments = Table::new(["debt", "PD", "LGD", "EAD", "expected loss"]);
+    let mut instruments = Table::new([
+        "debt",
+        "PD",
+        "LGD",
+        "EAD",
+        "expected loss",
+        "break-even spread",
+        "market spread + fee",
+        "excess",
+    ]);
     for instrument in &metrics.instruments {
+        let spread = &instrument.spread;
         instruments.row([
             instrument.name.clone(),
             percent(&instrument.pd),
@@ -175,12 +185,28 @@ fn render(
                 usd_millions(instrument.expected_loss_usd.value),
                 usd_millions(instrument.expected_loss_usd.standard_error)
             ),
+            spread.break_even_spread_bps.map_or("n/a".to_string(), |s| {
+                format!("{:.1} bp ± {:.1}", s.value, s.standard_error)
+            }),
+            spread
+                .market_spread_bps
+                .map_or("n/a".to_string(), |market| {
+                    format!(
+                        "{:.0} + {:.0} bp",
+                        market,
+                        spread.upfront_fee_bps_per_year.unwrap_or(0.0)
+                    )
+                }),
+            spread
+                .excess_spread_bps
+                .map_or("n/a".to_string(), |excess| format!("{excess:.0} bp")),
         ]);
     }
     out.push('\n');
     out.push_str(&instruments.render());
     out.push_str(&format!(
-        "\nnote: ± is one Monte Carlo standard error; {} threads, {:.1} s\n",
+        "\nnote: ± is one Monte Carlo standard error; spreads a year, the fee spread over the \
+         expected life; {} threads, {:.1} s\n",
         run.threads, run.seconds
     ));
     out

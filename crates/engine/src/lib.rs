@@ -47,7 +47,7 @@ pub use recovery::{
 };
 pub use simulate::{
     CHUNK_PATHS, CausePd, CreditMetrics, Estimate, InstrumentMetrics, LossTail, PathOutcome,
-    SimulationError, credit_metrics, simulate_paths,
+    SimulationError, SpreadMetrics, credit_metrics, simulate_paths,
 };
 pub use stress::{Stress, StressError, StressKind};
 pub use waterfall::{

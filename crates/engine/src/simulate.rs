@@ -46,6 +46,11 @@ pub struct PathOutcome {
     pub exposure_usd: [f64; MAX_DEBT_INSTRUMENTS],
     /// Loss per instrument (USD; 0 without default).
     pub loss_usd: [f64; MAX_DEBT_INSTRUMENTS],
+    /// Loss per instrument discounted to the start at the risk-free rate (USD).
+    pub discounted_loss_usd: [f64; MAX_DEBT_INSTRUMENTS],
+    /// Principal outstanding per instrument while it has not defaulted, month by month,
+    /// discounted to the start at the risk-free rate, in USD-years.
+    pub discounted_exposure_usd_years: [f64; MAX_DEBT_INSTRUMENTS],
 }
 
 impl PathOutcome {
@@ -70,6 +75,7 @@ pub fn simulate_paths(
     let borrower = Borrower::with_base_path(scenario, &base)?;
     let generator = MarketGenerator::new(scenario, stresses)?;
     let key = RandomKey::from_seed(seed);
+    let risk_free = scenario.market.sofr_percent / 100.0;
     let chunks = paths.div_ceil(CHUNK_PATHS);
     let results: Vec<Vec<PathOutcome>> = (0..chunks)
         .into_par_iter()
@@ -86,7 +92,7 @@ pub fn simulate_paths(
                 (first..last)
                     .map(|path| {
                         generator.generate(&key, path, market);
-                        run_one(&borrower, market, buffers)
+                        run_one(&borrower, market, buffers, risk_free)
                     })
                     .collect()
             },
@@ -95,8 +101,13 @@ pub fn simulate_paths(
     Ok((borrower, results.into_iter().flatten().collect()))
 }
 
-/// One path's outcome.
-fn run_one(borrower: &Borrower, market: &MarketPath, buffers: &mut PathBuffers) -> PathOutcome {
+/// One path's outcome; `risk_free` (a year) discounts losses and exposures to the start.
+fn run_one(
+    borrower: &Borrower,
+    market: &MarketPath,
+    buffers: &mut PathBuffers,
+    risk_free: f64,
+) -> PathOutcome {
     let summary = run_path(borrower, market, buffers);
     let mut outcome = PathOutcome {
         default: summary
@@ -105,7 +116,24 @@ fn run_one(borrower: &Borrower, market: &MarketPath, buffers: &mut PathBuffers) 
         debt_default_month: [None; MAX_DEBT_INSTRUMENTS],
         exposure_usd: [0.0; MAX_DEBT_INSTRUMENTS],
         loss_usd: [0.0; MAX_DEBT_INSTRUMENTS],
+        discounted_loss_usd: [0.0; MAX_DEBT_INSTRUMENTS],
+        discounted_exposure_usd_years: [0.0; MAX_DEBT_INSTRUMENTS],
     };
+    let debts = borrower.debts.len();
+    let monthly = 1.0 + risk_free / 12.0;
+    for (d, debt) in summary.debt_outcomes().iter().enumerate() {
+        // Exposure until the default month, included.
+        let end = debt
+            .default
+            .map_or(summary.months_run, |e| e.month_index + 1);
+        let mut factor = 1.0;
+        let mut exposure = 0.0;
+        for t in 0..end {
+            exposure += buffers.debt_rows[t * debts + d].opening_balance_usd * factor / 12.0;
+            factor /= monthly;
+        }
+        outcome.discounted_exposure_usd_years[d] = exposure;
+    }
     if summary.debt_outcomes().iter().all(|d| d.default.is_none()) {
         return outcome;
     }
@@ -125,6 +153,8 @@ fn run_one(borrower: &Borrower, market: &MarketPath, buffers: &mut PathBuffers) 
             outcome.debt_default_month[d] = Some(event.month_index);
             outcome.exposure_usd[d] = claim.ead_usd;
             outcome.loss_usd[d] = claim.loss_usd;
+            outcome.discounted_loss_usd[d] =
+                claim.loss_usd * monthly.powi(-(event.month_index as i32));
         }
     }
     outcome
@@ -181,6 +211,24 @@ pub struct InstrumentMetrics {
     pub exposure_at_default_usd: Option<Estimate>,
     /// Expected loss over all paths (USD).
     pub expected_loss_usd: Estimate,
+    /// The break-even spread and the market's.
+    pub spread: SpreadMetrics,
+}
+
+/// The spread an instrument needs to cover its expected loss, against the market's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct SpreadMetrics {
+    /// Break-even spread: discounted expected loss over discounted expected exposure (basis
+    /// points a year); none without exposure.
+    pub break_even_spread_bps: Option<Estimate>,
+    /// The market's spread for the debt (basis points), if the scenario gives it.
+    pub market_spread_bps: Option<f64>,
+    /// The upfront fee spread over the expected discounted life of the exposure (basis points
+    /// a year).
+    pub upfront_fee_bps_per_year: Option<f64>,
+    /// Market spread plus the amortised fee, less the break-even spread: what the market pays
+    /// beyond expected loss, or (negative) the shortfall (basis points a year).
+    pub excess_spread_bps: Option<f64>,
 }
 
 /// The probability of the borrower's default by one cause.
@@ -277,6 +325,7 @@ pub fn credit_metrics(borrower: &Borrower, outcomes: &[PathOutcome]) -> CreditMe
                 exposure_at_default_usd: Estimate::mean(defaulted.map(move |o| o.exposure_usd[d])),
                 expected_loss_usd: Estimate::mean(outcomes.iter().map(move |o| o.loss_usd[d]))
                     .expect("at least one path"),
+                spread: spread_metrics(plan, outcomes, d),
             }
         })
         .collect();
@@ -303,5 +352,60 @@ pub fn credit_metrics(borrower: &Borrower, outcomes: &[PathOutcome]) -> CreditMe
         instruments,
         expected_loss_usd,
         loss_tail,
+    }
+}
+
+/// The break-even spread of instrument `d` of `plan` and how the market's spread compares.
+fn spread_metrics(
+    plan: &crate::borrower::DebtPlan,
+    outcomes: &[PathOutcome],
+    d: usize,
+) -> SpreadMetrics {
+    let n = outcomes.len() as f64;
+    let mean_loss = outcomes
+        .iter()
+        .map(|o| o.discounted_loss_usd[d])
+        .sum::<f64>()
+        / n;
+    let mean_exposure = outcomes
+        .iter()
+        .map(|o| o.discounted_exposure_usd_years[d])
+        .sum::<f64>()
+        / n;
+    let break_even_spread_bps = (mean_exposure > 0.0).then(|| {
+        let ratio = mean_loss / mean_exposure;
+        // Delta method for a ratio of means: the spread of L − R·E.
+        let residual_variance = outcomes
+            .iter()
+            .map(|o| {
+                (o.discounted_loss_usd[d] - ratio * o.discounted_exposure_usd_years[d]).powi(2)
+            })
+            .sum::<f64>()
+            / (n - 1.0).max(1.0);
+        Estimate {
+            value: ratio * 10_000.0,
+            standard_error: (residual_variance / n).sqrt() / mean_exposure * 10_000.0,
+        }
+    });
+    let market_spread_bps = plan.market_spread.map(|spread| spread * 10_000.0);
+    // The fee is paid once on the commitment; spread over the expected life in years.
+    let life_years = if plan.commitment_usd > 0.0 {
+        mean_exposure / plan.commitment_usd
+    } else {
+        0.0
+    };
+    let upfront_fee_bps_per_year = (life_years > 0.0 && plan.upfront_fee_fraction > 0.0)
+        .then(|| plan.upfront_fee_fraction * 10_000.0 / life_years);
+    let excess_spread_bps = match (market_spread_bps, break_even_spread_bps) {
+        (Some(market), Some(break_even)) => {
+            Some(market + upfront_fee_bps_per_year.unwrap_or(0.0) - break_even.value)
+        }
+        _ => None,
+    };
+    SpreadMetrics {
+        break_even_spread_bps,
+        market_spread_bps,
+        upfront_fee_bps_per_year,
+        excess_spread_bps,
     }
 }
