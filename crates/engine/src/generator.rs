@@ -258,14 +258,7 @@ impl MarketGenerator {
         let cholesky = correlation_cholesky(&market.model.calm_correlation_matrix())
             .map_err(GeneratorError::NotPositiveSemiDefinite)?;
         let mut counterparties: Vec<CounterpartyRisk> = Vec::new();
-        let leases = scenario.colocation_lease.iter().flat_map(|lease| {
-            std::iter::once(&lease.tenant).chain(lease.backstop.iter().map(|b| &b.guarantor))
-        });
-        let offtakers = scenario
-            .gpu_cloud
-            .iter()
-            .filter_map(|c| c.offtaker.as_ref());
-        for counterparty in leases.chain(offtakers) {
+        for counterparty in scenario.counterparties() {
             let known = counterparties.iter().any(|c| c.name == counterparty.name);
             if known || counterparty.default_month.is_some() {
                 continue;

@@ -207,15 +207,8 @@ pub(crate) fn assumed_counterparty_defaults(
     start: YearMonth,
     months: usize,
 ) -> Vec<(String, usize)> {
-    let leases = scenario.colocation_lease.iter().flat_map(|lease| {
-        std::iter::once(&lease.tenant).chain(lease.backstop.iter().map(|b| &b.guarantor))
-    });
-    let offtakers = scenario
-        .gpu_cloud
-        .iter()
-        .filter_map(|c| c.offtaker.as_ref());
     let mut defaults: Vec<(String, usize)> = Vec::new();
-    for counterparty in leases.chain(offtakers) {
+    for counterparty in scenario.counterparties() {
         let Some(month) = counterparty.default_month else {
             continue;
         };

@@ -124,6 +124,18 @@ pub struct Scenario {
     pub recovery: Recovery,
 }
 
+impl Scenario {
+    /// Every counterparty of the borrower, in the file's order, a name possibly more than
+    /// once: each lease's tenant and backstop guarantor, then each GPU cloud's offtaker.
+    pub fn counterparties(&self) -> impl Iterator<Item = &Counterparty> {
+        let leases = self.colocation_lease.iter().flat_map(|lease| {
+            std::iter::once(&lease.tenant).chain(lease.backstop.iter().map(|b| &b.guarantor))
+        });
+        let offtakers = self.gpu_cloud.iter().filter_map(|c| c.offtaker.as_ref());
+        leases.chain(offtakers)
+    }
+}
+
 fn default_horizon_months() -> u32 {
     120
 }
