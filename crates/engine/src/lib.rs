@@ -19,6 +19,7 @@ mod network;
 mod project;
 mod recovery;
 mod simulate;
+mod sketch;
 mod stress;
 mod waterfall;
 
@@ -49,6 +50,7 @@ pub use simulate::{
     CHUNK_PATHS, CausePd, CreditMetrics, Estimate, InstrumentMetrics, LossTail, PathOutcome,
     SimulationError, SpreadMetrics, credit_metrics, simulate_paths,
 };
+pub use sketch::QuantileSketch;
 pub use stress::{Stress, StressError, StressKind};
 pub use waterfall::{
     CollateralValues, DebtMonth, DebtOutcome, DefaultCause, DefaultEvent, MonthRow, PathBuffers,
