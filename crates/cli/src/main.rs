@@ -46,6 +46,8 @@ enum Command {
     Schema,
     /// A borrower on many generated market paths: PD, LGD, EAD, expected loss, loss tail.
     Simulate(simulate_cmd::SimulateArgs),
+    /// Combine the shard files of `simulate --shard K/N` into exactly the unsharded result.
+    Merge(simulate_cmd::MergeArgs),
     /// Check a scenario file and report every problem in it.
     Validate(scenario_cmd::ValidateArgs),
 }
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Chain(command) => chain_cmd::run(command),
         Command::Network(command) => network_cmd::run(command),
+        Command::Merge(command) => simulate_cmd::run_merge(command),
         Command::Mine(command) => mine_cmd::run(command),
         Command::Project(command) => project_cmd::run(command),
         Command::Schema => scenario_cmd::run_schema(),

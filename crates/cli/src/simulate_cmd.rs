@@ -1,16 +1,25 @@
-//! `bitwatt simulate`: a borrower on many generated market paths — probability of default by
-//! year and cause, loss given default, exposure, expected loss and the loss tail per
-//! instrument, each with its Monte Carlo standard error.
+//! `bitwatt simulate` and `bitwatt merge`: a borrower on many generated market paths —
+//! probability of default by year and cause, time to default, loss given default, exposure,
+//! expected loss, the loss tail, covenant breaches, fans and attribution per instrument, each
+//! with its Monte Carlo standard error — run whole or in shards merged afterwards.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use bitwatt_engine::{CreditMetrics, Estimate, credit_metrics, simulate_paths};
-use bitwatt_model::Scenario;
+use bitwatt_engine::{
+    CreditMetrics, Estimate, Fingerprint, PathOutcome, RunControl, Shard, ShardResult, Simulation,
+    SimulationResult,
+};
+use bitwatt_model::{Scenario, YearMonth};
 use bitwatt_report::{Facts, Table, thousands, usd_millions};
 use clap::Args;
-use serde::Serialize;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
 use crate::output::json;
@@ -39,10 +48,49 @@ pub struct SimulateArgs {
     /// compose.
     #[arg(long = "stress", value_name = "NAME[@YYYY-MM]")]
     stresses: Vec<String>,
+    /// Run only shard K of N (contiguous ranges of path chunks) and write it to --out;
+    /// `bitwatt merge` combines the N shard files into exactly the unsharded result.
+    #[arg(long, value_name = "K/N", requires = "out")]
+    shard: Option<String>,
+    /// Where --shard writes its result.
+    #[arg(long, value_name = "SHARD.json", requires = "shard")]
+    out: Option<PathBuf>,
+    /// Write every path's outcome (default month and cause, each instrument's exposure and
+    /// loss) to a CSV file.
+    #[arg(long, value_name = "FILE.csv")]
+    paths_out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
 }
+
+/// Arguments of `merge`.
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Shard files written by `simulate --shard K/N --out FILE`, in any order.
+    #[arg(value_name = "SHARD.json", required = true)]
+    shards: Vec<PathBuf>,
+    /// Print the full result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `simulate --shard` writes: the shard's result with the scenario and stresses it ran,
+/// so the merge needs nothing else.
+#[derive(Serialize, Deserialize)]
+struct ShardFile {
+    /// Always [`SHARD_FORMAT`].
+    format: String,
+    scenario: Scenario,
+    stresses: Vec<String>,
+    result: ShardResult,
+}
+
+/// The `format` of shard files.
+const SHARD_FORMAT: &str = "bitwatt-shard-1";
 
 /// Runs `simulate`.
 pub fn run(args: SimulateArgs) -> Result<String> {
@@ -51,31 +99,286 @@ pub fn run(args: SimulateArgs) -> Result<String> {
     if args.paths == 0 {
         return Err(BadInput("--paths 0: expected at least one path".to_string()).into());
     }
-    let threads = args.threads.unwrap_or(0);
+    let shard = match &args.shard {
+        Some(text) => parse_shard(text)?,
+        None => Shard::WHOLE,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start the worker threads")?;
     let began = Instant::now();
-    let (borrower, outcomes) = pool
-        .install(|| simulate_paths(&scenario, &stresses, args.paths, args.seed))
+    let simulation = Simulation::new(&scenario, &stresses, args.paths, args.seed)
         .map_err(|e| BadInput(e.to_string()))?;
-    let metrics = credit_metrics(&borrower, &outcomes);
+
+    // Ctrl-C stops the run after the chunks under way; the result covers the paths run.
+    let cancel = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&cancel))
+        .context("cannot watch for Ctrl-C")?;
+    let progress = progress_bar(args.paths, shard, args.quiet);
+    let tick = |paths: u64| progress.inc(paths);
+    let mut paths_writer = args
+        .paths_out
+        .as_deref()
+        .map(|path| PathsWriter::create(path, &scenario, simulation.borrower()))
+        .transpose()?;
+    let mut write_paths = |outcomes: &[PathOutcome]| {
+        paths_writer
+            .as_mut()
+            .is_some_and(|writer| writer.write(outcomes))
+    };
+    let mut control = RunControl {
+        cancel: Some(&cancel),
+        progress: Some(&tick),
+        paths_out: None,
+    };
+    if args.paths_out.is_some() {
+        control.paths_out = Some(&mut write_paths);
+    }
+    let shard_result = pool
+        .install(|| simulation.run(shard, &mut control))
+        .map_err(|e| BadInput(e.to_string()))?;
+    progress.finish_and_clear();
+    if let Some(writer) = paths_writer {
+        writer.finish()?;
+    }
+    if !shard_result.complete {
+        eprintln!(
+            "warning: stopped after {} paths; the result covers those paths only",
+            thousands(shard_result.paths_run as f64, 0)
+        );
+    }
     let run = RunJson {
-        seed: args.seed,
         threads: pool.current_num_threads(),
         seconds: began.elapsed().as_secs_f64(),
     };
-    if args.json {
+
+    if let Some(out) = &args.out {
+        let paths_run = shard_result.paths_run;
+        let file = ShardFile {
+            format: SHARD_FORMAT.to_string(),
+            scenario: scenario.clone(),
+            stresses: args.stresses.clone(),
+            result: shard_result,
+        };
+        let writer = BufWriter::new(
+            File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+        );
+        serde_json::to_writer(writer, &file)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        return Ok(format!(
+            "shard {}/{}: {} paths written to {} ({:.1} s)\n",
+            shard.index,
+            shard.count,
+            thousands(paths_run as f64, 0),
+            out.display(),
+            run.seconds
+        ));
+    }
+    if shard_result.paths_run == 0 {
+        return Err(BadInput("stopped before any path completed".to_string()).into());
+    }
+    let result =
+        SimulationResult::merge(vec![shard_result]).map_err(|e| BadInput(e.to_string()))?;
+    report(
+        &scenario,
+        &simulation,
+        &result,
+        &args.stresses,
+        args.json,
+        &run,
+    )
+}
+
+/// Runs `merge`.
+pub fn run_merge(args: MergeArgs) -> Result<String> {
+    let began = Instant::now();
+    let mut files = Vec::with_capacity(args.shards.len());
+    for path in &args.shards {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file: ShardFile = serde_json::from_str(&text).map_err(|e| {
+            BadInput(format!(
+                "{}: not a shard file written by `bitwatt simulate --shard` ({e})",
+                path.display()
+            ))
+        })?;
+        if file.format != SHARD_FORMAT {
+            return Err(BadInput(format!(
+                "{}: format {:?}, expected {SHARD_FORMAT:?}",
+                path.display(),
+                file.format
+            ))
+            .into());
+        }
+        files.push(file);
+    }
+    let first = &files[0];
+    let scenario = first.scenario.clone();
+    let stress_names = first.stresses.clone();
+    let stresses = parse_stresses(&stress_names, &scenario)?;
+    let fingerprint = &first.result.fingerprint;
+    // The scenario carried in the file must be the one the shard ran.
+    let expected = Fingerprint::of_run(&scenario, &stresses, fingerprint.paths, fingerprint.seed);
+    if expected.scenario_sha256 != fingerprint.scenario_sha256 {
+        return Err(BadInput(format!(
+            "{}: the scenario in the file does not match its fingerprint",
+            args.shards[0].display()
+        ))
+        .into());
+    }
+    let simulation = Simulation::new(&scenario, &stresses, fingerprint.paths, fingerprint.seed)
+        .map_err(|e| BadInput(e.to_string()))?;
+    let result = SimulationResult::merge(files.into_iter().map(|file| file.result).collect())
+        .map_err(|e| BadInput(e.to_string()))?;
+    let run = RunJson {
+        threads: 1,
+        seconds: began.elapsed().as_secs_f64(),
+    };
+    report(
+        &scenario,
+        &simulation,
+        &result,
+        &stress_names,
+        args.json,
+        &run,
+    )
+}
+
+/// `K/N` with 1 ≤ K ≤ N.
+fn parse_shard(text: &str) -> Result<Shard> {
+    let bad = || {
+        BadInput(format!(
+            "--shard {text}: expected K/N with 1 <= K <= N, e.g. 2/3"
+        ))
+    };
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let index: u64 = k.trim().parse().map_err(|_| bad())?;
+    let count: u64 = n.trim().parse().map_err(|_| bad())?;
+    if index == 0 || index > count {
+        return Err(bad().into());
+    }
+    Ok(Shard { index, count })
+}
+
+/// A progress bar on standard error, hidden when it is not a terminal or with `--quiet`.
+fn progress_bar(paths: u64, shard: Shard, quiet: bool) -> ProgressBar {
+    let chunks = paths.div_ceil(bitwatt_engine::CHUNK_PATHS);
+    let first = chunks * (shard.index - 1) / shard.count * bitwatt_engine::CHUNK_PATHS;
+    let last = (chunks * shard.index / shard.count * bitwatt_engine::CHUNK_PATHS).min(paths);
+    let total = last.saturating_sub(first);
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} paths  {per_sec}  eta {eta}")
+            .expect("a valid template"),
+    );
+    bar
+}
+
+/// Writes every path's outcome as CSV, window by window.
+struct PathsWriter {
+    writer: csv::Writer<BufWriter<File>>,
+    path: PathBuf,
+    first_month: YearMonth,
+    debts: usize,
+    error: Option<anyhow::Error>,
+}
+
+impl PathsWriter {
+    fn create(
+        path: &Path,
+        scenario: &Scenario,
+        borrower: &bitwatt_engine::Borrower,
+    ) -> Result<PathsWriter> {
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
+        let mut header = vec![
+            "path".to_string(),
+            "default_month".to_string(),
+            "default_cause".to_string(),
+            "loss_usd".to_string(),
+        ];
+        for debt in &borrower.debts {
+            header.push(format!("{} default_month", debt.name));
+            header.push(format!("{} ead_usd", debt.name));
+            header.push(format!("{} loss_usd", debt.name));
+        }
+        writer
+            .write_record(&header)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(PathsWriter {
+            writer,
+            path: path.to_path_buf(),
+            first_month: scenario.first_month(),
+            debts: borrower.debts.len(),
+            error: None,
+        })
+    }
+
+    /// Writes `outcomes`; false (and the error kept) when the file cannot be written.
+    fn write(&mut self, outcomes: &[PathOutcome]) -> bool {
+        let month = |t: Option<usize>| {
+            t.map_or(String::new(), |t| {
+                self.first_month.plus_months(t as i32).to_string()
+            })
+        };
+        for outcome in outcomes {
+            let mut record = vec![
+                outcome.path.to_string(),
+                month(outcome.default.map(|(t, _)| t)),
+                outcome
+                    .default
+                    .map_or(String::new(), |(_, cause)| cause_text(cause).to_string()),
+                format!("{:.2}", outcome.total_loss_usd()),
+            ];
+            for d in 0..self.debts {
+                record.push(month(outcome.debt_default_month[d]));
+                record.push(format!("{:.2}", outcome.exposure_usd[d]));
+                record.push(format!("{:.2}", outcome.loss_usd[d]));
+            }
+            if let Err(error) = self.writer.write_record(&record) {
+                self.error = Some(error.into());
+                return false;
+            }
+        }
+        true
+    }
+
+    fn finish(mut self) -> Result<()> {
+        if let Some(error) = self.error {
+            return Err(error.context(format!("cannot write {}", self.path.display())));
+        }
+        self.writer
+            .flush()
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+}
+
+/// The result as text or JSON.
+fn report(
+    scenario: &Scenario,
+    simulation: &Simulation,
+    result: &SimulationResult,
+    stresses: &[String],
+    as_json: bool,
+    run: &RunJson,
+) -> Result<String> {
+    let metrics = result.metrics(simulation.borrower());
+    if as_json {
         json(&SimulateJson {
             scenario: &scenario.name,
-            seed: args.seed,
-            stresses: args.stresses.clone(),
+            stresses: stresses.to_vec(),
+            fingerprint: &result.fingerprint,
+            complete: result.complete,
             metrics: &metrics,
             run,
         })
     } else {
-        Ok(render(&scenario, &metrics, &args, &run))
+        Ok(render(scenario, &metrics, result, stresses, run))
     }
 }
 
@@ -83,17 +386,17 @@ pub fn run(args: SimulateArgs) -> Result<String> {
 #[derive(Serialize)]
 struct SimulateJson<'a> {
     scenario: &'a str,
-    seed: u64,
     stresses: Vec<String>,
+    fingerprint: &'a Fingerprint,
+    complete: bool,
     #[serde(flatten)]
     metrics: &'a CreditMetrics,
-    run: RunJson,
+    run: &'a RunJson,
 }
 
 /// How the run went: not part of the result.
 #[derive(Serialize)]
 struct RunJson {
-    seed: u64,
     threads: usize,
     seconds: f64,
 }
@@ -109,23 +412,36 @@ fn percent(estimate: &Estimate) -> String {
 fn render(
     scenario: &Scenario,
     metrics: &CreditMetrics,
-    args: &SimulateArgs,
+    result: &SimulationResult,
+    stresses: &[String],
     run: &RunJson,
 ) -> String {
     let mut out = format!(
         "{} — {} paths, seed {}{}\n\n",
         scenario.name,
         thousands(metrics.paths as f64, 0),
-        args.seed,
-        if args.stresses.is_empty() {
+        result.fingerprint.seed,
+        if stresses.is_empty() {
             String::new()
         } else {
-            format!(", under {}", args.stresses.join(" then "))
+            format!(", under {}", stresses.join(" then "))
         }
     );
     let mut facts = Facts::new();
     if let Some(last) = metrics.cumulative_pd_by_year.last() {
         facts.add("PD to the horizon", percent(last));
+    }
+    if let Some(ttd) = &metrics.time_to_default {
+        let first = scenario.first_month();
+        facts.add(
+            "Default month (5 / 50 / 95 %)",
+            format!(
+                "{} / {} / {}",
+                first.plus_months(ttd.month_quantiles[0] as i32),
+                first.plus_months(ttd.month_quantiles[2] as i32),
+                first.plus_months(ttd.month_quantiles[4] as i32)
+            ),
+        );
     }
     facts.add(
         "Expected loss",
@@ -147,9 +463,13 @@ fn render(
     }
     out.push_str(&facts.render());
 
-    let mut years = Table::new(["year", "cumulative PD"]);
+    let mut years = Table::new(["year", "cumulative PD", "PD in the year"]);
     for (year, pd) in metrics.cumulative_pd_by_year.iter().enumerate() {
-        years.row([(year + 1).to_string(), percent(pd)]);
+        let in_year = metrics
+            .time_to_default
+            .as_ref()
+            .map_or("0.00 %".to_string(), |ttd| percent(&ttd.pd_by_year[year]));
+        years.row([(year + 1).to_string(), percent(pd), in_year]);
     }
     out.push('\n');
     out.push_str(&years.render());
@@ -165,6 +485,7 @@ fn render(
         "debt",
         "PD",
         "LGD",
+        "LGD 5–95 %",
         "EAD",
         "expected loss",
         "break-even spread",
@@ -177,6 +498,9 @@ fn render(
             instrument.name.clone(),
             percent(&instrument.pd),
             instrument.lgd.as_ref().map_or("n/a".to_string(), percent),
+            instrument.lgd_quantiles.map_or("n/a".to_string(), |q| {
+                format!("{:.0}–{:.0} %", q[0] * 100.0, q[4] * 100.0)
+            }),
             instrument
                 .exposure_at_default_usd
                 .map_or("n/a".to_string(), |e| usd_millions(e.value)),
@@ -204,10 +528,93 @@ fn render(
     }
     out.push('\n');
     out.push_str(&instruments.render());
+
+    let mut breaches = Table::new(["debt", "covenant", "breach within horizon", "in year 1"]);
+    let mut any_covenant = false;
+    for instrument in &metrics.instruments {
+        for breach in &instrument.covenant_breaches {
+            any_covenant = true;
+            breaches.row([
+                instrument.name.clone(),
+                covenant_text(breach.covenant).to_string(),
+                percent(&breach.probability),
+                breach
+                    .probability_by_year
+                    .first()
+                    .map_or("n/a".to_string(), percent),
+            ]);
+        }
+    }
+    if any_covenant {
+        out.push('\n');
+        out.push_str(&breaches.render());
+    }
+
+    out.push_str(&render_attribution(metrics));
     out.push_str(&format!(
         "\nnote: ± is one Monte Carlo standard error; spreads a year, the fee spread over the \
          expected life; {} threads, {:.1} s\n",
         run.threads, run.seconds
     ));
     out
+}
+
+fn covenant_text(covenant: bitwatt_engine::Covenant) -> &'static str {
+    match covenant {
+        bitwatt_engine::Covenant::DscrLockUp => "DSCR lock-up",
+        bitwatt_engine::Covenant::DscrDefault => "DSCR default level",
+        bitwatt_engine::Covenant::MaxLtv => "maximum LTV",
+    }
+}
+
+/// The factors at each year end on defaulting paths against all paths.
+fn render_attribution(metrics: &CreditMetrics) -> String {
+    use bitwatt_engine::Factor;
+    let months = metrics
+        .attribution
+        .first()
+        .map_or(0, |a| a.mean_all_by_month.len());
+    let shown = [
+        (Factor::BtcPriceUsd, "BTC price (USD)", 0),
+        (Factor::HashpriceUsdPerPhDay, "hashprice (USD/PH/day)", 2),
+        (Factor::GpuRentUsdPerGpuHour, "GPU rent (USD/GPU-h)", 2),
+        (Factor::PowerPriceUsdPerMwh, "power (USD/MWh)", 1),
+        (Factor::StressShare, "stress regime (%)", 1),
+    ];
+    let year_ends: Vec<usize> = [12, 24, 36, 60]
+        .into_iter()
+        .filter(|&m| m <= months)
+        .collect();
+    let mut header = vec!["mean on defaulting / all paths".to_string()];
+    header.extend(year_ends.iter().map(|m| format!("year {}", m / 12)));
+    let mut table = Table::new(header);
+    let mut any = false;
+    for (factor, label, decimals) in shown {
+        let Some(attribution) = metrics.attribution.iter().find(|a| a.factor == factor) else {
+            continue;
+        };
+        let Some(defaulted) = &attribution.mean_defaulted_by_month else {
+            continue;
+        };
+        any = true;
+        let scale = if factor == Factor::StressShare {
+            100.0
+        } else {
+            1.0
+        };
+        let mut row = vec![label.to_string()];
+        for &m in &year_ends {
+            row.push(format!(
+                "{} / {}",
+                thousands(defaulted[m - 1] * scale, decimals),
+                thousands(attribution.mean_all_by_month[m - 1] * scale, decimals)
+            ));
+        }
+        table.row(row);
+    }
+    if any {
+        format!("\n{}", table.render())
+    } else {
+        String::new()
+    }
 }

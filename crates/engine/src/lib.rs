@@ -47,12 +47,14 @@ pub use recovery::{
     MAX_SALE_START_MONTH, Recoveries, RecoveryTerms, SaleFactors, SalesLedger, recover_estate,
 };
 pub use simulate::{
-    CHUNK_PATHS, CausePd, CreditMetrics, Estimate, InstrumentMetrics, LossTail, PathOutcome,
-    SimulationError, SpreadMetrics, credit_metrics, simulate_paths,
+    CHUNK_PATHS, CausePd, CovenantBreachMetrics, CreditMetrics, Estimate, Factor,
+    FactorAttribution, Fan, FanSeries, Fingerprint, InstrumentMetrics, LossTail, PathOutcome,
+    QUANTILE_LEVELS, RunControl, Shard, ShardResult, Simulation, SimulationError, SimulationResult,
+    SpreadMetrics, TimeToDefault, simulate,
 };
 pub use sketch::QuantileSketch;
 pub use stress::{Stress, StressError, StressKind};
 pub use waterfall::{
-    CollateralValues, DebtMonth, DebtOutcome, DefaultCause, DefaultEvent, MonthRow, PathBuffers,
-    PathSummary, annual_irr, recover, run_path,
+    CollateralValues, Covenant, CovenantBreaches, DebtMonth, DebtOutcome, DefaultCause,
+    DefaultEvent, MonthRow, PathBuffers, PathSummary, annual_irr, recover, run_path,
 };

@@ -1,26 +1,39 @@
 //! `simulate`: a borrower on many generated market paths, and the credit metrics a lender
-//! prices with — probability of default by year and cause, loss given default, exposure,
-//! expected loss and the loss distribution's tail, each with its Monte Carlo standard error.
+//! prices with — probability of default by year and cause, time to default, loss given
+//! default, exposure, expected loss, the loss distribution's tail, covenant breaches, monthly
+//! fans and what the factors looked like on defaulting paths — each probability and mean with
+//! its Monte Carlo standard error.
 //!
-//! Paths run in fixed-size chunks in parallel; each path's outcome (default month and cause,
-//! each instrument's exposure and loss) is kept in path order and every statistic is computed
-//! serially from them, so the result is the same bit for bit for any number of threads.
+//! Paths run in fixed-size chunks ([`CHUNK_PATHS`]); a window of chunks runs in parallel and
+//! each chunk's summary (moments accumulated path by path) is kept in chunk order. A shard is
+//! a contiguous range of chunks; the metrics fold the chunk summaries of every shard serially
+//! in chunk order, so a run gives the same result bit for bit for any number of threads and
+//! any split into shards. Per-path scalars (loss, default month, each instrument's LGD) are
+//! kept exactly; monthly fans go into integer-count sketches whose merge is exact.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bitwatt_model::{MAX_DEBT_INSTRUMENTS, Scenario};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::borrower::{Borrower, CompileError};
+use crate::borrower::{Borrower, CompileError, DebtPlan};
 use crate::generator::{GeneratorError, MarketGenerator, RandomKey};
 use crate::market::{MarketPath, base_market_path};
 use crate::recovery::LiquidationPrices;
+use crate::sketch::QuantileSketch;
 use crate::stress::Stress;
-use crate::waterfall::{DefaultCause, PathBuffers, recover, run_path};
+use crate::waterfall::{Covenant, DefaultCause, PathBuffers, recover, run_path};
 
 /// Paths in a chunk: a constant, never derived from the thread count.
-pub const CHUNK_PATHS: u64 = 1_024;
+pub const CHUNK_PATHS: u64 = 4_096;
 
-/// Why a simulation cannot run.
+/// Chunks run in parallel between two checks for cancellation.
+const WINDOW_CHUNKS: u64 = 32;
+
+/// Why a simulation cannot run, or its shards cannot merge.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum SimulationError {
     /// The borrower does not compile.
@@ -32,12 +45,131 @@ pub enum SimulationError {
     /// No paths asked for.
     #[error("--paths 0: expected at least one path")]
     NoPaths,
+    /// A shard outside 1..=count.
+    #[error("--shard {index}/{count}: expected k/n with 1 <= k <= n")]
+    BadShard {
+        /// The shard asked for (1-based).
+        index: u64,
+        /// Shards in the run.
+        count: u64,
+    },
+    /// Shards of different runs, builds or scenarios.
+    #[error("shard {index} has another fingerprint ({field}: {theirs:?}, expected {ours:?})")]
+    FingerprintMismatch {
+        /// The shard (1-based).
+        index: u64,
+        /// The fingerprint field that differs.
+        field: &'static str,
+        /// Its value in the first shard.
+        ours: String,
+        /// Its value in this shard.
+        theirs: String,
+    },
+    /// Shards missing, repeated or cut short.
+    #[error("cannot merge: {0}")]
+    Incomplete(String),
+}
+
+/// Which part of a run a shard covers: shard `index` of `count` (1-based), a contiguous range
+/// of chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// This shard (1..=count).
+    pub index: u64,
+    /// Shards in the run.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole run as one shard.
+    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    /// The chunks of a run of `paths` paths this shard covers.
+    fn chunks(self, paths: u64) -> std::ops::Range<u64> {
+        let chunks = paths.div_ceil(CHUNK_PATHS);
+        let bound = |k: u64| chunks * k / self.count;
+        bound(self.index - 1)..bound(self.index)
+    }
+}
+
+/// What a result was computed from and by: shards merge only when every field agrees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// bitwatt's version.
+    pub version: String,
+    /// Git commit of the build.
+    pub commit: String,
+    /// Target triple of the build.
+    pub target: String,
+    /// SHA-256 of the Cargo.lock the build used.
+    pub cargo_lock_sha256: String,
+    /// SHA-256 of the scenario (its canonical JSON form).
+    pub scenario_sha256: String,
+    /// Seed of the random numbers.
+    pub seed: u64,
+    /// Paths of the whole run.
+    pub paths: u64,
+    /// Stresses applied on every path, in order.
+    pub stresses: Vec<String>,
+}
+
+impl Fingerprint {
+    /// The fingerprint of a run of `scenario` under `stresses` with `paths` paths from `seed`.
+    pub fn of_run(scenario: &Scenario, stresses: &[Stress], paths: u64, seed: u64) -> Fingerprint {
+        let scenario_json = serde_json::to_vec(scenario).expect("a scenario serialises");
+        Fingerprint {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            commit: env!("BITWATT_GIT_COMMIT").to_string(),
+            target: env!("BITWATT_TARGET").to_string(),
+            cargo_lock_sha256: hex_sha256(include_bytes!("../../../Cargo.lock")),
+            scenario_sha256: hex_sha256(&scenario_json),
+            seed,
+            paths,
+            stresses: stresses.iter().map(Stress::to_string).collect(),
+        }
+    }
+
+    /// The first field in which `other` differs, with both values.
+    fn difference(&self, other: &Fingerprint) -> Option<(&'static str, String, String)> {
+        let fields: [(&'static str, String, String); 8] = [
+            ("version", self.version.clone(), other.version.clone()),
+            ("commit", self.commit.clone(), other.commit.clone()),
+            ("target", self.target.clone(), other.target.clone()),
+            (
+                "cargo_lock_sha256",
+                self.cargo_lock_sha256.clone(),
+                other.cargo_lock_sha256.clone(),
+            ),
+            (
+                "scenario_sha256",
+                self.scenario_sha256.clone(),
+                other.scenario_sha256.clone(),
+            ),
+            ("seed", self.seed.to_string(), other.seed.to_string()),
+            ("paths", self.paths.to_string(), other.paths.to_string()),
+            (
+                "stresses",
+                self.stresses.join(","),
+                other.stresses.join(","),
+            ),
+        ];
+        fields.into_iter().find(|(_, ours, theirs)| ours != theirs)
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What one path left: the borrower's default, and each instrument's default, exposure and
 /// loss (present value at default of what the lenders do not recover).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PathOutcome {
+    /// Path index in the run.
+    pub path: u64,
     /// Month and cause of the borrower's (parent's) default.
     pub default: Option<(usize, DefaultCause)>,
     /// Month each instrument defaulted, if it did.
@@ -60,104 +192,706 @@ impl PathOutcome {
     }
 }
 
-/// Runs `paths` market paths of `scenario` (with `stresses` on top) from `seed`, on the
-/// current rayon thread pool; the outcomes come back in path order.
-pub fn simulate_paths(
-    scenario: &Scenario,
-    stresses: &[Stress],
-    paths: u64,
-    seed: u64,
-) -> Result<(Borrower, Vec<PathOutcome>), SimulationError> {
-    if paths == 0 {
-        return Err(SimulationError::NoPaths);
-    }
-    let base = base_market_path(scenario);
-    let borrower = Borrower::with_base_path(scenario, &base)?;
-    let generator = MarketGenerator::new(scenario, stresses)?;
-    let key = RandomKey::from_seed(seed);
-    let risk_free = scenario.market.sofr_percent / 100.0;
-    let chunks = paths.div_ceil(CHUNK_PATHS);
-    let results: Vec<Vec<PathOutcome>> = (0..chunks)
-        .into_par_iter()
-        .map_init(
-            || {
-                (
-                    MarketPath::with_start(scenario.first_month()),
-                    PathBuffers::new(&borrower),
-                )
-            },
-            |(market, buffers), chunk| {
-                let first = chunk * CHUNK_PATHS;
-                let last = (first + CHUNK_PATHS).min(paths);
-                (first..last)
-                    .map(|path| {
-                        generator.generate(&key, path, market);
-                        run_one(&borrower, market, buffers, risk_free)
-                    })
-                    .collect()
-            },
-        )
-        .collect();
-    Ok((borrower, results.into_iter().flatten().collect()))
+/// How a run is watched and stopped; the default does neither.
+#[derive(Default)]
+pub struct RunControl<'a> {
+    /// Set (e.g. on Ctrl-C) to stop after the window of chunks under way.
+    pub cancel: Option<&'a AtomicBool>,
+    /// Called with the number of paths each chunk completes, from the worker threads.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// Called with every path's outcome in path order, window by window; returns false to
+    /// stop the run.
+    pub paths_out: Option<&'a mut (dyn FnMut(&[PathOutcome]) -> bool + Send)>,
 }
 
-/// One path's outcome; `risk_free` (a year) discounts losses and exposures to the start.
-fn run_one(
-    borrower: &Borrower,
-    market: &MarketPath,
-    buffers: &mut PathBuffers,
-    risk_free: f64,
-) -> PathOutcome {
-    let summary = run_path(borrower, market, buffers);
-    let mut outcome = PathOutcome {
-        default: summary
-            .default
-            .map(|event| (event.month_index, event.cause)),
-        debt_default_month: [None; MAX_DEBT_INSTRUMENTS],
-        exposure_usd: [0.0; MAX_DEBT_INSTRUMENTS],
-        loss_usd: [0.0; MAX_DEBT_INSTRUMENTS],
-        discounted_loss_usd: [0.0; MAX_DEBT_INSTRUMENTS],
-        discounted_exposure_usd_years: [0.0; MAX_DEBT_INSTRUMENTS],
-    };
-    let debts = borrower.debts.len();
-    let monthly = 1.0 + risk_free / 12.0;
-    for (d, debt) in summary.debt_outcomes().iter().enumerate() {
-        // Exposure until the default month, included.
-        let end = debt
-            .default
-            .map_or(summary.months_run, |e| e.month_index + 1);
-        let mut factor = 1.0;
-        let mut exposure = 0.0;
-        for t in 0..end {
-            exposure += buffers.debt_rows[t * debts + d].opening_balance_usd * factor / 12.0;
-            factor /= monthly;
+/// Monthly series with percentile fans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FanSeries {
+    /// The borrower's DSCR (CFADS over scheduled debt service), months with debt service.
+    Dscr,
+    /// Secured debt over collateral value, months with secured debt.
+    Ltv,
+    /// The borrower's cash (USD), months before its default.
+    CashUsd,
+    /// Hashprice (USD per PH/s per day).
+    HashpriceUsdPerPhDay,
+    /// BTC price (USD).
+    BtcPriceUsd,
+    /// GPU rent reference index (USD per GPU-hour).
+    GpuRentUsdPerGpuHour,
+    /// Network hashrate (EH/s).
+    NetworkHashrateEhs,
+}
+
+impl FanSeries {
+    /// Every series, in the order reported.
+    pub const ALL: [FanSeries; 7] = [
+        FanSeries::Dscr,
+        FanSeries::Ltv,
+        FanSeries::CashUsd,
+        FanSeries::HashpriceUsdPerPhDay,
+        FanSeries::BtcPriceUsd,
+        FanSeries::GpuRentUsdPerGpuHour,
+        FanSeries::NetworkHashrateEhs,
+    ];
+}
+
+/// Market factors averaged for the attribution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Factor {
+    /// BTC price (USD).
+    BtcPriceUsd,
+    /// Hashprice (USD per PH/s per day).
+    HashpriceUsdPerPhDay,
+    /// Network hashrate (EH/s).
+    NetworkHashrateEhs,
+    /// Fees per block (BTC).
+    FeesBtcPerBlock,
+    /// GPU rent reference index (USD per GPU-hour).
+    GpuRentUsdPerGpuHour,
+    /// AI demand relative to the base case.
+    AiDemand,
+    /// Spot power price (USD/MWh).
+    PowerPriceUsdPerMwh,
+    /// SOFR (percent a year).
+    SofrPercent,
+    /// Share of paths in the stress regime.
+    StressShare,
+}
+
+impl Factor {
+    /// Every factor, in the order reported.
+    pub const ALL: [Factor; 9] = [
+        Factor::BtcPriceUsd,
+        Factor::HashpriceUsdPerPhDay,
+        Factor::NetworkHashrateEhs,
+        Factor::FeesBtcPerBlock,
+        Factor::GpuRentUsdPerGpuHour,
+        Factor::AiDemand,
+        Factor::PowerPriceUsdPerMwh,
+        Factor::SofrPercent,
+        Factor::StressShare,
+    ];
+
+    /// The factor's value in month `t` of `market`.
+    fn value(self, market: &MarketPath, t: usize) -> f64 {
+        match self {
+            Factor::BtcPriceUsd => market.btc_price_usd[t],
+            Factor::HashpriceUsdPerPhDay => market.hashprice_usd_per_ph_day(t),
+            Factor::NetworkHashrateEhs => market.network_hashrate_hs[t] / 1e18,
+            Factor::FeesBtcPerBlock => market.fees_btc_per_block[t],
+            Factor::GpuRentUsdPerGpuHour => market.gpu_rent_index_usd_per_gpu_hour[t],
+            Factor::AiDemand => market.ai_demand[t],
+            Factor::PowerPriceUsdPerMwh => market.power_price_usd_per_mwh[t],
+            Factor::SofrPercent => market.sofr[t] * 100.0,
+            Factor::StressShare => f64::from(u8::from(market.stress[t])),
         }
-        outcome.discounted_exposure_usd_years[d] = exposure;
     }
-    if summary.debt_outcomes().iter().all(|d| d.default.is_none()) {
-        return outcome;
+}
+
+/// Count, mean and sum of squared deviations, accumulated value by value (Welford) and merged
+/// (Chan et al.) in a fixed order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Moments {
+    n: u64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Moments {
+    fn add(&mut self, x: f64) {
+        self.n += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.n as f64;
+        self.m2 += delta * (x - self.mean);
     }
-    let prices = LiquidationPrices::for_estate(
-        &summary.estate,
-        &borrower.liquidation_markets,
-        &market.liquidation_depth_factor,
-    );
-    let recoveries = recover(&summary, &prices);
-    for (d, (debt, claim)) in summary
-        .debt_outcomes()
-        .iter()
-        .zip(recoveries.claims())
-        .enumerate()
-    {
-        if let Some(event) = debt.default {
-            outcome.debt_default_month[d] = Some(event.month_index);
-            outcome.exposure_usd[d] = claim.ead_usd;
-            outcome.loss_usd[d] = claim.loss_usd;
-            outcome.discounted_loss_usd[d] =
-                claim.loss_usd * monthly.powi(-(event.month_index as i32));
+
+    fn merge(&mut self, other: &Moments) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *other;
+            return;
+        }
+        let (a, b) = (self.n as f64, other.n as f64);
+        let n = a + b;
+        let delta = other.mean - self.mean;
+        self.mean += delta * b / n;
+        self.m2 += other.m2 + delta * delta * a * b / n;
+        self.n += other.n;
+    }
+
+    fn estimate(&self) -> Option<Estimate> {
+        (self.n > 0).then(|| {
+            let variance = if self.n > 1 {
+                self.m2 / (self.n - 1) as f64
+            } else {
+                0.0
+            };
+            Estimate {
+                value: self.mean,
+                standard_error: (variance / self.n as f64).sqrt(),
+            }
+        })
+    }
+}
+
+/// Joint moments of two variables (for a ratio of means and its standard error).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct CoMoments {
+    n: u64,
+    mean_x: f64,
+    mean_y: f64,
+    m2_x: f64,
+    m2_y: f64,
+    c_xy: f64,
+}
+
+impl CoMoments {
+    fn add(&mut self, x: f64, y: f64) {
+        self.n += 1;
+        let n = self.n as f64;
+        let dx = x - self.mean_x;
+        let dy = y - self.mean_y;
+        self.mean_x += dx / n;
+        self.mean_y += dy / n;
+        self.m2_x += dx * (x - self.mean_x);
+        self.m2_y += dy * (y - self.mean_y);
+        self.c_xy += dx * (y - self.mean_y);
+    }
+
+    fn merge(&mut self, other: &CoMoments) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *other;
+            return;
+        }
+        let (a, b) = (self.n as f64, other.n as f64);
+        let n = a + b;
+        let dx = other.mean_x - self.mean_x;
+        let dy = other.mean_y - self.mean_y;
+        self.mean_x += dx * b / n;
+        self.mean_y += dy * b / n;
+        self.m2_x += other.m2_x + dx * dx * a * b / n;
+        self.m2_y += other.m2_y + dy * dy * a * b / n;
+        self.c_xy += other.c_xy + dx * dy * a * b / n;
+        self.n += other.n;
+    }
+
+    /// mean(x) / mean(y) with its delta-method standard error; none when mean(y) is not
+    /// positive.
+    fn ratio(&self) -> Option<Estimate> {
+        (self.n > 0 && self.mean_y > 0.0).then(|| {
+            let r = self.mean_x / self.mean_y;
+            let variance = if self.n > 1 {
+                ((self.m2_x - 2.0 * r * self.c_xy + r * r * self.m2_y) / (self.n - 1) as f64)
+                    .max(0.0)
+            } else {
+                0.0
+            };
+            Estimate {
+                value: r,
+                standard_error: (variance / self.n as f64).sqrt() / self.mean_y,
+            }
+        })
+    }
+}
+
+/// One instrument's moments over a chunk's paths.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct InstrumentChunk {
+    /// LGD over defaulting paths with exposure.
+    lgd: Moments,
+    /// EAD over defaulting paths (USD).
+    ead: Moments,
+    /// Loss over all paths (USD).
+    loss: Moments,
+    /// Discounted loss (x) and discounted exposure (y) over all paths.
+    spread: CoMoments,
+}
+
+/// The floating-point summary of one chunk of paths, accumulated in path order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct ChunkSummary {
+    /// Chunk index in the run.
+    index: u64,
+    /// Total loss over all paths (USD).
+    total_loss: Moments,
+    /// Per instrument.
+    instruments: Vec<InstrumentChunk>,
+    /// Factor sums over all paths, `[factor · months + month]`.
+    factor_sums_all: Vec<f64>,
+    /// Factor sums over the paths on which the borrower defaults.
+    factor_sums_defaulted: Vec<f64>,
+}
+
+impl ChunkSummary {
+    fn new(index: u64, debts: usize, months: usize) -> ChunkSummary {
+        ChunkSummary {
+            index,
+            total_loss: Moments::default(),
+            instruments: vec![InstrumentChunk::default(); debts],
+            factor_sums_all: vec![0.0; Factor::ALL.len() * months],
+            factor_sums_defaulted: vec![0.0; Factor::ALL.len() * months],
         }
     }
-    outcome
+
+    fn merge(&mut self, other: &ChunkSummary) {
+        self.total_loss.merge(&other.total_loss);
+        for (ours, theirs) in self.instruments.iter_mut().zip(&other.instruments) {
+            ours.lgd.merge(&theirs.lgd);
+            ours.ead.merge(&theirs.ead);
+            ours.loss.merge(&theirs.loss);
+            ours.spread.merge(&theirs.spread);
+        }
+        for (ours, theirs) in self.factor_sums_all.iter_mut().zip(&other.factor_sums_all) {
+            *ours += theirs;
+        }
+        for (ours, theirs) in self
+            .factor_sums_defaulted
+            .iter_mut()
+            .zip(&other.factor_sums_defaulted)
+        {
+            *ours += theirs;
+        }
+    }
+}
+
+/// Integer counts: their sum does not depend on the order of addition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Tally {
+    /// Borrower defaults by month index.
+    defaults_by_month: Vec<u64>,
+    /// Borrower defaults by cause, in the order of [`CAUSES`].
+    defaults_by_cause: Vec<u64>,
+    /// Defaults per instrument.
+    instrument_defaults: Vec<u64>,
+    /// Paths on which instrument `d` broke covenant `c` in year `y`:
+    /// `[(d · covenants + c) · years + y]`.
+    covenant_breach_paths: Vec<u64>,
+    /// Paths on which instrument `d` broke covenant `c` at any time: `[d · covenants + c]`.
+    covenant_breach_paths_any: Vec<u64>,
+}
+
+impl Tally {
+    fn new(debts: usize, months: usize) -> Tally {
+        let years = months.div_ceil(12);
+        Tally {
+            defaults_by_month: vec![0; months],
+            defaults_by_cause: vec![0; CAUSES.len()],
+            instrument_defaults: vec![0; debts],
+            covenant_breach_paths: vec![0; debts * Covenant::ALL.len() * years],
+            covenant_breach_paths_any: vec![0; debts * Covenant::ALL.len()],
+        }
+    }
+
+    fn merge(&mut self, other: &Tally) {
+        let add = |ours: &mut Vec<u64>, theirs: &Vec<u64>| {
+            for (a, b) in ours.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        };
+        add(&mut self.defaults_by_month, &other.defaults_by_month);
+        add(&mut self.defaults_by_cause, &other.defaults_by_cause);
+        add(&mut self.instrument_defaults, &other.instrument_defaults);
+        add(
+            &mut self.covenant_breach_paths,
+            &other.covenant_breach_paths,
+        );
+        add(
+            &mut self.covenant_breach_paths_any,
+            &other.covenant_breach_paths_any,
+        );
+    }
+}
+
+/// Monthly sketches of every fan series: `[series · months + month]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Fans {
+    months: usize,
+    sketches: Vec<QuantileSketch>,
+}
+
+impl Fans {
+    fn new(months: usize) -> Fans {
+        Fans {
+            months,
+            sketches: vec![QuantileSketch::new(); FanSeries::ALL.len() * months],
+        }
+    }
+
+    fn add(&mut self, series: FanSeries, t: usize, value: f64) {
+        self.sketches[series as usize * self.months + t].add(value);
+    }
+
+    fn merge(&mut self, other: &Fans) {
+        for (ours, theirs) in self.sketches.iter_mut().zip(&other.sketches) {
+            ours.merge(theirs);
+        }
+    }
+}
+
+/// One chunk's results before they join the shard.
+struct ChunkResult {
+    summary: ChunkSummary,
+    tally: Tally,
+    path_loss_usd: Vec<f64>,
+    path_default_month: Vec<Option<u16>>,
+    instrument_lgds: Vec<Vec<f64>>,
+    outcomes: Vec<PathOutcome>,
+}
+
+/// The result of one shard of a run (the whole run is shard 1/1): everything needed to merge
+/// it with the other shards into exactly the unsharded result. Serialisable, so shards can
+/// run on other machines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardResult {
+    /// What it was computed from and by.
+    pub fingerprint: Fingerprint,
+    /// Which shard.
+    pub shard: Shard,
+    /// Paths run (fewer than the shard's share when the run was stopped).
+    pub paths_run: u64,
+    /// Whether the shard ran all its paths.
+    pub complete: bool,
+    /// Horizon (months).
+    months: usize,
+    /// Instruments' names.
+    instrument_names: Vec<String>,
+    /// Chunk summaries, in chunk order.
+    chunks: Vec<ChunkSummary>,
+    tally: Tally,
+    /// Each path's total loss (USD), in path order.
+    path_loss_usd: Vec<f64>,
+    /// Each path's default month (index), in path order.
+    path_default_month: Vec<Option<u16>>,
+    /// Per instrument: the LGD of each path on which it defaulted with exposure, in path
+    /// order.
+    instrument_lgds: Vec<Vec<f64>>,
+    fans: Fans,
+}
+
+/// A scenario ready to simulate: the borrower compiled and the generator built once.
+pub struct Simulation {
+    borrower: Borrower,
+    generator: MarketGenerator,
+    fingerprint: Fingerprint,
+    risk_free_per_year: f64,
+    first_month: bitwatt_model::YearMonth,
+}
+
+impl Simulation {
+    /// `scenario` under `stresses`, `paths` paths from `seed`.
+    pub fn new(
+        scenario: &Scenario,
+        stresses: &[Stress],
+        paths: u64,
+        seed: u64,
+    ) -> Result<Simulation, SimulationError> {
+        if paths == 0 {
+            return Err(SimulationError::NoPaths);
+        }
+        let base = base_market_path(scenario);
+        Ok(Simulation {
+            borrower: Borrower::with_base_path(scenario, &base)?,
+            generator: MarketGenerator::new(scenario, stresses)?,
+            fingerprint: Fingerprint::of_run(scenario, stresses, paths, seed),
+            risk_free_per_year: scenario.market.sofr_percent / 100.0,
+            first_month: scenario.first_month(),
+        })
+    }
+
+    /// The compiled borrower.
+    pub fn borrower(&self) -> &Borrower {
+        &self.borrower
+    }
+
+    /// Runs shard `shard` on the current rayon thread pool.
+    pub fn run(
+        &self,
+        shard: Shard,
+        control: &mut RunControl<'_>,
+    ) -> Result<ShardResult, SimulationError> {
+        if shard.index == 0 || shard.index > shard.count {
+            return Err(SimulationError::BadShard {
+                index: shard.index,
+                count: shard.count,
+            });
+        }
+        let paths = self.fingerprint.paths;
+        let months = self.borrower.horizon_months;
+        let debts = self.borrower.debts.len();
+        let key = RandomKey::from_seed(self.fingerprint.seed);
+        let threads = rayon::current_num_threads().max(1);
+        let thread_fans: Vec<Mutex<Fans>> = (0..threads)
+            .map(|_| Mutex::new(Fans::new(months)))
+            .collect();
+        let mut result = ShardResult {
+            fingerprint: self.fingerprint.clone(),
+            shard,
+            paths_run: 0,
+            complete: true,
+            months,
+            instrument_names: self.borrower.debts.iter().map(|d| d.name.clone()).collect(),
+            chunks: Vec::new(),
+            tally: Tally::new(debts, months),
+            path_loss_usd: Vec::new(),
+            path_default_month: Vec::new(),
+            instrument_lgds: vec![Vec::new(); debts],
+            fans: Fans::new(months),
+        };
+        let chunks = shard.chunks(paths);
+        let keep_outcomes = control.paths_out.is_some();
+        let mut window_start = chunks.start;
+        while window_start < chunks.end {
+            if control.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                result.complete = false;
+                break;
+            }
+            let window_end = (window_start + WINDOW_CHUNKS).min(chunks.end);
+            let window: Vec<ChunkResult> = (window_start..window_end)
+                .into_par_iter()
+                .map_init(
+                    || {
+                        (
+                            MarketPath::with_start(self.first_month),
+                            PathBuffers::new(&self.borrower),
+                        )
+                    },
+                    |(market, buffers), chunk| {
+                        let slot = rayon::current_thread_index().unwrap_or(0) % threads;
+                        let mut fans = thread_fans[slot].lock().expect("fans lock");
+                        let result =
+                            self.run_chunk(&key, chunk, market, buffers, &mut fans, keep_outcomes);
+                        if let Some(progress) = control.progress {
+                            progress(result.path_loss_usd.len() as u64);
+                        }
+                        result
+                    },
+                )
+                .collect();
+            for chunk in window {
+                result.paths_run += chunk.path_loss_usd.len() as u64;
+                result.tally.merge(&chunk.tally);
+                result.path_loss_usd.extend(chunk.path_loss_usd);
+                result.path_default_month.extend(chunk.path_default_month);
+                for (all, lgds) in result.instrument_lgds.iter_mut().zip(chunk.instrument_lgds) {
+                    all.extend(lgds);
+                }
+                result.chunks.push(chunk.summary);
+                if let Some(paths_out) = control.paths_out.as_mut()
+                    && !paths_out(&chunk.outcomes)
+                {
+                    result.complete = false;
+                }
+            }
+            if !result.complete {
+                break;
+            }
+            window_start = window_end;
+        }
+        for fans in thread_fans {
+            result.fans.merge(&fans.into_inner().expect("fans lock"));
+        }
+        Ok(result)
+    }
+
+    /// Runs chunk `chunk`, adding its monthly values to `fans`.
+    fn run_chunk(
+        &self,
+        key: &RandomKey,
+        chunk: u64,
+        market: &mut MarketPath,
+        buffers: &mut PathBuffers,
+        fans: &mut Fans,
+        keep_outcomes: bool,
+    ) -> ChunkResult {
+        let borrower = &self.borrower;
+        let months = borrower.horizon_months;
+        let debts = borrower.debts.len();
+        let years = months.div_ceil(12);
+        let paths = self.fingerprint.paths;
+        let first = chunk * CHUNK_PATHS;
+        let last = (first + CHUNK_PATHS).min(paths);
+        let mut result = ChunkResult {
+            summary: ChunkSummary::new(chunk, debts, months),
+            tally: Tally::new(debts, months),
+            path_loss_usd: Vec::with_capacity((last - first) as usize),
+            path_default_month: Vec::with_capacity((last - first) as usize),
+            instrument_lgds: vec![Vec::new(); debts],
+            outcomes: Vec::new(),
+        };
+        for path in first..last {
+            self.generator.generate(key, path, market);
+            let (outcome, months_run) = self.run_one(path, market, buffers);
+            let summary = &mut result.summary;
+            let tally = &mut result.tally;
+            // Borrower default.
+            let total_loss = outcome.total_loss_usd();
+            summary.total_loss.add(total_loss);
+            result.path_loss_usd.push(total_loss);
+            result
+                .path_default_month
+                .push(outcome.default.map(|(t, _)| t as u16));
+            if let Some((t, cause)) = outcome.default {
+                tally.defaults_by_month[t] += 1;
+                let c = CAUSES.iter().position(|&k| k == cause).expect("a cause");
+                tally.defaults_by_cause[c] += 1;
+            }
+            // Instruments.
+            for d in 0..debts {
+                let instrument = &mut summary.instruments[d];
+                instrument.loss.add(outcome.loss_usd[d]);
+                instrument.spread.add(
+                    outcome.discounted_loss_usd[d],
+                    outcome.discounted_exposure_usd_years[d],
+                );
+                if outcome.debt_default_month[d].is_some() {
+                    tally.instrument_defaults[d] += 1;
+                    instrument.ead.add(outcome.exposure_usd[d]);
+                    if outcome.exposure_usd[d] > 0.0 {
+                        let lgd = outcome.loss_usd[d] / outcome.exposure_usd[d];
+                        instrument.lgd.add(lgd);
+                        result.instrument_lgds[d].push(lgd);
+                    }
+                }
+            }
+            // Covenant breaches by year.
+            for (d, plan) in borrower.debts.iter().enumerate() {
+                for (c, covenant) in Covenant::ALL.iter().enumerate() {
+                    if !covenant.applies_to(plan) {
+                        continue;
+                    }
+                    let base = (d * Covenant::ALL.len() + c) * years;
+                    let mut last_year = None;
+                    for t in 0..months_run {
+                        if buffers.debt_rows[t * debts + d]
+                            .covenant_breaches
+                            .contains(*covenant)
+                            && last_year != Some(t / 12)
+                        {
+                            if last_year.is_none() {
+                                tally.covenant_breach_paths_any[d * Covenant::ALL.len() + c] += 1;
+                            }
+                            last_year = Some(t / 12);
+                            tally.covenant_breach_paths[base + t / 12] += 1;
+                        }
+                    }
+                }
+            }
+            // Fans and attribution.
+            for t in 0..months {
+                if t < months_run {
+                    let row = &buffers.rows[t];
+                    if let Some(dscr) = row.dscr {
+                        fans.add(FanSeries::Dscr, t, dscr);
+                    }
+                    if let Some(ltv) = row.ltv {
+                        fans.add(FanSeries::Ltv, t, ltv);
+                    }
+                    fans.add(FanSeries::CashUsd, t, row.cash_usd);
+                }
+                fans.add(
+                    FanSeries::HashpriceUsdPerPhDay,
+                    t,
+                    market.hashprice_usd_per_ph_day(t),
+                );
+                fans.add(FanSeries::BtcPriceUsd, t, market.btc_price_usd[t]);
+                fans.add(
+                    FanSeries::GpuRentUsdPerGpuHour,
+                    t,
+                    market.gpu_rent_index_usd_per_gpu_hour[t],
+                );
+                fans.add(
+                    FanSeries::NetworkHashrateEhs,
+                    t,
+                    market.network_hashrate_hs[t] / 1e18,
+                );
+            }
+            for (f, factor) in Factor::ALL.iter().enumerate() {
+                let sums = &mut summary.factor_sums_all[f * months..(f + 1) * months];
+                for (t, sum) in sums.iter_mut().enumerate() {
+                    *sum += factor.value(market, t);
+                }
+                if outcome.default.is_some() {
+                    let sums = &mut summary.factor_sums_defaulted[f * months..(f + 1) * months];
+                    for (t, sum) in sums.iter_mut().enumerate() {
+                        *sum += factor.value(market, t);
+                    }
+                }
+            }
+            if keep_outcomes {
+                result.outcomes.push(outcome);
+            }
+        }
+        result
+    }
+
+    /// One path's outcome and the months it ran.
+    fn run_one(
+        &self,
+        path: u64,
+        market: &MarketPath,
+        buffers: &mut PathBuffers,
+    ) -> (PathOutcome, usize) {
+        let borrower = &self.borrower;
+        let summary = run_path(borrower, market, buffers);
+        let mut outcome = PathOutcome {
+            path,
+            default: summary
+                .default
+                .map(|event| (event.month_index, event.cause)),
+            debt_default_month: [None; MAX_DEBT_INSTRUMENTS],
+            exposure_usd: [0.0; MAX_DEBT_INSTRUMENTS],
+            loss_usd: [0.0; MAX_DEBT_INSTRUMENTS],
+            discounted_loss_usd: [0.0; MAX_DEBT_INSTRUMENTS],
+            discounted_exposure_usd_years: [0.0; MAX_DEBT_INSTRUMENTS],
+        };
+        let debts = borrower.debts.len();
+        let monthly = 1.0 + self.risk_free_per_year / 12.0;
+        for (d, debt) in summary.debt_outcomes().iter().enumerate() {
+            // Exposure until the default month, included.
+            let end = debt
+                .default
+                .map_or(summary.months_run, |e| e.month_index + 1);
+            let mut factor = 1.0;
+            let mut exposure = 0.0;
+            for t in 0..end {
+                exposure += buffers.debt_rows[t * debts + d].opening_balance_usd * factor / 12.0;
+                factor /= monthly;
+            }
+            outcome.discounted_exposure_usd_years[d] = exposure;
+        }
+        if summary.debt_outcomes().iter().all(|d| d.default.is_none()) {
+            return (outcome, summary.months_run);
+        }
+        let prices = LiquidationPrices::for_estate(
+            &summary.estate,
+            &borrower.liquidation_markets,
+            &market.liquidation_depth_factor,
+        );
+        let recoveries = recover(&summary, &prices);
+        for (d, (debt, claim)) in summary
+            .debt_outcomes()
+            .iter()
+            .zip(recoveries.claims())
+            .enumerate()
+        {
+            if let Some(event) = debt.default {
+                outcome.debt_default_month[d] = Some(event.month_index);
+                outcome.exposure_usd[d] = claim.ead_usd;
+                outcome.loss_usd[d] = claim.loss_usd;
+                outcome.discounted_loss_usd[d] =
+                    claim.loss_usd * monthly.powi(-(event.month_index as i32));
+            }
+        }
+        (outcome, summary.months_run)
+    }
 }
 
 /// An estimate and its Monte Carlo standard error.
@@ -171,32 +905,17 @@ pub struct Estimate {
 
 impl Estimate {
     /// The share of `n` paths with a property `count` had.
-    fn proportion(count: usize, n: usize) -> Estimate {
+    fn proportion(count: u64, n: u64) -> Estimate {
         let p = count as f64 / n as f64;
         Estimate {
             value: p,
             standard_error: (p * (1.0 - p) / n as f64).sqrt(),
         }
     }
-
-    /// The mean of `values` (summed in order).
-    fn mean(values: impl Iterator<Item = f64> + Clone) -> Option<Estimate> {
-        let n = values.clone().count();
-        if n == 0 {
-            return None;
-        }
-        let mean = values.clone().sum::<f64>() / n as f64;
-        let variance = if n > 1 {
-            values.map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
-        } else {
-            0.0
-        };
-        Some(Estimate {
-            value: mean,
-            standard_error: (variance / n as f64).sqrt(),
-        })
-    }
 }
+
+/// Quantiles reported for distributions (LGD, time to default) and fans.
+pub const QUANTILE_LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
 /// Credit metrics of one instrument.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -207,12 +926,27 @@ pub struct InstrumentMetrics {
     pub pd: Estimate,
     /// Loss given default: mean over defaulting paths of loss over exposure.
     pub lgd: Option<Estimate>,
+    /// LGD at the 5, 25, 50, 75 and 95 % quantiles of defaulting paths (exact).
+    pub lgd_quantiles: Option<[f64; 5]>,
     /// Mean exposure at default over defaulting paths (USD).
     pub exposure_at_default_usd: Option<Estimate>,
     /// Expected loss over all paths (USD).
     pub expected_loss_usd: Estimate,
     /// The break-even spread and the market's.
     pub spread: SpreadMetrics,
+    /// Probability that each covenant breaks, by year (before any cure).
+    pub covenant_breaches: Vec<CovenantBreachMetrics>,
+}
+
+/// How likely one covenant of an instrument is to break.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CovenantBreachMetrics {
+    /// The covenant.
+    pub covenant: Covenant,
+    /// Probability it breaks at least once within the horizon.
+    pub probability: Estimate,
+    /// Probability it breaks at least once in each year of the horizon.
+    pub probability_by_year: Vec<Estimate>,
 }
 
 /// The spread an instrument needs to cover its expected loss, against the market's.
@@ -251,21 +985,60 @@ pub struct LossTail {
     pub es_usd: f64,
 }
 
+/// When defaulting paths default.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimeToDefault {
+    /// Month index of default at the 5, 25, 50, 75 and 95 % quantiles of defaulting paths.
+    pub month_quantiles: [usize; 5],
+    /// Mean months to default over defaulting paths.
+    pub mean_months: Estimate,
+    /// Probability of default in each year of the horizon (not cumulative).
+    pub pd_by_year: Vec<Estimate>,
+}
+
+/// One monthly percentile fan.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fan {
+    /// The series.
+    pub series: FanSeries,
+    /// Per month: the 5, 25, 50, 75 and 95 % quantiles (none in months without values).
+    pub quantiles_by_month: Vec<Option<[f64; 5]>>,
+    /// Per month: the number of paths with a value.
+    pub paths_by_month: Vec<u64>,
+}
+
+/// A factor's mean path on defaulting paths against all paths.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FactorAttribution {
+    /// The factor.
+    pub factor: Factor,
+    /// Mean by month over all paths.
+    pub mean_all_by_month: Vec<f64>,
+    /// Mean by month over the paths on which the borrower defaults (none without default).
+    pub mean_defaulted_by_month: Option<Vec<f64>>,
+}
+
 /// The credit metrics of a simulation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CreditMetrics {
     /// Paths run.
-    pub paths: usize,
+    pub paths: u64,
     /// Probability the borrower has defaulted by the end of each year of the horizon.
     pub cumulative_pd_by_year: Vec<Estimate>,
     /// Probability of the borrower's default within the horizon, by cause.
     pub pd_by_cause: Vec<CausePd>,
+    /// When defaulting paths default; none without default.
+    pub time_to_default: Option<TimeToDefault>,
     /// Each instrument's metrics.
     pub instruments: Vec<InstrumentMetrics>,
     /// Expected loss of all instruments together (USD).
     pub expected_loss_usd: Estimate,
     /// VaR and ES of the total loss at 95, 99 and 99.9 %.
     pub loss_tail: Vec<LossTail>,
+    /// Monthly fans.
+    pub fans: Vec<Fan>,
+    /// The factors on defaulting paths against all paths.
+    pub attribution: Vec<FactorAttribution>,
 }
 
 /// Every default cause, in the order reported.
@@ -278,119 +1051,294 @@ const CAUSES: [DefaultCause; 6] = [
     DefaultCause::CrossDefault,
 ];
 
-/// The metrics of `outcomes` (in path order) for `borrower`.
-pub fn credit_metrics(borrower: &Borrower, outcomes: &[PathOutcome]) -> CreditMetrics {
-    let n = outcomes.len();
-    let years = borrower.horizon_months.div_ceil(12);
-    let cumulative_pd_by_year = (1..=years)
-        .map(|year| {
-            let by = (year * 12).min(borrower.horizon_months);
-            let count = outcomes
+/// A run's shards merged: the per-path scalars in path order and the chunk summaries folded
+/// in chunk order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimulationResult {
+    /// What it was computed from and by.
+    pub fingerprint: Fingerprint,
+    /// Whether every path ran.
+    pub complete: bool,
+    months: usize,
+    instrument_names: Vec<String>,
+    summary: Option<ChunkSummary>,
+    tally: Tally,
+    /// Each path's total loss (USD), in path order.
+    pub path_loss_usd: Vec<f64>,
+    /// Each path's default month (index), in path order.
+    pub path_default_month: Vec<Option<u16>>,
+    instrument_lgds: Vec<Vec<f64>>,
+    fans: Fans,
+}
+
+impl SimulationResult {
+    /// Merges the shards of one run (in any order) into exactly the unsharded result; a
+    /// single shard stopped early gives the result of the paths it ran.
+    pub fn merge(mut shards: Vec<ShardResult>) -> Result<SimulationResult, SimulationError> {
+        shards.sort_by_key(|s| s.shard.index);
+        let first = shards
+            .first()
+            .ok_or_else(|| SimulationError::Incomplete("no shard given".to_string()))?;
+        let count = first.shard.count;
+        for (i, shard) in shards.iter().enumerate() {
+            if let Some((field, ours, theirs)) = first.fingerprint.difference(&shard.fingerprint) {
+                return Err(SimulationError::FingerprintMismatch {
+                    index: shard.shard.index,
+                    field,
+                    ours,
+                    theirs,
+                });
+            }
+            if shard.shard.count != count {
+                return Err(SimulationError::Incomplete(format!(
+                    "shard {}/{} belongs to a split into {} shards, not {count}",
+                    shard.shard.index, shard.shard.count, shard.shard.count
+                )));
+            }
+            if shard.shard.index != i as u64 + 1 {
+                return Err(SimulationError::Incomplete(format!(
+                    "expected shards 1 to {count} once each, found {}",
+                    shards
+                        .iter()
+                        .map(|s| format!("{}/{}", s.shard.index, s.shard.count))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        if shards.len() as u64 != count {
+            return Err(SimulationError::Incomplete(format!(
+                "{} of {count} shards given",
+                shards.len()
+            )));
+        }
+        if count > 1
+            && let Some(cut) = shards.iter().find(|s| !s.complete)
+        {
+            return Err(SimulationError::Incomplete(format!(
+                "shard {}/{count} was stopped after {} paths",
+                cut.shard.index, cut.paths_run
+            )));
+        }
+        let mut shards = shards.into_iter();
+        let first = shards.next().expect("one shard");
+        let mut result = SimulationResult {
+            fingerprint: first.fingerprint,
+            complete: first.complete,
+            months: first.months,
+            instrument_names: first.instrument_names,
+            summary: None,
+            tally: first.tally,
+            path_loss_usd: first.path_loss_usd,
+            path_default_month: first.path_default_month,
+            instrument_lgds: first.instrument_lgds,
+            fans: first.fans,
+        };
+        let mut chunks = first.chunks;
+        for shard in shards {
+            result.complete &= shard.complete;
+            result.tally.merge(&shard.tally);
+            result.path_loss_usd.extend(shard.path_loss_usd);
+            result.path_default_month.extend(shard.path_default_month);
+            for (all, lgds) in result.instrument_lgds.iter_mut().zip(shard.instrument_lgds) {
+                all.extend(lgds);
+            }
+            result.fans.merge(&shard.fans);
+            chunks.extend(shard.chunks);
+        }
+        // The serial fold in chunk order.
+        let mut chunks = chunks.into_iter();
+        result.summary = chunks.next().map(|mut summary| {
+            for chunk in chunks {
+                summary.merge(&chunk);
+            }
+            summary
+        });
+        Ok(result)
+    }
+
+    /// Paths run.
+    pub fn paths(&self) -> u64 {
+        self.path_loss_usd.len() as u64
+    }
+
+    /// The credit metrics, for `borrower`'s instruments (their names, covenants and spreads).
+    pub fn metrics(&self, borrower: &Borrower) -> CreditMetrics {
+        let n = self.paths();
+        let months = self.months;
+        let years = months.div_ceil(12);
+        let tally = &self.tally;
+        let summary = self.summary.as_ref().expect("at least one chunk");
+        let mut defaulted = 0;
+        let mut cumulative_pd_by_year = Vec::with_capacity(years);
+        let mut pd_by_year = Vec::with_capacity(years);
+        for year in 0..years {
+            let in_year: u64 = tally.defaults_by_month[year * 12..((year + 1) * 12).min(months)]
                 .iter()
-                .filter(|o| o.default.is_some_and(|(t, _)| t < by))
-                .count();
-            Estimate::proportion(count, n)
-        })
-        .collect();
-    let pd_by_cause = CAUSES
-        .iter()
-        .map(|&cause| {
-            let count = outcomes
-                .iter()
-                .filter(|o| o.default.is_some_and(|(_, c)| c == cause))
-                .count();
-            CausePd {
+                .sum();
+            defaulted += in_year;
+            cumulative_pd_by_year.push(Estimate::proportion(defaulted, n));
+            pd_by_year.push(Estimate::proportion(in_year, n));
+        }
+        let pd_by_cause = CAUSES
+            .iter()
+            .zip(&tally.defaults_by_cause)
+            .map(|(&cause, &count)| CausePd {
                 cause,
                 pd: Estimate::proportion(count, n),
+            })
+            .collect();
+        let time_to_default = (defaulted > 0).then(|| {
+            let mut months_moments = Moments::default();
+            for (t, &count) in tally.defaults_by_month.iter().enumerate() {
+                for _ in 0..count {
+                    months_moments.add(t as f64);
+                }
             }
-        })
-        .collect();
-    let instruments = borrower
-        .debts
-        .iter()
-        .enumerate()
-        .map(|(d, plan)| {
-            let defaulted = outcomes
-                .iter()
-                .filter(|o| o.debt_default_month[d].is_some());
-            InstrumentMetrics {
-                name: plan.name.clone(),
-                pd: Estimate::proportion(defaulted.clone().count(), n),
-                lgd: Estimate::mean(
-                    defaulted
-                        .clone()
-                        .filter(|o| o.exposure_usd[d] > 0.0)
-                        .map(move |o| o.loss_usd[d] / o.exposure_usd[d]),
-                ),
-                exposure_at_default_usd: Estimate::mean(defaulted.map(move |o| o.exposure_usd[d])),
-                expected_loss_usd: Estimate::mean(outcomes.iter().map(move |o| o.loss_usd[d]))
-                    .expect("at least one path"),
-                spread: spread_metrics(plan, outcomes, d),
+            TimeToDefault {
+                month_quantiles: QUANTILE_LEVELS
+                    .map(|q| histogram_quantile(&tally.defaults_by_month, q)),
+                mean_months: months_moments.estimate().expect("defaults"),
+                pd_by_year,
             }
-        })
-        .collect();
-    let mut losses: Vec<f64> = outcomes.iter().map(PathOutcome::total_loss_usd).collect();
-    let expected_loss_usd = Estimate::mean(losses.iter().copied()).expect("at least one path");
-    losses.sort_by(f64::total_cmp);
-    let loss_tail = [0.95, 0.99, 0.999]
-        .iter()
-        .map(|&level| {
-            // The loss at the level's quantile, and the mean of the worst (1 − level) share.
-            let tail_count = (((1.0 - level) * n as f64).ceil() as usize).clamp(1, n);
-            let tail = &losses[n - tail_count..];
-            LossTail {
-                level,
-                var_usd: tail[0],
-                es_usd: tail.iter().sum::<f64>() / tail_count as f64,
-            }
-        })
-        .collect();
-    CreditMetrics {
-        paths: n,
-        cumulative_pd_by_year,
-        pd_by_cause,
-        instruments,
-        expected_loss_usd,
-        loss_tail,
+        });
+        let instruments = borrower
+            .debts
+            .iter()
+            .enumerate()
+            .map(|(d, plan)| {
+                let moments = &summary.instruments[d];
+                InstrumentMetrics {
+                    name: plan.name.clone(),
+                    pd: Estimate::proportion(tally.instrument_defaults[d], n),
+                    lgd: moments.lgd.estimate(),
+                    lgd_quantiles: exact_quantiles(&self.instrument_lgds[d]),
+                    exposure_at_default_usd: moments.ead.estimate(),
+                    expected_loss_usd: moments.loss.estimate().expect("at least one path"),
+                    spread: spread_metrics(plan, &moments.spread),
+                    covenant_breaches: Covenant::ALL
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, covenant)| covenant.applies_to(plan))
+                        .map(|(c, &covenant)| {
+                            let slot = d * Covenant::ALL.len() + c;
+                            CovenantBreachMetrics {
+                                covenant,
+                                probability: Estimate::proportion(
+                                    tally.covenant_breach_paths_any[slot],
+                                    n,
+                                ),
+                                probability_by_year: tally.covenant_breach_paths
+                                    [slot * years..(slot + 1) * years]
+                                    .iter()
+                                    .map(|&count| Estimate::proportion(count, n))
+                                    .collect(),
+                            }
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let mut losses = self.path_loss_usd.clone();
+        losses.sort_by(f64::total_cmp);
+        let count = losses.len();
+        let loss_tail = [0.95, 0.99, 0.999]
+            .iter()
+            .map(|&level| {
+                // The loss at the level's quantile, and the mean of the worst (1 − level) share.
+                let tail_count = (((1.0 - level) * count as f64).ceil() as usize).clamp(1, count);
+                let tail = &losses[count - tail_count..];
+                LossTail {
+                    level,
+                    var_usd: tail[0],
+                    es_usd: tail.iter().sum::<f64>() / tail_count as f64,
+                }
+            })
+            .collect();
+        let fans = FanSeries::ALL
+            .iter()
+            .map(|&series| {
+                let sketches =
+                    &self.fans.sketches[series as usize * months..(series as usize + 1) * months];
+                Fan {
+                    series,
+                    quantiles_by_month: sketches
+                        .iter()
+                        .map(|sketch| {
+                            (sketch.count() > 0).then(|| {
+                                QUANTILE_LEVELS
+                                    .map(|q| sketch.quantile(q).expect("a value in the sketch"))
+                            })
+                        })
+                        .collect(),
+                    paths_by_month: sketches.iter().map(QuantileSketch::count).collect(),
+                }
+            })
+            .collect();
+        let attribution = Factor::ALL
+            .iter()
+            .enumerate()
+            .map(|(f, &factor)| {
+                let all = &summary.factor_sums_all[f * months..(f + 1) * months];
+                let bad = &summary.factor_sums_defaulted[f * months..(f + 1) * months];
+                FactorAttribution {
+                    factor,
+                    mean_all_by_month: all.iter().map(|s| s / n as f64).collect(),
+                    mean_defaulted_by_month: (defaulted > 0)
+                        .then(|| bad.iter().map(|s| s / defaulted as f64).collect()),
+                }
+            })
+            .collect();
+        CreditMetrics {
+            paths: n,
+            cumulative_pd_by_year,
+            pd_by_cause,
+            time_to_default,
+            instruments,
+            expected_loss_usd: summary.total_loss.estimate().expect("at least one path"),
+            loss_tail,
+            fans,
+            attribution,
+        }
     }
 }
 
-/// The break-even spread of instrument `d` of `plan` and how the market's spread compares.
-fn spread_metrics(
-    plan: &crate::borrower::DebtPlan,
-    outcomes: &[PathOutcome],
-    d: usize,
-) -> SpreadMetrics {
-    let n = outcomes.len() as f64;
-    let mean_loss = outcomes
-        .iter()
-        .map(|o| o.discounted_loss_usd[d])
-        .sum::<f64>()
-        / n;
-    let mean_exposure = outcomes
-        .iter()
-        .map(|o| o.discounted_exposure_usd_years[d])
-        .sum::<f64>()
-        / n;
-    let break_even_spread_bps = (mean_exposure > 0.0).then(|| {
-        let ratio = mean_loss / mean_exposure;
-        // Delta method for a ratio of means: the spread of L − R·E.
-        let residual_variance = outcomes
-            .iter()
-            .map(|o| {
-                (o.discounted_loss_usd[d] - ratio * o.discounted_exposure_usd_years[d]).powi(2)
-            })
-            .sum::<f64>()
-            / (n - 1.0).max(1.0);
-        Estimate {
-            value: ratio * 10_000.0,
-            standard_error: (residual_variance / n).sqrt() / mean_exposure * 10_000.0,
+/// The month at quantile `q` of the defaults counted by month (lower rank, as the sketches).
+fn histogram_quantile(by_month: &[u64], q: f64) -> usize {
+    let total: u64 = by_month.iter().sum();
+    let rank = (q * (total - 1) as f64).floor() as u64;
+    let mut seen = 0;
+    for (t, &count) in by_month.iter().enumerate() {
+        seen += count;
+        if seen > rank {
+            return t;
         }
+    }
+    by_month.len() - 1
+}
+
+/// The exact 5 … 95 % quantiles of `values` (lower rank); none when empty.
+fn exact_quantiles(values: &[f64]) -> Option<[f64; 5]> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let last = (sorted.len() - 1) as f64;
+    Some(QUANTILE_LEVELS.map(|q| sorted[(q * last).floor() as usize]))
+}
+
+/// The break-even spread of `plan` from its discounted loss and exposure moments, and how the
+/// market's spread compares.
+fn spread_metrics(plan: &DebtPlan, spread: &CoMoments) -> SpreadMetrics {
+    let break_even_spread_bps = spread.ratio().map(|ratio| Estimate {
+        value: ratio.value * 10_000.0,
+        standard_error: ratio.standard_error * 10_000.0,
     });
     let market_spread_bps = plan.market_spread.map(|spread| spread * 10_000.0);
     // The fee is paid once on the commitment; spread over the expected life in years.
     let life_years = if plan.commitment_usd > 0.0 {
-        mean_exposure / plan.commitment_usd
+        spread.mean_y / plan.commitment_usd
     } else {
         0.0
     };
@@ -407,5 +1355,97 @@ fn spread_metrics(
         market_spread_bps,
         upfront_fee_bps_per_year,
         excess_spread_bps,
+    }
+}
+
+/// Runs the whole of `scenario` under `stresses` (`paths` paths from `seed`) on the current
+/// rayon thread pool and merges it: the convenience form of [`Simulation`].
+pub fn simulate(
+    scenario: &Scenario,
+    stresses: &[Stress],
+    paths: u64,
+    seed: u64,
+) -> Result<(Simulation, SimulationResult), SimulationError> {
+    let simulation = Simulation::new(scenario, stresses, paths, seed)?;
+    let shard = simulation.run(Shard::WHOLE, &mut RunControl::default())?;
+    let result = SimulationResult::merge(vec![shard])?;
+    Ok((simulation, result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_merge_like_one_pass() {
+        let values: Vec<f64> = (0..100)
+            .map(|i| ((i * 37) % 101) as f64 * 1.5 - 20.0)
+            .collect();
+        let mut whole = Moments::default();
+        values.iter().for_each(|&x| whole.add(x));
+        let (mut left, mut right) = (Moments::default(), Moments::default());
+        values[..37].iter().for_each(|&x| left.add(x));
+        values[37..].iter().for_each(|&x| right.add(x));
+        left.merge(&right);
+        assert_eq!(left.n, whole.n);
+        assert!((left.mean - whole.mean).abs() < 1e-12);
+        assert!((left.m2 / whole.m2 - 1.0).abs() < 1e-12);
+        let mean = values.iter().sum::<f64>() / 100.0;
+        let variance = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 99.0;
+        let estimate = whole.estimate().unwrap();
+        assert!((estimate.value - mean).abs() < 1e-12);
+        assert!((estimate.standard_error - (variance / 100.0).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn co_moments_give_the_ratio_and_its_delta_method_error() {
+        let pairs: Vec<(f64, f64)> = (0..50)
+            .map(|i| (((i * 13) % 7) as f64, 10.0 + ((i * 29) % 11) as f64))
+            .collect();
+        let mut whole = CoMoments::default();
+        pairs.iter().for_each(|&(x, y)| whole.add(x, y));
+        let (mut left, mut right) = (CoMoments::default(), CoMoments::default());
+        pairs[..20].iter().for_each(|&(x, y)| left.add(x, y));
+        pairs[20..].iter().for_each(|&(x, y)| right.add(x, y));
+        left.merge(&right);
+        let n = pairs.len() as f64;
+        let (mx, my) = (
+            pairs.iter().map(|p| p.0).sum::<f64>() / n,
+            pairs.iter().map(|p| p.1).sum::<f64>() / n,
+        );
+        let r = mx / my;
+        let residual = pairs.iter().map(|&(x, y)| (x - r * y).powi(2)).sum::<f64>() / (n - 1.0);
+        for moments in [whole, left] {
+            let ratio = moments.ratio().unwrap();
+            assert!((ratio.value - r).abs() < 1e-12);
+            assert!((ratio.standard_error - (residual / n).sqrt() / my).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn shards_cover_every_chunk_once() {
+        for paths in [1, CHUNK_PATHS, 3 * CHUNK_PATHS + 1, 10 * CHUNK_PATHS] {
+            for count in 1..=5 {
+                let mut next = 0;
+                for index in 1..=count {
+                    let chunks = Shard { index, count }.chunks(paths);
+                    assert_eq!(chunks.start, next);
+                    next = chunks.end;
+                }
+                assert_eq!(next, paths.div_ceil(CHUNK_PATHS));
+            }
+        }
+    }
+
+    #[test]
+    fn quantiles_of_a_histogram_and_of_values() {
+        assert_eq!(histogram_quantile(&[0, 2, 0, 1], 0.0), 1);
+        assert_eq!(histogram_quantile(&[0, 2, 0, 1], 0.5), 1);
+        assert_eq!(histogram_quantile(&[0, 2, 0, 1], 1.0), 3);
+        assert_eq!(
+            exact_quantiles(&[4.0, 1.0, 3.0, 2.0, 5.0]),
+            Some([1.0, 2.0, 3.0, 4.0, 4.0])
+        );
+        assert_eq!(exact_quantiles(&[]), None);
     }
 }

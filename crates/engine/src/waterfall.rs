@@ -209,6 +209,55 @@ pub struct DebtMonth {
     pub ltv: Option<f64>,
     /// Borrowing base this month (advance rate × collateral value), where there is one.
     pub borrowing_base_usd: Option<f64>,
+    /// Covenants found broken when tested this month, before any cure.
+    #[serde(skip)]
+    pub covenant_breaches: CovenantBreaches,
+}
+
+/// A maintenance covenant of an instrument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Covenant {
+    /// DSCR below the lock-up level: distributions stop.
+    DscrLockUp,
+    /// DSCR below the default level: an event of default unless cured.
+    DscrDefault,
+    /// LTV above the maximum: an event of default unless the loan is prepaid back to it.
+    MaxLtv,
+}
+
+impl Covenant {
+    /// Every covenant, in the order reported.
+    pub const ALL: [Covenant; 3] = [
+        Covenant::DscrLockUp,
+        Covenant::DscrDefault,
+        Covenant::MaxLtv,
+    ];
+
+    /// Whether `plan` carries this covenant.
+    pub fn applies_to(self, plan: &DebtPlan) -> bool {
+        match self {
+            Covenant::DscrLockUp => plan.lock_up_dscr.is_some(),
+            Covenant::DscrDefault => plan.default_dscr.is_some(),
+            Covenant::MaxLtv => plan.max_ltv.is_some(),
+        }
+    }
+}
+
+/// The set of covenants an instrument broke in a month.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CovenantBreaches(u8);
+
+impl CovenantBreaches {
+    /// Whether `covenant` broke.
+    pub fn contains(self, covenant: Covenant) -> bool {
+        self.0 & (1 << covenant as u8) != 0
+    }
+
+    /// Records that `covenant` broke.
+    fn insert(&mut self, covenant: Covenant) {
+        self.0 |= 1 << covenant as u8;
+    }
 }
 
 /// Why a borrower or instrument defaulted.
@@ -1965,10 +2014,18 @@ impl<'a> PathRun<'a> {
                     if let Some(lock_up) = plan.lock_up_dscr {
                         lock_tested = true;
                         lock_failed |= dscr < lock_up;
+                        if dscr < lock_up {
+                            self.debt_rows[row_start + d]
+                                .covenant_breaches
+                                .insert(Covenant::DscrLockUp);
+                        }
                     }
                     if let Some(minimum) = plan.default_dscr
                         && dscr < minimum
                     {
+                        self.debt_rows[row_start + d]
+                            .covenant_breaches
+                            .insert(Covenant::DscrDefault);
                         let cure = minimum * service_window - cfads_window;
                         if cure <= cure_paid {
                             // Cured by the equity already put in this month.
@@ -1986,6 +2043,9 @@ impl<'a> PathRun<'a> {
                 let balance = self.debts[d].balance;
                 // Collateral worth nothing against a balance is a breach too.
                 if balance > 0.0 && (value <= 0.0 || balance / value > max_ltv) {
+                    self.debt_rows[row_start + d]
+                        .covenant_breaches
+                        .insert(Covenant::MaxLtv);
                     self.summary.debts[d].covenant_breaches += 1;
                     self.summary.covenant_breaches += 1;
                     // Cured by prepaying the loan back to the maximum LTV, where cash allows.

@@ -89,13 +89,13 @@ fn nothing_random_gives_the_base_case() {
     assert_eq!(path, base);
     // And a simulation of it is the projection, path after path.
     let projection = bitwatt_engine::project(&scenario, &[]).unwrap();
-    let (_, outcomes) = bitwatt_engine::simulate_paths(&scenario, &[], 3, 4).unwrap();
-    for outcome in outcomes {
+    let (_, result) = bitwatt_engine::simulate(&scenario, &[], 3, 4).unwrap();
+    for (default_month, loss_usd) in result.path_default_month.iter().zip(&result.path_loss_usd) {
         assert_eq!(
-            outcome.default,
-            projection.summary.default.map(|e| (e.month_index, e.cause))
+            default_month.map(usize::from),
+            projection.summary.default.map(|e| e.month_index)
         );
-        assert_eq!(outcome.total_loss_usd(), 0.0);
+        assert_eq!(*loss_usd, 0.0);
     }
     let borrower = &projection.borrower;
     let mut buffers = bitwatt_engine::PathBuffers::new(borrower);
