@@ -26,14 +26,16 @@
 //! * power, fees: mean-reverting log deviations from the base, fees with congestion spikes;
 //!   SOFR: mean-reverting (Vasicek) around the base;
 //! * then the scenario's stresses on top, the liquidation markets thinned in stress, and the
-//!   network run epoch by epoch on the path's prices and fees;
+//!   network run epoch by epoch on the path's prices and fees, the world fleet's installed
+//!   capacity multiplied each month by a mean-one log-normal shock (hashrate noise beyond the
+//!   cost curve's response, which the fleet's economics and the difficulty then follow);
 //! * each tenant, guarantor and offtaker defaults when its cumulative intensity — its annual
 //!   probability, raised as AI demand falls, by the stresses' tenant hazard factor and
 //!   doubled in stress — passes an exponential threshold drawn from a key of the run's key and
 //!   its name, so a counterparty shared by several borrowers fails on the same paths for all.
 //!
-//! With zero volatilities, no jumps, no spikes and no stress the generator gives the base
-//! case's factors exactly.
+//! With zero volatilities, no jumps, no spikes, no hashrate noise and no stress the generator
+//! gives the base case's factors exactly.
 
 use bitwatt_model::{FACTOR_COUNT, Market, MarketModel, Scenario, correlation_cholesky};
 use rand::rngs::ChaCha8Rng;
@@ -59,6 +61,8 @@ mod lane {
     pub const BRIDGE: u64 = 3;
     /// Fee spikes.
     pub const SPIKES: u64 = 4;
+    /// The world fleet's capacity shocks.
+    pub const HASHRATE: u64 = 5;
 }
 
 /// Direction of each factor when everything goes bad together: BTC, GPU rent and AI demand
@@ -164,6 +168,8 @@ struct Parameters {
     sofr_volatility: f64,
     sofr_persistence: f64,
     convergence: f64,
+    /// Deviation of the monthly log shock to the world fleet's installed capacity.
+    hashrate_volatility_per_month: f64,
 }
 
 impl Parameters {
@@ -211,6 +217,9 @@ impl Parameters {
             sofr_volatility: model.sofr_volatility_points_per_year / 100.0,
             sofr_persistence: persistence(model.sofr_reversion_per_year),
             convergence: model.correlation_convergence,
+            hashrate_volatility_per_month: model.hashrate_noise_percent_per_year
+                / 100.0
+                / MONTHS_PER_YEAR.sqrt(),
         }
     }
 }
@@ -383,7 +392,13 @@ impl MarketGenerator {
         }
         thin_liquidation_markets(out, &self.market);
         self.draw_counterparty_defaults(key, path, out);
-        run_network(out, &self.market);
+        let mut hashrate_rng = key.lane(path, lane::HASHRATE);
+        let sigma = p.hashrate_volatility_per_month;
+        run_network(out, &self.market, || {
+            let z: f64 = StandardNormal.sample(&mut hashrate_rng);
+            // A mean-one log-normal factor.
+            sigma * z - sigma * sigma / 2.0
+        });
         let mut bridge_rng = key.lane(path, lane::BRIDGE);
         out.btc_low_usd.clear();
         for t in 0..months {

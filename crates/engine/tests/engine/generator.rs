@@ -69,7 +69,10 @@ fn nothing_random_gives_the_base_case() {
          stress_entry_percent_per_month = 0\nbtc_jumps_per_year_calm = 0\n\
          fees_volatility_percent_per_year = 0\nfee_spike_percent_per_month = 0\n\
          gpu_rent_volatility_percent_per_year = 0\nai_demand_volatility_percent_per_year = 0\n\
-         power_volatility_percent_per_year = 0\nsofr_volatility_points_per_year = 0",
+         power_volatility_percent_per_year = 0\nsofr_volatility_points_per_year = 0\n\
+         power_spike_percent_per_month = 0\npower_spike_percent_per_peak_month = 0\n\
+         grid_events_per_year = 0\nhashrate_noise_percent_per_year = 0\n\
+         gpu_launch_jitter_months = 0",
         );
     let scenario = Scenario::from_toml(&text).unwrap();
     let base = stressed_market_path(&scenario, &[]);
@@ -274,4 +277,120 @@ fn counterparties_default_at_their_rate_with_the_same_luck_everywhere() {
         defaults_of(&stranger, &key, 300, "Other lab"),
         defaults[..300]
     );
+}
+
+/// A two-year market from January 2026 with nothing random but the `[market.model]` fields
+/// in `random`.
+fn quiet_market(random: &[(&str, f64)]) -> Scenario {
+    let quiet = [
+        "btc_calm_volatility_percent_per_year",
+        "stress_entry_percent_per_month",
+        "btc_jumps_per_year_calm",
+        "fees_volatility_percent_per_year",
+        "fee_spike_percent_per_month",
+        "gpu_rent_volatility_percent_per_year",
+        "ai_demand_volatility_percent_per_year",
+        "power_volatility_percent_per_year",
+        "sofr_volatility_points_per_year",
+        "power_spike_percent_per_month",
+        "power_spike_percent_per_peak_month",
+        "grid_events_per_year",
+        "hashrate_noise_percent_per_year",
+        "gpu_launch_jitter_months",
+    ];
+    let mut model: Vec<(&str, f64)> = quiet.iter().map(|&field| (field, 0.0)).collect();
+    for &(field, value) in random {
+        match model.iter_mut().find(|(known, _)| *known == field) {
+            Some(entry) => entry.1 = value,
+            None => model.push((field, value)),
+        }
+    }
+    let model: String = model
+        .iter()
+        .map(|(field, value)| format!("{field} = {value:?}\n"))
+        .collect();
+    let text = format!(
+        r#"
+schema_version = 1
+name = "Quiet"
+start_month = "2026-01"
+horizon_months = 24
+
+[market.model]
+{model}
+[[site]]
+name = "S"
+grid_capacity_mw = 5
+
+[[colocation_lease]]
+name = "Lease"
+site = "S"
+critical_it_mw = 1
+rent_usd_per_kw_month = 100
+start_month = "2025-01"
+tenor_months = 120
+tenant = {{ name = "Lab", default_probability_percent_per_year = 0 }}
+"#
+    );
+    Scenario::from_toml(&text).unwrap()
+}
+
+/// Sample mean and standard deviation.
+fn mean_and_deviation(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, variance.sqrt())
+}
+
+#[test]
+fn hashrate_noise_spreads_the_network_and_difficulty_follows() {
+    let scenario = quiet_market(&[("hashrate_noise_percent_per_year", 15.0)]);
+    let base = stressed_market_path(&scenario, &[]);
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(17);
+    let n = 400;
+    let mut path = MarketPath::with_start(scenario.first_month());
+    let mut first = Vec::new();
+    let mut last = Vec::new();
+    let mut last_difficulty = Vec::new();
+    for i in 0..n {
+        generator.generate(&key, i, &mut path);
+        // Blocks follow the hashrate at the difficulty in force, retarget by retarget:
+        // blocks × mean difficulty × 2³² = hashes of the month.
+        for t in 0..path.months() {
+            let hashes = path.network_hashrate_hs[t] * bitwatt_model::SECONDS_PER_MONTH;
+            let work = path.blocks[t] * path.difficulty[t] * bitwatt_chain::HASHES_PER_DIFFICULTY;
+            assert!((work / hashes - 1.0).abs() < 1e-9, "path {i}, month {t}");
+        }
+        let months = path.months();
+        first.push((path.network_hashrate_hs[0] / base.network_hashrate_hs[0]).ln());
+        last.push(
+            (path.network_hashrate_hs[months - 1] / base.network_hashrate_hs[months - 1]).ln(),
+        );
+        last_difficulty.push((path.difficulty[months - 1] / base.difficulty[months - 1]).ln());
+    }
+    let (_, first_deviation) = mean_and_deviation(&first);
+    let (last_mean, last_deviation) = mean_and_deviation(&last);
+    let (_, difficulty_deviation) = mean_and_deviation(&last_difficulty);
+    println!(
+        "log hashrate vs base: month 0 sd {first_deviation:.4}, month 23 mean {last_mean:.4} sd \
+         {last_deviation:.4}; log difficulty month 23 sd {difficulty_deviation:.4}"
+    );
+    // A month's shock has a deviation of 15 %/√12 ≈ 4.3 %; 24 of them would give 21 % if
+    // nothing answered them, and the fleet's economics pull the hashrate back.
+    let monthly = 0.15 / 12f64.sqrt();
+    assert!(
+        (first_deviation / monthly - 1.0).abs() < 0.25,
+        "{first_deviation}"
+    );
+    assert!(last_deviation > 2.0 * monthly && last_deviation < monthly * 24f64.sqrt());
+    assert!(difficulty_deviation > 2.0 * monthly);
+    // No noise, no spread: every path is the base case's network.
+    let quiet = MarketGenerator::new(&quiet_market(&[]), &[]).unwrap();
+    for i in 0..5 {
+        quiet.generate(&key, i, &mut path);
+        assert_eq!(path.network_hashrate_hs, base.network_hashrate_hs);
+        assert_eq!(path.difficulty, base.difficulty);
+    }
 }
