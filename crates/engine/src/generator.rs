@@ -25,6 +25,9 @@
 //!   AI demand: mean-reverting around the base; utilisation follows demand, capped at 1;
 //! * power, fees: mean-reverting log deviations from the base, fees with congestion spikes;
 //!   SOFR: mean-reverting (Vasicek) around the base;
+//! * GPU generations: each launch after the start moves from its schedule by a rounded normal
+//!   number of months, and every older generation's rent (so its resale value, the rent it
+//!   can still earn) steps down at the drawn launch;
 //! * then the scenario's stresses on top, the liquidation markets thinned in stress, and the
 //!   network run epoch by epoch on the path's prices and fees, the world fleet's installed
 //!   capacity multiplied each month by a mean-one log-normal shock (hashrate noise beyond the
@@ -34,10 +37,10 @@
 //!   doubled in stress — passes an exponential threshold drawn from a key of the run's key and
 //!   its name, so a counterparty shared by several borrowers fails on the same paths for all.
 //!
-//! With zero volatilities, no jumps, no spikes, no hashrate noise and no stress the generator
-//! gives the base case's factors exactly.
+//! With zero volatilities, no jumps, no spikes, no hashrate noise, no launch jitter and no
+//! stress the generator gives the base case's factors exactly.
 
-use bitwatt_model::{FACTOR_COUNT, Market, MarketModel, Scenario, correlation_cholesky};
+use bitwatt_model::{FACTOR_COUNT, Market, MarketModel, Scenario, YearMonth, correlation_cholesky};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -45,7 +48,7 @@ use sha2::{Digest, Sha256};
 
 use crate::market::{
     MarketPath, assumed_counterparty_defaults, brownian_bridge_low_usd, btc_drift_per_year,
-    exogenous_base_path, run_network, thin_liquidation_markets,
+    exogenous_base_path, fill_generation_rent_factors, run_network, thin_liquidation_markets,
 };
 use crate::stress::Stress;
 
@@ -63,6 +66,8 @@ mod lane {
     pub const SPIKES: u64 = 4;
     /// The world fleet's capacity shocks.
     pub const HASHRATE: u64 = 5;
+    /// GPU generations' launch dates.
+    pub const LAUNCHES: u64 = 6;
 }
 
 /// Direction of each factor when everything goes bad together: BTC, GPU rent and AI demand
@@ -170,6 +175,7 @@ struct Parameters {
     convergence: f64,
     /// Deviation of the monthly log shock to the world fleet's installed capacity.
     hashrate_volatility_per_month: f64,
+    launch_jitter_months: f64,
 }
 
 impl Parameters {
@@ -220,6 +226,7 @@ impl Parameters {
             hashrate_volatility_per_month: model.hashrate_noise_percent_per_year
                 / 100.0
                 / MONTHS_PER_YEAR.sqrt(),
+            launch_jitter_months: model.gpu_launch_jitter_months,
         }
     }
 }
@@ -387,6 +394,7 @@ impl MarketGenerator {
             out.sofr[t] += sofr;
         }
 
+        self.draw_launches(key, path, out);
         for stress in &self.stresses {
             stress.apply(out, &self.market);
         }
@@ -418,6 +426,48 @@ impl MarketGenerator {
 }
 
 impl MarketGenerator {
+    /// The launch month of each GPU generation on path `path`: a generation launching after
+    /// the start moves from its schedule by a rounded normal number of months with the
+    /// jitter's deviation, to no earlier than the month after the start; the generations'
+    /// rent factors then step down at the drawn launches. One draw per generation, in the
+    /// market's order, launched or not, so a generation's luck does not depend on the start.
+    pub fn launch_months(&self, key: &RandomKey, path: u64) -> Vec<YearMonth> {
+        let start = self.base.start_month;
+        let mut rng = key.lane(path, lane::LAUNCHES);
+        self.market
+            .gpu
+            .generations
+            .iter()
+            .map(|generation| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                if generation.launch_month <= start {
+                    return generation.launch_month;
+                }
+                let shift = (self.parameters.launch_jitter_months * z).round() as i32;
+                generation
+                    .launch_month
+                    .plus_months(shift)
+                    .max(start.plus_months(1))
+            })
+            .collect()
+    }
+
+    /// The generations' rent factors of path `path` at its drawn launch months (the
+    /// schedule's, already in `out`, when there is no jitter).
+    fn draw_launches(&self, key: &RandomKey, path: u64, out: &mut MarketPath) {
+        if self.parameters.launch_jitter_months == 0.0 {
+            return;
+        }
+        let launches = self.launch_months(key, path);
+        fill_generation_rent_factors(
+            &self.market,
+            out.start_month,
+            out.months(),
+            |g| launches[g],
+            &mut out.generation_rent_factor,
+        );
+    }
+
     /// Each counterparty's default on path `path`: its intensity (the base case's, raised as
     /// AI demand falls below the base case by its sensitivity, by the path's tenant hazard
     /// factor, and doubled in stress) accumulates month by month until it passes an

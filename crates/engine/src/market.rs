@@ -340,22 +340,45 @@ pub fn bridge_crossing_probability(
 pub fn generation_rent_factors(market: &Market, start: YearMonth, months: usize) -> Vec<f64> {
     let generations = &market.gpu.generations;
     let mut factors = Vec::with_capacity(generations.len() * months);
+    fill_generation_rent_factors(
+        market,
+        start,
+        months,
+        |g| generations[g].launch_month,
+        &mut factors,
+    );
+    factors
+}
+
+/// Fills `factors` with each generation's rent factor month by month when generation `g`
+/// launches in `launch(g)` rather than on its schedule: which generation is newer, and which
+/// launches are still to come after the start, follow the schedule; the step-down comes in
+/// the month of the launch.
+pub(crate) fn fill_generation_rent_factors(
+    market: &Market,
+    start: YearMonth,
+    months: usize,
+    launch: impl Fn(usize) -> YearMonth,
+    factors: &mut Vec<f64>,
+) {
+    let generations = &market.gpu.generations;
+    factors.clear();
     for generation in generations {
         for t in 0..months {
             let month = start.plus_months(t as i32);
             let step_down: f64 = generations
                 .iter()
-                .filter(|newer| {
+                .enumerate()
+                .filter(|&(g, newer)| {
                     newer.launch_month > generation.launch_month
                         && newer.launch_month > start
-                        && newer.launch_month <= month
+                        && launch(g) <= month
                 })
-                .map(|newer| newer.step_down_factor)
+                .map(|(_, newer)| newer.step_down_factor)
                 .product();
             factors.push(generation.rent_factor * step_down);
         }
     }
-    factors
 }
 
 impl MarketPath {

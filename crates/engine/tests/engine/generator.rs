@@ -344,6 +344,81 @@ fn mean_and_deviation(values: &[f64]) -> (f64, f64) {
 }
 
 #[test]
+fn launches_move_by_their_jitter_and_rents_step_down_then() {
+    // Rubin Ultra (2027-10) and Feynman (2028-10) launch far enough after the start that the
+    // floor at the month after the start never binds: the shift is a normal of deviation 3
+    // rounded to whole months, whose deviation is √(3² + 1/12).
+    let scenario = quiet_market(&[("gpu_launch_jitter_months", 3.0)]);
+    let generations = &scenario.market.gpu.generations;
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(21);
+    let n = 20_000;
+    let launches: Vec<Vec<bitwatt_model::YearMonth>> =
+        (0..n).map(|i| generator.launch_months(&key, i)).collect();
+    let expected = (9.0_f64 + 1.0 / 12.0).sqrt();
+    for g in [6, 7] {
+        let shifts: Vec<f64> = launches
+            .iter()
+            .map(|l| f64::from(l[g].months_since(generations[g].launch_month)))
+            .collect();
+        assert!(shifts.iter().all(|s| s.fract() == 0.0));
+        let (mean, deviation) = mean_and_deviation(&shifts);
+        // Standard errors of a normal sample's mean and deviation: σ/√n and σ/√(2n).
+        let (se_mean, se_deviation) = (
+            expected / (n as f64).sqrt(),
+            expected / (2.0 * n as f64).sqrt(),
+        );
+        println!(
+            "{}: mean shift {mean:.3} (se {se_mean:.3}), deviation {deviation:.3} vs {expected:.3} (se {se_deviation:.3})",
+            generations[g].name
+        );
+        assert!(mean.abs() < 3.0 * se_mean, "mean {mean}");
+        assert!(
+            (deviation - expected).abs() < 3.0 * se_deviation,
+            "deviation {deviation}"
+        );
+    }
+    // Launches before the start stay where they were; later ones come after the start.
+    let start = scenario.first_month();
+    for path in &launches {
+        for (launch, generation) in path.iter().zip(generations) {
+            if generation.launch_month <= start {
+                assert_eq!(*launch, generation.launch_month);
+            } else {
+                assert!(*launch > start);
+            }
+        }
+    }
+    // H100's rent steps down in exactly the months of the drawn launches within the horizon,
+    // by each launch's step-down factor; without jitter, at the scheduled ones.
+    let months = generator.months();
+    let mut path = MarketPath::with_start(start);
+    let h100 = 1;
+    let base = stressed_market_path(&scenario, &[]);
+    for i in 0..50 {
+        generator.generate(&key, i, &mut path);
+        let factor =
+            |market: &MarketPath, t: usize| market.generation_rent_factor[h100 * months + t];
+        for t in 1..months {
+            let month = start.plus_months(t as i32);
+            let step: f64 = (2..generations.len())
+                .filter(|&g| {
+                    generations[g].launch_month > start && launches[i as usize][g] == month
+                })
+                .map(|g| generations[g].step_down_factor)
+                .product();
+            assert!(
+                (factor(&path, t) / factor(&path, t - 1) - step).abs() < 1e-12,
+                "path {i}, month {t}"
+            );
+        }
+    }
+    let on_schedule = MarketGenerator::new(&quiet_market(&[]), &[]).unwrap();
+    on_schedule.generate(&key, 0, &mut path);
+    assert_eq!(path.generation_rent_factor, base.generation_rent_factor);
+}
+
+#[test]
 fn hashrate_noise_spreads_the_network_and_difficulty_follows() {
     let scenario = quiet_market(&[("hashrate_noise_percent_per_year", 15.0)]);
     let base = stressed_market_path(&scenario, &[]);
