@@ -23,8 +23,11 @@
 //!   between the month's neighbouring prices;
 //! * GPU rent index: the base (deflating, stepping down at launches) times a random walk;
 //!   AI demand: mean-reverting around the base; utilisation follows demand, capped at 1;
-//! * power, fees: mean-reverting log deviations from the base, fees with congestion spikes;
-//!   SOFR: mean-reverting (Vasicek) around the base;
+//! * power, fees: mean-reverting log deviations from the base, fees with congestion spikes,
+//!   power with seasonal spikes (a month's price times the spike multiple, more often in the
+//!   peak months); SOFR: mean-reverting (Vasicek) around the base;
+//! * grid events: a Poisson number a month, each taking every site off the grid for the
+//!   event's days (`extra_outage_days`, lost operating days in the waterfall);
 //! * GPU generations: each launch after the start moves from its schedule by a rounded normal
 //!   number of months, and every older generation's rent (so its resale value, the rent it
 //!   can still earn) steps down at the drawn launch;
@@ -37,8 +40,8 @@
 //!   doubled in stress — passes an exponential threshold drawn from a key of the run's key and
 //!   its name, so a counterparty shared by several borrowers fails on the same paths for all.
 //!
-//! With zero volatilities, no jumps, no spikes, no hashrate noise, no launch jitter and no
-//! stress the generator gives the base case's factors exactly.
+//! With zero volatilities, no jumps, no spikes, no grid events, no hashrate noise, no launch
+//! jitter and no stress the generator gives the base case's factors exactly.
 
 use bitwatt_model::{FACTOR_COUNT, Market, MarketModel, Scenario, YearMonth, correlation_cholesky};
 use rand::rngs::ChaCha8Rng;
@@ -68,6 +71,10 @@ mod lane {
     pub const HASHRATE: u64 = 5;
     /// GPU generations' launch dates.
     pub const LAUNCHES: u64 = 6;
+    /// Power price spikes.
+    pub const POWER_SPIKES: u64 = 7;
+    /// Grid events.
+    pub const GRID_EVENTS: u64 = 8;
 }
 
 /// Direction of each factor when everything goes bad together: BTC, GPU rent and AI demand
@@ -173,6 +180,10 @@ struct Parameters {
     sofr_volatility: f64,
     sofr_persistence: f64,
     convergence: f64,
+    /// Log size of a power price spike.
+    power_spike_log: f64,
+    grid_events_per_month: f64,
+    grid_event_outage_days: f64,
     /// Deviation of the monthly log shock to the world fleet's installed capacity.
     hashrate_volatility_per_month: f64,
     launch_jitter_months: f64,
@@ -223,6 +234,9 @@ impl Parameters {
             sofr_volatility: model.sofr_volatility_points_per_year / 100.0,
             sofr_persistence: persistence(model.sofr_reversion_per_year),
             convergence: model.correlation_convergence,
+            power_spike_log: model.power_spike_multiple.ln(),
+            grid_events_per_month: model.grid_events_per_year / MONTHS_PER_YEAR,
+            grid_event_outage_days: model.grid_event_outage_days,
             hashrate_volatility_per_month: model.hashrate_noise_percent_per_year
                 / 100.0
                 / MONTHS_PER_YEAR.sqrt(),
@@ -242,6 +256,9 @@ pub struct MarketGenerator {
     parameters: Parameters,
     /// Counterparties whose default is drawn (not those the scenario assumes to default).
     counterparties: Vec<CounterpartyRisk>,
+    /// Probability of a power price spike in each month, by whether its calendar month is a
+    /// peak month.
+    power_spike_probability: Vec<f64>,
 }
 
 /// A counterparty whose default the generator draws: a tenant, guarantor or offtaker.
@@ -287,7 +304,19 @@ impl MarketGenerator {
                 ai_demand_sensitivity: counterparty.ai_demand_sensitivity,
             });
         }
+        let model = &market.model;
+        let power_spike_probability = (0..months)
+            .map(|t| {
+                let calendar_month = start.plus_months(t as i32).month();
+                if model.power_spike_peak_months.contains(&calendar_month) {
+                    model.power_spike_percent_per_peak_month / 100.0
+                } else {
+                    model.power_spike_percent_per_month / 100.0
+                }
+            })
+            .collect();
         Ok(MarketGenerator {
+            power_spike_probability,
             market: market.clone(),
             stresses: stresses.to_vec(),
             base,
@@ -336,6 +365,8 @@ impl MarketGenerator {
         let mut shock_rng = key.lane(path, lane::SHOCKS);
         let mut jump_rng = key.lane(path, lane::JUMPS);
         let mut spike_rng = key.lane(path, lane::SPIKES);
+        let mut power_spike_rng = key.lane(path, lane::POWER_SPIKES);
+        let mut grid_rng = key.lane(path, lane::GRID_EVENTS);
         let root_month = (1.0 / MONTHS_PER_YEAR).sqrt();
         let (mut btc, mut rent, mut demand, mut power, mut fees, mut sofr) =
             (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
@@ -381,7 +412,15 @@ impl MarketGenerator {
             out.ai_utilisation[t] = (out.ai_utilisation[t] * demand.exp()).min(1.0);
 
             power = power * p.power_persistence + p.power_volatility * root_month * x[3];
-            out.power_price_usd_per_mwh[t] *= power.exp();
+            let power_spike_draw: f64 = power_spike_rng.random();
+            let power_spike = if power_spike_draw < self.power_spike_probability[t] {
+                p.power_spike_log
+            } else {
+                0.0
+            };
+            out.power_price_usd_per_mwh[t] *= (power + power_spike).exp();
+            let grid_events = poisson(&mut grid_rng, p.grid_events_per_month);
+            out.extra_outage_days[t] += f64::from(grid_events) * p.grid_event_outage_days;
             fees = fees * p.fees_persistence + p.fees_volatility * root_month * x[4];
             let spike_draw: f64 = spike_rng.random();
             let spike = if spike_draw < p.spike_probability {

@@ -419,6 +419,73 @@ fn launches_move_by_their_jitter_and_rents_step_down_then() {
 }
 
 #[test]
+fn grid_events_take_rate_times_days_a_year() {
+    // 4 events a year of 2.5 days: over two years 20 days on average; the days of a path are
+    // a compound Poisson sum, variance λT·d² = 8·6.25.
+    let scenario = quiet_market(&[
+        ("grid_events_per_year", 4.0),
+        ("grid_event_outage_days", 2.5),
+    ]);
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(8);
+    let n = 2_000;
+    let mut path = MarketPath::with_start(scenario.first_month());
+    let days: Vec<f64> = (0..n)
+        .map(|i| {
+            generator.generate(&key, i, &mut path);
+            assert!(
+                path.extra_outage_days
+                    .iter()
+                    .all(|d| (d / 2.5).fract() == 0.0)
+            );
+            path.extra_outage_days.iter().sum()
+        })
+        .collect();
+    let (mean, _) = mean_and_deviation(&days);
+    let (expected, se) = (20.0, (8.0_f64 * 6.25 / n as f64).sqrt());
+    println!("grid-event days over two years: mean {mean:.3} vs {expected} (se {se:.3})");
+    assert!((mean - expected).abs() < 3.0 * se, "mean {mean}");
+}
+
+#[test]
+fn power_spikes_come_in_the_peak_months() {
+    // 20 % a month in January, July and August, 2 % otherwise; a spike doubles the month's
+    // price and nothing else moves it.
+    let scenario = quiet_market(&[
+        ("power_spike_percent_per_month", 2.0),
+        ("power_spike_percent_per_peak_month", 20.0),
+        ("power_spike_multiple", 2.0),
+    ]);
+    let base = stressed_market_path(&scenario, &[]);
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(13);
+    let n = 2_000;
+    let mut path = MarketPath::with_start(scenario.first_month());
+    let (mut peak, mut peak_trials, mut off, mut off_trials) = (0_u32, 0_u32, 0_u32, 0_u32);
+    for i in 0..n {
+        generator.generate(&key, i, &mut path);
+        for t in 0..path.months() {
+            let ratio = path.power_price_usd_per_mwh[t] / base.power_price_usd_per_mwh[t];
+            let spiked = (ratio - 2.0).abs() < 1e-12;
+            assert!(spiked || (ratio - 1.0).abs() < 1e-12, "ratio {ratio}");
+            if [1, 7, 8].contains(&path.start_month.plus_months(t as i32).month()) {
+                peak += u32::from(spiked);
+                peak_trials += 1;
+            } else {
+                off += u32::from(spiked);
+                off_trials += 1;
+            }
+        }
+    }
+    for (count, trials, p) in [(peak, peak_trials, 0.2), (off, off_trials, 0.02)] {
+        let share = f64::from(count) / f64::from(trials);
+        let se = (p * (1.0 - p) / f64::from(trials)).sqrt();
+        println!("spike share {share:.4} vs {p} (se {se:.4}) in {trials} months");
+        assert!((share - p).abs() < 3.0 * se, "share {share} vs {p}");
+    }
+}
+
+#[test]
 fn hashrate_noise_spreads_the_network_and_difficulty_follows() {
     let scenario = quiet_market(&[("hashrate_noise_percent_per_year", 15.0)]);
     let base = stressed_market_path(&scenario, &[]);
