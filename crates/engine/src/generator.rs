@@ -23,19 +23,27 @@
 //!   between the month's neighbouring prices;
 //! * GPU rent index: the base (deflating, stepping down at launches) times a random walk;
 //!   AI demand: mean-reverting around the base; utilisation follows demand, capped at 1;
-//! * power, fees: mean-reverting log deviations from the base, fees with congestion spikes;
-//!   SOFR: mean-reverting (Vasicek) around the base;
+//! * power, fees: mean-reverting log deviations from the base, fees with congestion spikes,
+//!   power with seasonal spikes (a month's price times the spike multiple, more often in the
+//!   peak months); SOFR: mean-reverting (Vasicek) around the base;
+//! * grid events: a Poisson number a month, each taking every site off the grid for the
+//!   event's days (`extra_outage_days`, lost operating days in the waterfall);
+//! * GPU generations: each launch after the start moves from its schedule by a rounded normal
+//!   number of months, and every older generation's rent (so its resale value, the rent it
+//!   can still earn) steps down at the drawn launch;
 //! * then the scenario's stresses on top, the liquidation markets thinned in stress, and the
-//!   network run epoch by epoch on the path's prices and fees;
+//!   network run epoch by epoch on the path's prices and fees, the world fleet's installed
+//!   capacity multiplied each month by a mean-one log-normal shock (hashrate noise beyond the
+//!   cost curve's response, which the fleet's economics and the difficulty then follow);
 //! * each tenant, guarantor and offtaker defaults when its cumulative intensity — its annual
 //!   probability, raised as AI demand falls, by the stresses' tenant hazard factor and
 //!   doubled in stress — passes an exponential threshold drawn from a key of the run's key and
 //!   its name, so a counterparty shared by several borrowers fails on the same paths for all.
 //!
-//! With zero volatilities, no jumps, no spikes and no stress the generator gives the base
-//! case's factors exactly.
+//! With zero volatilities, no jumps, no spikes, no grid events, no hashrate noise, no launch
+//! jitter and no stress the generator gives the base case's factors exactly.
 
-use bitwatt_model::{FACTOR_COUNT, Market, MarketModel, Scenario, correlation_cholesky};
+use bitwatt_model::{FACTOR_COUNT, Market, MarketModel, Scenario, YearMonth, correlation_cholesky};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -43,7 +51,7 @@ use sha2::{Digest, Sha256};
 
 use crate::market::{
     MarketPath, assumed_counterparty_defaults, brownian_bridge_low_usd, btc_drift_per_year,
-    exogenous_base_path, run_network, thin_liquidation_markets,
+    exogenous_base_path, fill_generation_rent_factors, run_network, thin_liquidation_markets,
 };
 use crate::stress::Stress;
 
@@ -59,6 +67,14 @@ mod lane {
     pub const BRIDGE: u64 = 3;
     /// Fee spikes.
     pub const SPIKES: u64 = 4;
+    /// The world fleet's capacity shocks.
+    pub const HASHRATE: u64 = 5;
+    /// GPU generations' launch dates.
+    pub const LAUNCHES: u64 = 6;
+    /// Power price spikes.
+    pub const POWER_SPIKES: u64 = 7;
+    /// Grid events.
+    pub const GRID_EVENTS: u64 = 8;
 }
 
 /// Direction of each factor when everything goes bad together: BTC, GPU rent and AI demand
@@ -164,6 +180,13 @@ struct Parameters {
     sofr_volatility: f64,
     sofr_persistence: f64,
     convergence: f64,
+    /// Log size of a power price spike.
+    power_spike_log: f64,
+    grid_events_per_month: f64,
+    grid_event_outage_days: f64,
+    /// Deviation of the monthly log shock to the world fleet's installed capacity.
+    hashrate_volatility_per_month: f64,
+    launch_jitter_months: f64,
 }
 
 impl Parameters {
@@ -211,6 +234,13 @@ impl Parameters {
             sofr_volatility: model.sofr_volatility_points_per_year / 100.0,
             sofr_persistence: persistence(model.sofr_reversion_per_year),
             convergence: model.correlation_convergence,
+            power_spike_log: model.power_spike_multiple.ln(),
+            grid_events_per_month: model.grid_events_per_year / MONTHS_PER_YEAR,
+            grid_event_outage_days: model.grid_event_outage_days,
+            hashrate_volatility_per_month: model.hashrate_noise_percent_per_year
+                / 100.0
+                / MONTHS_PER_YEAR.sqrt(),
+            launch_jitter_months: model.gpu_launch_jitter_months,
         }
     }
 }
@@ -226,6 +256,9 @@ pub struct MarketGenerator {
     parameters: Parameters,
     /// Counterparties whose default is drawn (not those the scenario assumes to default).
     counterparties: Vec<CounterpartyRisk>,
+    /// Probability of a power price spike in each month, by whether its calendar month is a
+    /// peak month.
+    power_spike_probability: Vec<f64>,
 }
 
 /// A counterparty whose default the generator draws: a tenant, guarantor or offtaker.
@@ -271,7 +304,19 @@ impl MarketGenerator {
                 ai_demand_sensitivity: counterparty.ai_demand_sensitivity,
             });
         }
+        let model = &market.model;
+        let power_spike_probability = (0..months)
+            .map(|t| {
+                let calendar_month = start.plus_months(t as i32).month();
+                if model.power_spike_peak_months.contains(&calendar_month) {
+                    model.power_spike_percent_per_peak_month / 100.0
+                } else {
+                    model.power_spike_percent_per_month / 100.0
+                }
+            })
+            .collect();
         Ok(MarketGenerator {
+            power_spike_probability,
             market: market.clone(),
             stresses: stresses.to_vec(),
             base,
@@ -320,6 +365,8 @@ impl MarketGenerator {
         let mut shock_rng = key.lane(path, lane::SHOCKS);
         let mut jump_rng = key.lane(path, lane::JUMPS);
         let mut spike_rng = key.lane(path, lane::SPIKES);
+        let mut power_spike_rng = key.lane(path, lane::POWER_SPIKES);
+        let mut grid_rng = key.lane(path, lane::GRID_EVENTS);
         let root_month = (1.0 / MONTHS_PER_YEAR).sqrt();
         let (mut btc, mut rent, mut demand, mut power, mut fees, mut sofr) =
             (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
@@ -365,7 +412,15 @@ impl MarketGenerator {
             out.ai_utilisation[t] = (out.ai_utilisation[t] * demand.exp()).min(1.0);
 
             power = power * p.power_persistence + p.power_volatility * root_month * x[3];
-            out.power_price_usd_per_mwh[t] *= power.exp();
+            let power_spike_draw: f64 = power_spike_rng.random();
+            let power_spike = if power_spike_draw < self.power_spike_probability[t] {
+                p.power_spike_log
+            } else {
+                0.0
+            };
+            out.power_price_usd_per_mwh[t] *= (power + power_spike).exp();
+            let grid_events = poisson(&mut grid_rng, p.grid_events_per_month);
+            out.extra_outage_days[t] += f64::from(grid_events) * p.grid_event_outage_days;
             fees = fees * p.fees_persistence + p.fees_volatility * root_month * x[4];
             let spike_draw: f64 = spike_rng.random();
             let spike = if spike_draw < p.spike_probability {
@@ -378,12 +433,19 @@ impl MarketGenerator {
             out.sofr[t] += sofr;
         }
 
+        self.draw_launches(key, path, out);
         for stress in &self.stresses {
             stress.apply(out, &self.market);
         }
         thin_liquidation_markets(out, &self.market);
         self.draw_counterparty_defaults(key, path, out);
-        run_network(out, &self.market);
+        let mut hashrate_rng = key.lane(path, lane::HASHRATE);
+        let sigma = p.hashrate_volatility_per_month;
+        run_network(out, &self.market, || {
+            let z: f64 = StandardNormal.sample(&mut hashrate_rng);
+            // A mean-one log-normal factor.
+            sigma * z - sigma * sigma / 2.0
+        });
         let mut bridge_rng = key.lane(path, lane::BRIDGE);
         out.btc_low_usd.clear();
         for t in 0..months {
@@ -403,6 +465,48 @@ impl MarketGenerator {
 }
 
 impl MarketGenerator {
+    /// The launch month of each GPU generation on path `path`: a generation launching after
+    /// the start moves from its schedule by a rounded normal number of months with the
+    /// jitter's deviation, to no earlier than the month after the start; the generations'
+    /// rent factors then step down at the drawn launches. One draw per generation, in the
+    /// market's order, launched or not, so a generation's luck does not depend on the start.
+    pub fn launch_months(&self, key: &RandomKey, path: u64) -> Vec<YearMonth> {
+        let start = self.base.start_month;
+        let mut rng = key.lane(path, lane::LAUNCHES);
+        self.market
+            .gpu
+            .generations
+            .iter()
+            .map(|generation| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                if generation.launch_month <= start {
+                    return generation.launch_month;
+                }
+                let shift = (self.parameters.launch_jitter_months * z).round() as i32;
+                generation
+                    .launch_month
+                    .plus_months(shift)
+                    .max(start.plus_months(1))
+            })
+            .collect()
+    }
+
+    /// The generations' rent factors of path `path` at its drawn launch months (the
+    /// schedule's, already in `out`, when there is no jitter).
+    fn draw_launches(&self, key: &RandomKey, path: u64, out: &mut MarketPath) {
+        if self.parameters.launch_jitter_months == 0.0 {
+            return;
+        }
+        let launches = self.launch_months(key, path);
+        fill_generation_rent_factors(
+            &self.market,
+            out.start_month,
+            out.months(),
+            |g| launches[g],
+            &mut out.generation_rent_factor,
+        );
+    }
+
     /// Each counterparty's default on path `path`: its intensity (the base case's, raised as
     /// AI demand falls below the base case by its sensitivity, by the path's tenant hazard
     /// factor, and doubled in stress) accumulates month by month until it passes an

@@ -179,7 +179,7 @@ pub fn stressed_market_path(scenario: &Scenario, stresses: &[Stress]) -> MarketP
         stress.apply(&mut path, market);
     }
     thin_liquidation_markets(&mut path, market);
-    run_network(&mut path, market);
+    run_network(&mut path, market, || 0.0);
     let sigma = market.btc_volatility_percent_per_year / 100.0;
     path.btc_low_usd = (0..months)
         .map(|t| {
@@ -266,8 +266,14 @@ pub(crate) fn exogenous_base_path(market: &Market, start: YearMonth, months: usi
 }
 
 /// Runs the network month by month on the path's prices and fees: hashrate, difficulty,
-/// blocks, subsidy, heights and the frontier efficiency.
-pub(crate) fn run_network(path: &mut MarketPath, market: &Market) {
+/// blocks, subsidy, heights and the frontier efficiency. Before each month the world fleet's
+/// installed capacity is multiplied by `exp(capacity_log_shock())` (0 for none: the factor
+/// is then exactly 1).
+pub(crate) fn run_network(
+    path: &mut MarketPath,
+    market: &Market,
+    mut capacity_log_shock: impl FnMut() -> f64,
+) {
     let months = path.months();
     let origin = network_origin(market);
     let mut network = NetworkSim::new(
@@ -281,6 +287,7 @@ pub(crate) fn run_network(path: &mut MarketPath, market: &Market) {
         months,
     );
     for t in 0..months {
+        network.scale_capacity(capacity_log_shock().exp());
         let month = network.step_month(path.btc_price_usd[t], path.fees_btc_per_block[t]);
         path.network_hashrate_hs.push(month.hashrate_hs);
         path.difficulty.push(month.mean_difficulty);
@@ -333,22 +340,45 @@ pub fn bridge_crossing_probability(
 pub fn generation_rent_factors(market: &Market, start: YearMonth, months: usize) -> Vec<f64> {
     let generations = &market.gpu.generations;
     let mut factors = Vec::with_capacity(generations.len() * months);
+    fill_generation_rent_factors(
+        market,
+        start,
+        months,
+        |g| generations[g].launch_month,
+        &mut factors,
+    );
+    factors
+}
+
+/// Fills `factors` with each generation's rent factor month by month when generation `g`
+/// launches in `launch(g)` rather than on its schedule: which generation is newer, and which
+/// launches are still to come after the start, follow the schedule; the step-down comes in
+/// the month of the launch.
+pub(crate) fn fill_generation_rent_factors(
+    market: &Market,
+    start: YearMonth,
+    months: usize,
+    launch: impl Fn(usize) -> YearMonth,
+    factors: &mut Vec<f64>,
+) {
+    let generations = &market.gpu.generations;
+    factors.clear();
     for generation in generations {
         for t in 0..months {
             let month = start.plus_months(t as i32);
             let step_down: f64 = generations
                 .iter()
-                .filter(|newer| {
+                .enumerate()
+                .filter(|&(g, newer)| {
                     newer.launch_month > generation.launch_month
                         && newer.launch_month > start
-                        && newer.launch_month <= month
+                        && launch(g) <= month
                 })
-                .map(|newer| newer.step_down_factor)
+                .map(|(_, newer)| newer.step_down_factor)
                 .product();
             factors.push(generation.rent_factor * step_down);
         }
     }
-    factors
 }
 
 impl MarketPath {

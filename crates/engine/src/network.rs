@@ -179,6 +179,14 @@ impl NetworkSim {
         self.difficulty
     }
 
+    /// Multiplies every vintage's installed capacity by `factor`: a shock to the world fleet
+    /// beyond its response to the cost curve, which the fleet's economics then answer.
+    pub fn scale_capacity(&mut self, factor: f64) {
+        for vintage in &mut self.vintages {
+            vintage.1 *= factor;
+        }
+    }
+
     /// Subsidy of the next block (BTC).
     pub fn next_subsidy_btc(&self) -> f64 {
         block_subsidy_btc(self.tip_height.floor() as u32 + 1)

@@ -69,7 +69,10 @@ fn nothing_random_gives_the_base_case() {
          stress_entry_percent_per_month = 0\nbtc_jumps_per_year_calm = 0\n\
          fees_volatility_percent_per_year = 0\nfee_spike_percent_per_month = 0\n\
          gpu_rent_volatility_percent_per_year = 0\nai_demand_volatility_percent_per_year = 0\n\
-         power_volatility_percent_per_year = 0\nsofr_volatility_points_per_year = 0",
+         power_volatility_percent_per_year = 0\nsofr_volatility_points_per_year = 0\n\
+         power_spike_percent_per_month = 0\npower_spike_percent_per_peak_month = 0\n\
+         grid_events_per_year = 0\nhashrate_noise_percent_per_year = 0\n\
+         gpu_launch_jitter_months = 0",
         );
     let scenario = Scenario::from_toml(&text).unwrap();
     let base = stressed_market_path(&scenario, &[]);
@@ -274,4 +277,262 @@ fn counterparties_default_at_their_rate_with_the_same_luck_everywhere() {
         defaults_of(&stranger, &key, 300, "Other lab"),
         defaults[..300]
     );
+}
+
+/// A two-year market from January 2026 with nothing random but the `[market.model]` fields
+/// in `random`.
+fn quiet_market(random: &[(&str, f64)]) -> Scenario {
+    let quiet = [
+        "btc_calm_volatility_percent_per_year",
+        "stress_entry_percent_per_month",
+        "btc_jumps_per_year_calm",
+        "fees_volatility_percent_per_year",
+        "fee_spike_percent_per_month",
+        "gpu_rent_volatility_percent_per_year",
+        "ai_demand_volatility_percent_per_year",
+        "power_volatility_percent_per_year",
+        "sofr_volatility_points_per_year",
+        "power_spike_percent_per_month",
+        "power_spike_percent_per_peak_month",
+        "grid_events_per_year",
+        "hashrate_noise_percent_per_year",
+        "gpu_launch_jitter_months",
+    ];
+    let mut model: Vec<(&str, f64)> = quiet.iter().map(|&field| (field, 0.0)).collect();
+    for &(field, value) in random {
+        match model.iter_mut().find(|(known, _)| *known == field) {
+            Some(entry) => entry.1 = value,
+            None => model.push((field, value)),
+        }
+    }
+    let model: String = model
+        .iter()
+        .map(|(field, value)| format!("{field} = {value:?}\n"))
+        .collect();
+    let text = format!(
+        r#"
+schema_version = 1
+name = "Quiet"
+start_month = "2026-01"
+horizon_months = 24
+
+[market.model]
+{model}
+[[site]]
+name = "S"
+grid_capacity_mw = 5
+
+[[colocation_lease]]
+name = "Lease"
+site = "S"
+critical_it_mw = 1
+rent_usd_per_kw_month = 100
+start_month = "2025-01"
+tenor_months = 120
+tenant = {{ name = "Lab", default_probability_percent_per_year = 0 }}
+"#
+    );
+    Scenario::from_toml(&text).unwrap()
+}
+
+/// Sample mean and standard deviation.
+fn mean_and_deviation(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, variance.sqrt())
+}
+
+#[test]
+fn launches_move_by_their_jitter_and_rents_step_down_then() {
+    // Rubin Ultra (2027-10) and Feynman (2028-10) launch far enough after the start that the
+    // floor at the month after the start never binds: the shift is a normal of deviation 3
+    // rounded to whole months, whose deviation is √(3² + 1/12).
+    let scenario = quiet_market(&[("gpu_launch_jitter_months", 3.0)]);
+    let generations = &scenario.market.gpu.generations;
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(21);
+    let n = 20_000;
+    let launches: Vec<Vec<bitwatt_model::YearMonth>> =
+        (0..n).map(|i| generator.launch_months(&key, i)).collect();
+    let expected = (9.0_f64 + 1.0 / 12.0).sqrt();
+    for g in [6, 7] {
+        let shifts: Vec<f64> = launches
+            .iter()
+            .map(|l| f64::from(l[g].months_since(generations[g].launch_month)))
+            .collect();
+        assert!(shifts.iter().all(|s| s.fract() == 0.0));
+        let (mean, deviation) = mean_and_deviation(&shifts);
+        // Standard errors of a normal sample's mean and deviation: σ/√n and σ/√(2n).
+        let (se_mean, se_deviation) = (
+            expected / (n as f64).sqrt(),
+            expected / (2.0 * n as f64).sqrt(),
+        );
+        println!(
+            "{}: mean shift {mean:.3} (se {se_mean:.3}), deviation {deviation:.3} vs {expected:.3} (se {se_deviation:.3})",
+            generations[g].name
+        );
+        assert!(mean.abs() < 3.0 * se_mean, "mean {mean}");
+        assert!(
+            (deviation - expected).abs() < 3.0 * se_deviation,
+            "deviation {deviation}"
+        );
+    }
+    // Launches before the start stay where they were; later ones come after the start.
+    let start = scenario.first_month();
+    for path in &launches {
+        for (launch, generation) in path.iter().zip(generations) {
+            if generation.launch_month <= start {
+                assert_eq!(*launch, generation.launch_month);
+            } else {
+                assert!(*launch > start);
+            }
+        }
+    }
+    // H100's rent steps down in exactly the months of the drawn launches within the horizon,
+    // by each launch's step-down factor; without jitter, at the scheduled ones.
+    let months = generator.months();
+    let mut path = MarketPath::with_start(start);
+    let h100 = 1;
+    let base = stressed_market_path(&scenario, &[]);
+    for i in 0..50 {
+        generator.generate(&key, i, &mut path);
+        let factor =
+            |market: &MarketPath, t: usize| market.generation_rent_factor[h100 * months + t];
+        for t in 1..months {
+            let month = start.plus_months(t as i32);
+            let step: f64 = (2..generations.len())
+                .filter(|&g| {
+                    generations[g].launch_month > start && launches[i as usize][g] == month
+                })
+                .map(|g| generations[g].step_down_factor)
+                .product();
+            assert!(
+                (factor(&path, t) / factor(&path, t - 1) - step).abs() < 1e-12,
+                "path {i}, month {t}"
+            );
+        }
+    }
+    let on_schedule = MarketGenerator::new(&quiet_market(&[]), &[]).unwrap();
+    on_schedule.generate(&key, 0, &mut path);
+    assert_eq!(path.generation_rent_factor, base.generation_rent_factor);
+}
+
+#[test]
+fn grid_events_take_rate_times_days_a_year() {
+    // 4 events a year of 2.5 days: over two years 20 days on average; the days of a path are
+    // a compound Poisson sum, variance λT·d² = 8·6.25.
+    let scenario = quiet_market(&[
+        ("grid_events_per_year", 4.0),
+        ("grid_event_outage_days", 2.5),
+    ]);
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(8);
+    let n = 2_000;
+    let mut path = MarketPath::with_start(scenario.first_month());
+    let days: Vec<f64> = (0..n)
+        .map(|i| {
+            generator.generate(&key, i, &mut path);
+            assert!(
+                path.extra_outage_days
+                    .iter()
+                    .all(|d| (d / 2.5).fract() == 0.0)
+            );
+            path.extra_outage_days.iter().sum()
+        })
+        .collect();
+    let (mean, _) = mean_and_deviation(&days);
+    let (expected, se) = (20.0, (8.0_f64 * 6.25 / n as f64).sqrt());
+    println!("grid-event days over two years: mean {mean:.3} vs {expected} (se {se:.3})");
+    assert!((mean - expected).abs() < 3.0 * se, "mean {mean}");
+}
+
+#[test]
+fn power_spikes_come_in_the_peak_months() {
+    // 20 % a month in January, July and August, 2 % otherwise; a spike doubles the month's
+    // price and nothing else moves it.
+    let scenario = quiet_market(&[
+        ("power_spike_percent_per_month", 2.0),
+        ("power_spike_percent_per_peak_month", 20.0),
+        ("power_spike_multiple", 2.0),
+    ]);
+    let base = stressed_market_path(&scenario, &[]);
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(13);
+    let n = 2_000;
+    let mut path = MarketPath::with_start(scenario.first_month());
+    let (mut peak, mut peak_trials, mut off, mut off_trials) = (0_u32, 0_u32, 0_u32, 0_u32);
+    for i in 0..n {
+        generator.generate(&key, i, &mut path);
+        for t in 0..path.months() {
+            let ratio = path.power_price_usd_per_mwh[t] / base.power_price_usd_per_mwh[t];
+            let spiked = (ratio - 2.0).abs() < 1e-12;
+            assert!(spiked || (ratio - 1.0).abs() < 1e-12, "ratio {ratio}");
+            if [1, 7, 8].contains(&path.start_month.plus_months(t as i32).month()) {
+                peak += u32::from(spiked);
+                peak_trials += 1;
+            } else {
+                off += u32::from(spiked);
+                off_trials += 1;
+            }
+        }
+    }
+    for (count, trials, p) in [(peak, peak_trials, 0.2), (off, off_trials, 0.02)] {
+        let share = f64::from(count) / f64::from(trials);
+        let se = (p * (1.0 - p) / f64::from(trials)).sqrt();
+        println!("spike share {share:.4} vs {p} (se {se:.4}) in {trials} months");
+        assert!((share - p).abs() < 3.0 * se, "share {share} vs {p}");
+    }
+}
+
+#[test]
+fn hashrate_noise_spreads_the_network_and_difficulty_follows() {
+    let scenario = quiet_market(&[("hashrate_noise_percent_per_year", 15.0)]);
+    let base = stressed_market_path(&scenario, &[]);
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(17);
+    let n = 400;
+    let mut path = MarketPath::with_start(scenario.first_month());
+    let mut first = Vec::new();
+    let mut last = Vec::new();
+    let mut last_difficulty = Vec::new();
+    for i in 0..n {
+        generator.generate(&key, i, &mut path);
+        // Blocks follow the hashrate at the difficulty in force, retarget by retarget:
+        // blocks × mean difficulty × 2³² = hashes of the month.
+        for t in 0..path.months() {
+            let hashes = path.network_hashrate_hs[t] * bitwatt_model::SECONDS_PER_MONTH;
+            let work = path.blocks[t] * path.difficulty[t] * bitwatt_chain::HASHES_PER_DIFFICULTY;
+            assert!((work / hashes - 1.0).abs() < 1e-9, "path {i}, month {t}");
+        }
+        let months = path.months();
+        first.push((path.network_hashrate_hs[0] / base.network_hashrate_hs[0]).ln());
+        last.push(
+            (path.network_hashrate_hs[months - 1] / base.network_hashrate_hs[months - 1]).ln(),
+        );
+        last_difficulty.push((path.difficulty[months - 1] / base.difficulty[months - 1]).ln());
+    }
+    let (_, first_deviation) = mean_and_deviation(&first);
+    let (last_mean, last_deviation) = mean_and_deviation(&last);
+    let (_, difficulty_deviation) = mean_and_deviation(&last_difficulty);
+    println!(
+        "log hashrate vs base: month 0 sd {first_deviation:.4}, month 23 mean {last_mean:.4} sd \
+         {last_deviation:.4}; log difficulty month 23 sd {difficulty_deviation:.4}"
+    );
+    // A month's shock has a deviation of 15 %/√12 ≈ 4.3 %; 24 of them would give 21 % if
+    // nothing answered them, and the fleet's economics pull the hashrate back.
+    let monthly = 0.15 / 12f64.sqrt();
+    assert!(
+        (first_deviation / monthly - 1.0).abs() < 0.25,
+        "{first_deviation}"
+    );
+    assert!(last_deviation > 2.0 * monthly && last_deviation < monthly * 24f64.sqrt());
+    assert!(difficulty_deviation > 2.0 * monthly);
+    // No noise, no spread: every path is the base case's network.
+    let quiet = MarketGenerator::new(&quiet_market(&[]), &[]).unwrap();
+    for i in 0..5 {
+        quiet.generate(&key, i, &mut path);
+        assert_eq!(path.network_hashrate_hs, base.network_hashrate_hs);
+        assert_eq!(path.difficulty, base.difficulty);
+    }
 }

@@ -76,6 +76,37 @@ pub struct MarketModel {
     /// Speed at which the log power price reverts to the base case (per year).
     #[serde(default = "default_power_reversion")]
     pub power_reversion_per_year: f64,
+    /// Monthly probability of a power price spike outside the peak months (percent).
+    #[serde(default = "default_power_spike_probability")]
+    pub power_spike_percent_per_month: f64,
+    /// Monthly probability of a power price spike in a peak month (percent): heat waves and
+    /// winter storms make scarcity pricing seasonal.
+    #[serde(default = "default_power_spike_peak_probability")]
+    pub power_spike_percent_per_peak_month: f64,
+    /// The peak months of the power market, calendar months 1 (January) to 12 (December).
+    #[serde(default = "default_power_peak_months")]
+    pub power_spike_peak_months: Vec<u32>,
+    /// The month's average power price in a spike month, as a multiple of its level.
+    #[serde(default = "default_power_spike_multiple")]
+    pub power_spike_multiple: f64,
+    /// Grid events a year (Poisson intensity): load shedding or forced outages that take every
+    /// site off the grid for `grid_event_outage_days`, beyond their expected outages.
+    #[serde(default = "default_grid_events")]
+    pub grid_events_per_year: f64,
+    /// Days every site is off the grid in one grid event.
+    #[serde(default = "default_grid_event_outage_days")]
+    pub grid_event_outage_days: f64,
+    /// Volatility of the world fleet's installed hashrate beyond its cost-curve response
+    /// (percent a year): each month the installed capacity is multiplied by a mean-one
+    /// log-normal factor with a deviation of this over √12 (hidden deployments, bans, weather),
+    /// and the fleet's economics respond to it through hashprice and the difficulty.
+    #[serde(default = "default_hashrate_noise")]
+    pub hashrate_noise_percent_per_year: f64,
+    /// Standard deviation of a future GPU generation's launch around its scheduled month
+    /// (months): each path moves every launch after the start by a whole number of months,
+    /// a rounded normal, to no earlier than the month after the start; 0 keeps the schedule.
+    #[serde(default = "default_launch_jitter")]
+    pub gpu_launch_jitter_months: f64,
     /// Volatility of SOFR (percentage points a year).
     #[serde(default = "default_sofr_volatility")]
     pub sofr_volatility_points_per_year: f64,
@@ -164,6 +195,44 @@ fn default_power_volatility() -> f64 {
 }
 fn default_power_reversion() -> f64 {
     6.0
+}
+fn default_power_spike_probability() -> f64 {
+    // Assumption: scarcity pricing outside the peak months is rare, about one month in four
+    // years.
+    2.0
+}
+fn default_power_spike_peak_probability() -> f64 {
+    // Assumption: about one peak month in seven spikes (Texas scarcity pricing in the summers
+    // of 2023 and 2024; winter storms Uri, February 2021, and Elliott, December 2022).
+    15.0
+}
+fn default_power_peak_months() -> Vec<u32> {
+    // Assumption: January (winter storms), July and August (heat waves).
+    vec![1, 7, 8]
+}
+fn default_power_spike_multiple() -> f64 {
+    // Assumption: a spike month averages twice its usual price.
+    2.0
+}
+fn default_grid_events() -> f64 {
+    // Assumption: a grid event every two years.
+    0.5
+}
+fn default_grid_event_outage_days() -> f64 {
+    // Assumption: load shedding in winter storm Uri (February 2021) lasted about four days;
+    // most events are shorter.
+    3.0
+}
+fn default_hashrate_noise() -> f64 {
+    // Monthly log growth of difficulty had a deviation of ≈ 5.4 % in 2022–26 (≈ 19 % a
+    // year; shared/data/btc_daily_difficulty.csv), part of it the fleet's response to price,
+    // which the cost curve gives; assumption: 15 % a year is noise beyond it.
+    15.0
+}
+fn default_launch_jitter() -> f64 {
+    // Assumption: launches slip, or come early, by about a quarter (press reports in 2024 had
+    // Blackwell slipping by about a quarter; unverified).
+    3.0
 }
 fn default_sofr_volatility() -> f64 {
     0.8

@@ -545,9 +545,61 @@ fn check_model(model: &MarketModel, report: &mut Report) {
             "fee_spike_percent_per_month",
             model.fee_spike_percent_per_month,
         ),
+        (
+            "power_spike_percent_per_month",
+            model.power_spike_percent_per_month,
+        ),
+        (
+            "power_spike_percent_per_peak_month",
+            model.power_spike_percent_per_peak_month,
+        ),
     ] {
         fields.range(field, value, 0.0, 100.0, "% a month");
     }
+    for (i, &month) in model.power_spike_peak_months.iter().enumerate() {
+        fields.whole(
+            &format!("power_spike_peak_months[{i}]"),
+            month,
+            1,
+            12,
+            "(a calendar month, 1 = January)",
+        );
+    }
+    fields.range(
+        "power_spike_multiple",
+        model.power_spike_multiple,
+        1.0,
+        100.0,
+        "× the month's power price",
+    );
+    fields.range(
+        "grid_events_per_year",
+        model.grid_events_per_year,
+        0.0,
+        52.0,
+        "events a year",
+    );
+    fields.range(
+        "grid_event_outage_days",
+        model.grid_event_outage_days,
+        0.0,
+        31.0,
+        "days an event",
+    );
+    fields.range(
+        "hashrate_noise_percent_per_year",
+        model.hashrate_noise_percent_per_year,
+        0.0,
+        200.0,
+        "% a year",
+    );
+    fields.range(
+        "gpu_launch_jitter_months",
+        model.gpu_launch_jitter_months,
+        0.0,
+        60.0,
+        "months",
+    );
     if let Some(volatility) = model.btc_calm_volatility_percent_per_year {
         fields.range(
             "btc_calm_volatility_percent_per_year",

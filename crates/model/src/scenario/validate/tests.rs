@@ -676,3 +676,40 @@ fn market_model_correlation_must_be_a_correlation_matrix() {
             .starts_with("6 rows of 6 correlations, in the order btc, gpu_rent")
     );
 }
+
+#[test]
+fn market_model_noise_and_events_must_be_in_range() {
+    let model =
+        |body: &str| MINIMAL.replace("[[site]]", &format!("[market.model]\n{body}\n\n[[site]]"));
+    let scenario = Scenario::from_toml(&model(
+        "hashrate_noise_percent_per_year = 0\ngpu_launch_jitter_months = 0\n\
+         grid_events_per_year = 2\npower_spike_peak_months = [12]",
+    ))
+    .unwrap();
+    assert_eq!(scenario.market.model.grid_events_per_year, 2.0);
+    assert_eq!(scenario.market.model.power_spike_peak_months, [12]);
+    let errors = errors_of(&model(
+        "hashrate_noise_percent_per_year = -5\ngpu_launch_jitter_months = nan\n\
+         grid_event_outage_days = -1\npower_spike_multiple = 0.5\n\
+         power_spike_peak_months = [7, 13]",
+    ));
+    let noise = error_at(&errors, "market.model.hashrate_noise_percent_per_year");
+    assert_eq!(noise.value, "-5");
+    assert_eq!(noise.expected, "a number from 0 to 200 % a year");
+    let jitter = error_at(&errors, "market.model.gpu_launch_jitter_months");
+    assert_eq!(jitter.value, "NaN");
+    assert_eq!(jitter.expected, "a number from 0 to 60 months");
+    assert_eq!(
+        error_at(&errors, "market.model.grid_event_outage_days").expected,
+        "a number from 0 to 31 days an event"
+    );
+    assert_eq!(
+        error_at(&errors, "market.model.power_spike_multiple").expected,
+        "a number from 1 to 100 × the month's power price"
+    );
+    assert_eq!(
+        error_at(&errors, "market.model.power_spike_peak_months[1]").expected,
+        "a whole number from 1 to 12 (a calendar month, 1 = January)"
+    );
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+}
