@@ -49,8 +49,8 @@ pub use recovery::{
 pub use simulate::{
     CHUNK_PATHS, CausePd, CovenantBreachMetrics, CreditMetrics, Estimate, Factor,
     FactorAttribution, Fan, FanSeries, Fingerprint, InstrumentMetrics, LossTail, PathOutcome,
-    QUANTILE_LEVELS, RunControl, Shard, ShardResult, Simulation, SimulationError, SimulationResult,
-    SpreadMetrics, TimeToDefault, simulate,
+    PathsOut, QUANTILE_LEVELS, RunControl, Shard, ShardResult, Simulation, SimulationError,
+    SimulationResult, SpreadMetrics, TimeToDefault, simulate,
 };
 pub use sketch::QuantileSketch;
 pub use stress::{Stress, StressError, StressKind};

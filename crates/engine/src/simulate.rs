@@ -28,7 +28,7 @@ use crate::stress::Stress;
 use crate::waterfall::{Covenant, DefaultCause, PathBuffers, recover, run_path};
 
 /// Paths in a chunk: a constant, never derived from the thread count.
-pub const CHUNK_PATHS: u64 = 4_096;
+pub const CHUNK_PATHS: u64 = 1_024;
 
 /// Chunks run in parallel between two checks for cancellation.
 const WINDOW_CHUNKS: u64 = 32;
@@ -192,6 +192,9 @@ impl PathOutcome {
     }
 }
 
+/// Receives every path's outcome in path order, window by window; returns false to stop.
+pub type PathsOut<'a> = dyn FnMut(&[PathOutcome]) -> bool + Send + 'a;
+
 /// How a run is watched and stopped; the default does neither.
 #[derive(Default)]
 pub struct RunControl<'a> {
@@ -201,7 +204,7 @@ pub struct RunControl<'a> {
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
     /// Called with every path's outcome in path order, window by window; returns false to
     /// stop the run.
-    pub paths_out: Option<&'a mut (dyn FnMut(&[PathOutcome]) -> bool + Send)>,
+    pub paths_out: Option<&'a mut PathsOut<'a>>,
 }
 
 /// Monthly series with percentile fans.

@@ -61,3 +61,137 @@ fn zero_paths_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--paths 0: expected at least one path"));
 }
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bitwatt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs shard `k` of `n` of pure-miner into `dir` and returns the file.
+fn shard(dir: &std::path::Path, seed: &str, k: u64, n: u64) -> String {
+    let file = dir.join(format!("shard-{seed}-{k}-of-{n}.json"));
+    let file = file.to_str().unwrap().to_string();
+    let spec = format!("{k}/{n}");
+    let out = bitwatt(&[
+        "simulate",
+        "--example",
+        "pure-miner",
+        "--paths",
+        "2500",
+        "--seed",
+        seed,
+        "--shard",
+        &spec,
+        "--out",
+        &file,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    file
+}
+
+#[test]
+fn shards_merge_into_exactly_the_unsharded_result() {
+    let dir = scratch("shards");
+    let whole = result(&[
+        "simulate",
+        "--example",
+        "pure-miner",
+        "--paths",
+        "2500",
+        "--seed",
+        "5",
+        "--json",
+    ]);
+    // 2 500 paths are three chunks: three shards get one each, five leave two shards empty.
+    for n in [1, 2, 3, 5] {
+        let files: Vec<String> = (1..=n).rev().map(|k| shard(&dir, "5", k, n)).collect();
+        let mut args = vec!["merge"];
+        args.extend(files.iter().map(String::as_str));
+        args.push("--json");
+        assert_eq!(result(&args), whole, "{n} shards");
+    }
+    assert_eq!(whole["paths"], 2500);
+    assert!(whole["fans"].as_array().unwrap().len() == 7);
+}
+
+#[test]
+fn merge_refuses_shards_of_another_run_or_an_incomplete_set() {
+    let dir = scratch("refuse");
+    let one = shard(&dir, "5", 1, 2);
+    let other_seed = shard(&dir, "6", 2, 2);
+    let out = bitwatt(&["merge", &one, &other_seed]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains("another fingerprint (seed: \"6\", expected \"5\")"),
+        "{message}"
+    );
+    let out = bitwatt(&["merge", &one]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 2 shards given"));
+    let out = bitwatt(&["merge", &one, &one]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("once each"));
+    let not_a_shard = dir.join("not-a-shard.json");
+    std::fs::write(&not_a_shard, "{}").unwrap();
+    let out = bitwatt(&["merge", not_a_shard.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a shard file"));
+    let out = bitwatt(&["simulate", "--shard", "3/2", "--out", "x.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard 3/2: expected K/N"));
+}
+
+#[test]
+fn paths_out_writes_every_path_and_agrees_with_the_summary() {
+    let dir = scratch("paths-out");
+    let csv = dir.join("paths.csv");
+    let summary = result(&[
+        "simulate",
+        "--example",
+        "pure-miner",
+        "--paths",
+        "1100",
+        "--seed",
+        "3",
+        "--json",
+        "--paths-out",
+        csv.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("path,default_month,default_cause,loss_usd"),
+        "{header}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 1100);
+    assert!(rows.iter().enumerate().all(|(i, r)| r[0] == i.to_string()));
+    let defaults = rows.iter().filter(|r| !r[1].is_empty()).count() as f64;
+    let pd = summary["cumulative_pd_by_year"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(defaults / 1100.0, pd);
+    let loss: f64 = rows
+        .iter()
+        .map(|r| r[3].parse::<f64>().unwrap())
+        .sum::<f64>()
+        / 1100.0;
+    let expected = summary["expected_loss_usd"]["value"].as_f64().unwrap();
+    assert!(
+        (loss - expected).abs() <= 0.01 + 1e-9 * expected,
+        "{loss} vs {expected}"
+    );
+}
