@@ -205,6 +205,10 @@ pub struct DebtMonth {
     pub dsra_usd: f64,
     /// Covenant DSCR where tested this month.
     pub tested_dscr: Option<f64>,
+    /// Whether the LTV covenant failed its test this month, before any prepayment that cured
+    /// it (`ltv` is the month's closing LTV, after it). Not in the JSON output.
+    #[serde(skip)]
+    pub ltv_test_failed: bool,
     /// Loan-to-value at the end of the month, where the debt has collateral.
     pub ltv: Option<f64>,
     /// Borrowing base this month (advance rate × collateral value), where there is one.
@@ -1986,6 +1990,7 @@ impl<'a> PathRun<'a> {
                 let balance = self.debts[d].balance;
                 // Collateral worth nothing against a balance is a breach too.
                 if balance > 0.0 && (value <= 0.0 || balance / value > max_ltv) {
+                    self.debt_rows[row_start + d].ltv_test_failed = true;
                     self.summary.debts[d].covenant_breaches += 1;
                     self.summary.covenant_breaches += 1;
                     // Cured by prepaying the loan back to the maximum LTV, where cash allows.
