@@ -7,11 +7,14 @@
 //! * [`Borrower`]: a scenario compiled for the hot loop (project finance sized once);
 //! * [`run_path`] → [`PathSummary`]: a borrower's months on one path — operations, the cash
 //!   waterfall, covenants and default — with the monthly detail in [`PathBuffers`];
-//! * [`project`] → [`Projection`]: the deterministic base case with every month kept.
+//! * [`project`] → [`Projection`]: the deterministic base case with every month kept;
+//! * [`headroom`] → [`CovenantHeadroom`]: the BTC price, hashprice, GPU rent and power price at
+//!   which each covenant first breaks on the base case.
 #![deny(missing_docs)]
 
 mod borrower;
 mod generator;
+mod headroom;
 mod instruments;
 mod market;
 mod mining;
@@ -28,6 +31,10 @@ pub use borrower::{
 };
 pub use generator::{
     GeneratorError, MarketGenerator, RandomKey, STRESS_DIRECTION, correlated_shocks,
+};
+pub use headroom::{
+    Breach, Covenant, CovenantHeadroom, CovenantKind, FirstBreach, HEADROOM_GRID_STEPS,
+    HEADROOM_SEARCH_RANGE, HEADROOM_TOLERANCE, Headroom, HeadroomSolver, Lever, headroom,
 };
 pub use market::{
     MarketPath, base_fees_btc_per_block, base_market_path, bridge_crossing_probability,
