@@ -9,7 +9,9 @@
 //!   waterfall, covenants and default — with the monthly detail in [`PathBuffers`];
 //! * [`project`] → [`Projection`]: the deterministic base case with every month kept;
 //! * [`headroom`] → [`CovenantHeadroom`]: the BTC price, hashprice, GPU rent and power price at
-//!   which each covenant first breaks on the base case.
+//!   which each covenant first breaks on the base case;
+//! * [`rating_grade`] → [`RatingGrade`]: a cumulative PD mapped to a rating grade on a
+//!   published table of corporate default rates.
 #![deny(missing_docs)]
 
 mod borrower;
@@ -20,6 +22,7 @@ mod market;
 mod mining;
 mod network;
 mod project;
+mod rating;
 mod recovery;
 mod simulate;
 mod stress;
@@ -46,6 +49,7 @@ pub use network::{
     NetworkMonth, NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at, subsidy_btc_between,
 };
 pub use project::{Projection, project};
+pub use rating::{Grade, MAX_RATING_HORIZON_YEARS, RatingGrade, rating_grade};
 pub use recovery::{
     ASIC_BANDS, Claim, ClaimRecovery, Estate, EstateAsset, EstateFull, GPU_GENERATIONS,
     KindProceeds, LIQUIDATION_CLASSES, LIQUIDATION_KINDS, LiquidationClass, LiquidationKind,

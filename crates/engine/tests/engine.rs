@@ -1,8 +1,8 @@
 //! Integration tests of the engine: sources equal uses on random scenarios, hand-computed
 //! finance cases (DSCR, LTV, schedules, sculpting, reserves, lock-up, covenants, defaults,
 //! and every other instrument: borrowing bases, margin calls, refinancing, hedges, equity)
-//! the epoch-exact network (halvings, block counts, retargets), the stress library and
-//! covenant headroom.
+//! the epoch-exact network (halvings, block counts, retargets), the stress library, covenant
+//! headroom and rating grades.
 //!
 //! One test binary; the topics live in `tests/engine/`.
 
@@ -18,6 +18,8 @@ mod headroom;
 mod instruments;
 #[path = "engine/network.rs"]
 mod network;
+#[path = "engine/rating.rs"]
+mod rating;
 #[path = "engine/sources_uses.rs"]
 mod sources_uses;
 #[path = "engine/stress.rs"]
