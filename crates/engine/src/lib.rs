@@ -7,16 +7,22 @@
 //! * [`Borrower`]: a scenario compiled for the hot loop (project finance sized once);
 //! * [`run_path`] → [`PathSummary`]: a borrower's months on one path — operations, the cash
 //!   waterfall, covenants and default — with the monthly detail in [`PathBuffers`];
-//! * [`project`] → [`Projection`]: the deterministic base case with every month kept.
+//! * [`project`] → [`Projection`]: the deterministic base case with every month kept;
+//! * [`headroom`] → [`CovenantHeadroom`]: the BTC price, hashprice, GPU rent and power price at
+//!   which each covenant first breaks on the base case;
+//! * [`rating_grade`] → [`RatingGrade`]: a cumulative PD mapped to a rating grade on a
+//!   published table of corporate default rates.
 #![deny(missing_docs)]
 
 mod borrower;
 mod generator;
+mod headroom;
 mod instruments;
 mod market;
 mod mining;
 mod network;
 mod project;
+mod rating;
 mod recovery;
 mod simulate;
 mod sketch;
@@ -30,6 +36,10 @@ pub use borrower::{
 pub use generator::{
     GeneratorError, MarketGenerator, RandomKey, STRESS_DIRECTION, correlated_shocks,
 };
+pub use headroom::{
+    Breach, CovenantHeadroom, CovenantLevel, FirstBreach, HEADROOM_GRID_STEPS,
+    HEADROOM_SEARCH_RANGE, HEADROOM_TOLERANCE, Headroom, HeadroomSolver, Lever, headroom,
+};
 pub use market::{
     MarketPath, base_fees_btc_per_block, base_market_path, bridge_crossing_probability,
     brownian_bridge_low_usd, btc_drift_per_year, generation_rent_factors, network_origin,
@@ -40,6 +50,7 @@ pub use network::{
     NetworkMonth, NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at, subsidy_btc_between,
 };
 pub use project::{Projection, project};
+pub use rating::{Grade, MAX_RATING_HORIZON_YEARS, RatingGrade, rating_grade};
 pub use recovery::{
     ASIC_BANDS, Claim, ClaimRecovery, Estate, EstateAsset, EstateFull, GPU_GENERATIONS,
     KindProceeds, LIQUIDATION_CLASSES, LIQUIDATION_KINDS, LiquidationClass, LiquidationKind,

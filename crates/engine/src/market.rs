@@ -170,6 +170,14 @@ pub fn base_market_path(scenario: &Scenario) -> MarketPath {
 /// fees, rents, utilisation, power, regime, liquidation depth); the network then responds to
 /// the stressed prices through the world fleet's cost curve.
 pub fn stressed_market_path(scenario: &Scenario, stresses: &[Stress]) -> MarketPath {
+    let mut path = stressed_exogenous_path(scenario, stresses);
+    respond_to_prices(&mut path, &scenario.market);
+    path
+}
+
+/// The base case with `stresses` applied, before the network runs: every factor but the
+/// network's and the intramonth lows (see [`respond_to_prices`]).
+pub(crate) fn stressed_exogenous_path(scenario: &Scenario, stresses: &[Stress]) -> MarketPath {
     let market = &scenario.market;
     let months = scenario.horizon_months as usize;
     let start = scenario.first_month();
@@ -179,15 +187,21 @@ pub fn stressed_market_path(scenario: &Scenario, stresses: &[Stress]) -> MarketP
         stress.apply(&mut path, market);
     }
     thin_liquidation_markets(&mut path, market);
-    run_network(&mut path, market, || 0.0);
-    let sigma = market.btc_volatility_percent_per_year / 100.0;
-    path.btc_low_usd = (0..months)
-        .map(|t| {
-            let open = path.btc_price_usd[t.saturating_sub(1)];
-            brownian_bridge_low_usd(open, path.btc_price_usd[t], sigma, MEDIAN)
-        })
-        .collect();
     path
+}
+
+/// Completes a deterministic path from its exogenous factors: the network runs on its prices
+/// (replacing any network already there) and each month's low is the median of its Brownian
+/// bridge.
+pub(crate) fn respond_to_prices(path: &mut MarketPath, market: &Market) {
+    run_network(path, market, || 0.0);
+    let sigma = market.btc_volatility_percent_per_year / 100.0;
+    let prices = &path.btc_price_usd;
+    path.btc_low_usd.clear();
+    path.btc_low_usd.extend((0..prices.len()).map(|t| {
+        let open = prices[t.saturating_sub(1)];
+        brownian_bridge_low_usd(open, prices[t], sigma, MEDIAN)
+    }));
 }
 
 /// Liquidation markets are no deeper than the stress depth in the stress regime's months.
@@ -268,13 +282,19 @@ pub(crate) fn exogenous_base_path(market: &Market, start: YearMonth, months: usi
 /// Runs the network month by month on the path's prices and fees: hashrate, difficulty,
 /// blocks, subsidy, heights and the frontier efficiency. Before each month the world fleet's
 /// installed capacity is multiplied by `exp(capacity_log_shock())` (0 for none: the factor
-/// is then exactly 1).
+/// is then exactly 1). Replaces any network already on the path.
 pub(crate) fn run_network(
     path: &mut MarketPath,
     market: &Market,
     mut capacity_log_shock: impl FnMut() -> f64,
 ) {
     let months = path.months();
+    path.network_hashrate_hs.clear();
+    path.difficulty.clear();
+    path.blocks.clear();
+    path.subsidy_btc.clear();
+    path.end_height.clear();
+    path.frontier_efficiency_j_per_th.clear();
     let origin = network_origin(market);
     let mut network = NetworkSim::new(
         WorldFleetCurve::new(&market.world_fleet),

@@ -1,7 +1,8 @@
 //! Integration tests of the engine: sources equal uses on random scenarios, hand-computed
 //! finance cases (DSCR, LTV, schedules, sculpting, reserves, lock-up, covenants, defaults,
 //! and every other instrument: borrowing bases, margin calls, refinancing, hedges, equity)
-//! the epoch-exact network (halvings, block counts, retargets) and the stress library.
+//! the epoch-exact network (halvings, block counts, retargets), the stress library, covenant
+//! headroom and rating grades.
 //!
 //! One test binary; the topics live in `tests/engine/`.
 
@@ -11,10 +12,14 @@ mod common;
 mod finance;
 #[path = "engine/generator.rs"]
 mod generator;
+#[path = "engine/headroom.rs"]
+mod headroom;
 #[path = "engine/instruments.rs"]
 mod instruments;
 #[path = "engine/network.rs"]
 mod network;
+#[path = "engine/rating.rs"]
+mod rating;
 #[path = "engine/sources_uses.rs"]
 mod sources_uses;
 #[path = "engine/stress.rs"]
