@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use bitwatt_engine::{
-    CreditMetrics, Estimate, Fingerprint, PathOutcome, RunControl, Shard, ShardResult, Simulation,
-    SimulationResult,
+    Breach, Covenant, CovenantHeadroom, CreditMetrics, Estimate, Fingerprint, Headroom, Lever,
+    PathOutcome, RunControl, Shard, ShardResult, Simulation, SimulationResult, Stress, headroom,
 };
 use bitwatt_model::{Scenario, YearMonth};
 use bitwatt_report::{Facts, Table, thousands, usd_millions};
@@ -184,7 +184,7 @@ pub fn run(args: SimulateArgs) -> Result<String> {
         &scenario,
         &simulation,
         &result,
-        &args.stresses,
+        (&args.stresses, &stresses),
         args.json,
         &run,
     )
@@ -239,7 +239,7 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
         &scenario,
         &simulation,
         &result,
-        &stress_names,
+        (&stress_names, &stresses),
         args.json,
         &run,
     )
@@ -363,22 +363,31 @@ fn report(
     scenario: &Scenario,
     simulation: &Simulation,
     result: &SimulationResult,
-    stresses: &[String],
+    (stress_names, stresses): (&[String], &[Stress]),
     as_json: bool,
     run: &RunJson,
 ) -> Result<String> {
     let metrics = result.metrics(simulation.borrower());
+    let headroom = headroom(scenario, stresses).map_err(|e| BadInput(e.to_string()))?;
     if as_json {
         json(&SimulateJson {
             scenario: &scenario.name,
-            stresses: stresses.to_vec(),
+            stresses: stress_names.to_vec(),
             fingerprint: &result.fingerprint,
             complete: result.complete,
             metrics: &metrics,
+            headroom: &headroom,
             run,
         })
     } else {
-        Ok(render(scenario, &metrics, result, stresses, run))
+        Ok(render(
+            scenario,
+            &metrics,
+            &headroom,
+            result,
+            stress_names,
+            run,
+        ))
     }
 }
 
@@ -391,6 +400,8 @@ struct SimulateJson<'a> {
     complete: bool,
     #[serde(flatten)]
     metrics: &'a CreditMetrics,
+    /// Where each covenant first breaks in the base case as one lever moves.
+    headroom: &'a [CovenantHeadroom],
     run: &'a RunJson,
 }
 
@@ -412,6 +423,7 @@ fn percent(estimate: &Estimate) -> String {
 fn render(
     scenario: &Scenario,
     metrics: &CreditMetrics,
+    headroom: &[CovenantHeadroom],
     result: &SimulationResult,
     stresses: &[String],
     run: &RunJson,
@@ -430,6 +442,15 @@ fn render(
     let mut facts = Facts::new();
     if let Some(last) = metrics.cumulative_pd_by_year.last() {
         facts.add("PD to the horizon", percent(last));
+        facts.add(
+            "Rating grade (S&P 1981–2024)",
+            format!(
+                "{} (its {:.1}-year default rate {:.2} %)",
+                metrics.rating.grade.label(),
+                metrics.rating.horizon_years,
+                metrics.rating.grade_cumulative_default_rate * 100.0
+            ),
+        );
     }
     if let Some(ttd) = &metrics.time_to_default {
         let first = scenario.first_month();
@@ -484,6 +505,7 @@ fn render(
     let mut instruments = Table::new([
         "debt",
         "PD",
+        "grade",
         "LGD",
         "LGD 5–95 %",
         "EAD",
@@ -497,6 +519,7 @@ fn render(
         instruments.row([
             instrument.name.clone(),
             percent(&instrument.pd),
+            instrument.rating.grade.label().to_string(),
             instrument.lgd.as_ref().map_or("n/a".to_string(), percent),
             instrument.lgd_quantiles.map_or("n/a".to_string(), |q| {
                 format!("{:.0}–{:.0} %", q[0] * 100.0, q[4] * 100.0)
@@ -550,6 +573,7 @@ fn render(
         out.push_str(&breaches.render());
     }
 
+    out.push_str(&render_headroom(headroom));
     out.push_str(&render_attribution(metrics));
     out.push_str(&format!(
         "\nnote: ± is one Monte Carlo standard error; spreads a year, the fee spread over the \
@@ -559,11 +583,98 @@ fn render(
     out
 }
 
-fn covenant_text(covenant: bitwatt_engine::Covenant) -> &'static str {
+fn covenant_text(covenant: Covenant) -> &'static str {
     match covenant {
-        bitwatt_engine::Covenant::DscrLockUp => "DSCR lock-up",
-        bitwatt_engine::Covenant::DscrDefault => "DSCR default level",
-        bitwatt_engine::Covenant::MaxLtv => "maximum LTV",
+        Covenant::DscrLockUp => "DSCR lock-up",
+        Covenant::DscrDefault => "DSCR default level",
+        Covenant::MaxLtv => "maximum LTV",
+    }
+}
+
+/// Where each covenant first breaks in the base case, one column per lever.
+fn render_headroom(headroom: &[CovenantHeadroom]) -> String {
+    if headroom.is_empty() {
+        return String::new();
+    }
+    let mut header = vec!["headroom (base case)".to_string()];
+    header.extend(Lever::ALL.iter().map(|&lever| {
+        let base = headroom
+            .iter()
+            .find(|h| h.lever == lever)
+            .map_or(0.0, |h| h.base_level_at_start);
+        format!("{} (now {})", lever_text(lever), lever_level(lever, base))
+    }));
+    let mut table = Table::new(header);
+    for row in headroom.chunks(Lever::ALL.len()) {
+        let covenant = &row[0].covenant;
+        let level = match covenant.kind {
+            Covenant::MaxLtv => format!("{:.0} %", covenant.level * 100.0),
+            Covenant::DscrLockUp | Covenant::DscrDefault => format!("{:.2}×", covenant.level),
+        };
+        let mut cells = vec![format!(
+            "{} {} {level}",
+            row[0].instrument,
+            covenant_text(covenant.kind)
+        )];
+        for cell in row {
+            cells.push(match cell.headroom {
+                Headroom::BreaksInBaseCase { month, breach } => {
+                    format!("breaks now ({month}{})", breach_text(breach))
+                }
+                Headroom::Breaks {
+                    headroom_percent,
+                    level_at_start,
+                    month,
+                    breach,
+                    ..
+                } => format!(
+                    "{} ({headroom_percent:+.1} %, {month}{})",
+                    lever_level(cell.lever, level_at_start),
+                    breach_text(breach)
+                ),
+                Headroom::HoldsWithinRange {
+                    searched_to_multiplier,
+                    borrower_default_multiplier,
+                } => match borrower_default_multiplier {
+                    Some(k) => format!(
+                        "holds; borrower defaults at {}",
+                        lever_level(cell.lever, cell.base_level_at_start * k)
+                    ),
+                    None => format!("holds to {searched_to_multiplier:.2}×"),
+                },
+            });
+        }
+        table.row(cells);
+    }
+    format!(
+        "\n{}note: the level at the start month at which the covenant first fails a test (before \
+         any cure) with the lever moved over the whole base case, and the month it fails\n",
+        table.render()
+    )
+}
+
+fn lever_text(lever: Lever) -> &'static str {
+    match lever {
+        Lever::BtcPrice => "BTC price",
+        Lever::Hashprice => "hashprice",
+        Lever::GpuRent => "GPU rent",
+        Lever::PowerPrice => "power price",
+    }
+}
+
+fn lever_level(lever: Lever, level: f64) -> String {
+    match lever {
+        Lever::BtcPrice => format!("${}", thousands(level, 0)),
+        Lever::Hashprice => format!("${level:.2}/PH/day"),
+        Lever::GpuRent => format!("${level:.2}/GPU-h"),
+        Lever::PowerPrice => format!("${level:.1}/MWh"),
+    }
+}
+
+fn breach_text(breach: Breach) -> String {
+    match breach {
+        Breach::Covenant => String::new(),
+        Breach::Default(cause) => format!(", first a default: {}", cause_text(cause)),
     }
 }
 

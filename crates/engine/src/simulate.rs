@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::borrower::{Borrower, CompileError, DebtPlan};
 use crate::generator::{GeneratorError, MarketGenerator, RandomKey};
 use crate::market::{MarketPath, base_market_path};
+use crate::rating::{RatingGrade, rating_grade};
 use crate::recovery::LiquidationPrices;
 use crate::sketch::QuantileSketch;
 use crate::stress::Stress;
@@ -927,6 +928,8 @@ pub struct InstrumentMetrics {
     pub name: String,
     /// Probability it defaults within the horizon.
     pub pd: Estimate,
+    /// That PD's rating grade over the horizon.
+    pub rating: RatingGrade,
     /// Loss given default: mean over defaulting paths of loss over exposure.
     pub lgd: Option<Estimate>,
     /// LGD at the 5, 25, 50, 75 and 95 % quantiles of defaulting paths (exact).
@@ -1028,6 +1031,8 @@ pub struct CreditMetrics {
     pub paths: u64,
     /// Probability the borrower has defaulted by the end of each year of the horizon.
     pub cumulative_pd_by_year: Vec<Estimate>,
+    /// The borrower's PD to the horizon mapped to a rating grade.
+    pub rating: RatingGrade,
     /// Probability of the borrower's default within the horizon, by cause.
     pub pd_by_cause: Vec<CausePd>,
     /// When defaulting paths default; none without default.
@@ -1170,6 +1175,7 @@ impl SimulationResult {
         let n = self.paths();
         let months = self.months;
         let years = months.div_ceil(12);
+        let horizon_years = months as f64 / 12.0;
         let tally = &self.tally;
         let summary = self.summary.as_ref().expect("at least one chunk");
         let mut defaulted = 0;
@@ -1211,9 +1217,11 @@ impl SimulationResult {
             .enumerate()
             .map(|(d, plan)| {
                 let moments = &summary.instruments[d];
+                let pd = Estimate::proportion(tally.instrument_defaults[d], n);
                 InstrumentMetrics {
                     name: plan.name.clone(),
-                    pd: Estimate::proportion(tally.instrument_defaults[d], n),
+                    pd,
+                    rating: rating_grade(pd.value, horizon_years),
                     lgd: moments.lgd.estimate(),
                     lgd_quantiles: exact_quantiles(&self.instrument_lgds[d]),
                     exposure_at_default_usd: moments.ead.estimate(),
@@ -1294,6 +1302,7 @@ impl SimulationResult {
             .collect();
         CreditMetrics {
             paths: n,
+            rating: rating_grade(defaulted as f64 / n as f64, horizon_years),
             cumulative_pd_by_year,
             pd_by_cause,
             time_to_default,
