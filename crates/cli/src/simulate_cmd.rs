@@ -13,7 +13,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use bitwatt_engine::{
     Breach, Covenant, CovenantHeadroom, CreditMetrics, Estimate, Fingerprint, Headroom, Lever,
-    PathOutcome, RunControl, Shard, ShardResult, Simulation, SimulationResult, Stress, headroom,
+    PathOutcome, RunControl, STANDARD_BUMPS, SensitivityRow, Shard, ShardResult, Simulation,
+    SimulationResult, Stress, headroom, sensitivity,
 };
 use bitwatt_model::{Scenario, YearMonth};
 use bitwatt_report::{Facts, Table, thousands, usd_millions};
@@ -59,6 +60,11 @@ pub struct SimulateArgs {
     /// loss) to a CSV file.
     #[arg(long, value_name = "FILE.csv")]
     paths_out: Option<PathBuf>,
+    /// Also bump each main market parameter in turn (BTC drift and volatility, fees, power
+    /// price, rent deflation, stress entry, correlation convergence w, liquidation depth,
+    /// SOFR) with the same random numbers and rank the changes in PD and expected loss.
+    #[arg(long, conflicts_with = "shard")]
+    sensitivity: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -180,11 +186,31 @@ pub fn run(args: SimulateArgs) -> Result<String> {
     }
     let result =
         SimulationResult::merge(vec![shard_result]).map_err(|e| BadInput(e.to_string()))?;
+    let sensitivities = if args.sensitivity && result.complete {
+        let progress = progress_bar(
+            args.paths * STANDARD_BUMPS.len() as u64,
+            Shard::WHOLE,
+            args.quiet,
+        );
+        let tick = |paths: u64| progress.inc(paths);
+        let rows = pool
+            .install(|| sensitivity(&scenario, &stresses, &result, &STANDARD_BUMPS, Some(&tick)))
+            .map_err(|e| BadInput(e.to_string()))?;
+        progress.finish_and_clear();
+        Some(rows)
+    } else {
+        None
+    };
+    let run = RunJson {
+        seconds: began.elapsed().as_secs_f64(),
+        ..run
+    };
     report(
         &scenario,
         &simulation,
         &result,
         (&args.stresses, &stresses),
+        sensitivities.as_deref(),
         args.json,
         &run,
     )
@@ -240,6 +266,7 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
         &simulation,
         &result,
         (&stress_names, &stresses),
+        None,
         args.json,
         &run,
     )
@@ -364,6 +391,7 @@ fn report(
     simulation: &Simulation,
     result: &SimulationResult,
     (stress_names, stresses): (&[String], &[Stress]),
+    sensitivities: Option<&[SensitivityRow]>,
     as_json: bool,
     run: &RunJson,
 ) -> Result<String> {
@@ -377,17 +405,15 @@ fn report(
             complete: result.complete,
             metrics: &metrics,
             headroom: &headroom,
+            sensitivity: sensitivities,
             run,
         })
     } else {
-        Ok(render(
-            scenario,
-            &metrics,
-            &headroom,
-            result,
-            stress_names,
-            run,
-        ))
+        let mut text = render(scenario, &metrics, &headroom, result, stress_names, run);
+        if let Some(rows) = sensitivities {
+            text.push_str(&render_sensitivity(rows));
+        }
+        Ok(text)
     }
 }
 
@@ -402,6 +428,9 @@ struct SimulateJson<'a> {
     metrics: &'a CreditMetrics,
     /// Where each covenant first breaks in the base case as one lever moves.
     headroom: &'a [CovenantHeadroom],
+    /// With `--sensitivity`: the bumps ranked by their change in PD.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sensitivity: Option<&'a [SensitivityRow]>,
     run: &'a RunJson,
 }
 
@@ -581,6 +610,35 @@ fn render(
         run.threads, run.seconds
     ));
     out
+}
+
+/// The tornado: bumps ranked by their change in PD.
+fn render_sensitivity(rows: &[SensitivityRow]) -> String {
+    let mut table = Table::new([
+        "sensitivity (same random numbers)",
+        "bump",
+        "PD",
+        "ΔPD",
+        "Δ expected loss",
+    ]);
+    for row in rows {
+        table.row([
+            row.parameter.to_string(),
+            row.change.to_string(),
+            percent(&row.pd),
+            format!(
+                "{:+.2} pts ± {:.2}",
+                row.delta_pd.value * 100.0,
+                row.delta_pd.standard_error * 100.0
+            ),
+            format!(
+                "{} ± {}",
+                usd_millions(row.delta_expected_loss_usd.value),
+                usd_millions(row.delta_expected_loss_usd.standard_error)
+            ),
+        ]);
+    }
+    format!("\n{}", table.render())
 }
 
 fn covenant_text(covenant: Covenant) -> &'static str {

@@ -24,6 +24,7 @@ mod network;
 mod project;
 mod rating;
 mod recovery;
+mod sensitivity;
 mod simulate;
 mod sketch;
 mod stress;
@@ -57,6 +58,7 @@ pub use recovery::{
     LiquidationMarket, LiquidationPrices, MAX_ENTITIES, MAX_ESTATE_ASSETS, MAX_OVERHANG_MONTHS,
     MAX_SALE_START_MONTH, Recoveries, RecoveryTerms, SaleFactors, SalesLedger, recover_estate,
 };
+pub use sensitivity::{Bump, STANDARD_BUMPS, SensitivityRow, sensitivity};
 pub use simulate::{
     CHUNK_PATHS, CausePd, CovenantBreachMetrics, CreditMetrics, Estimate, Factor,
     FactorAttribution, Fan, FanSeries, Fingerprint, InstrumentMetrics, LossTail, PathOutcome,

@@ -298,14 +298,14 @@ impl Factor {
 /// Count, mean and sum of squared deviations, accumulated value by value (Welford) and merged
 /// (Chan et al.) in a fixed order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct Moments {
+pub(crate) struct Moments {
     n: u64,
     mean: f64,
     m2: f64,
 }
 
 impl Moments {
-    fn add(&mut self, x: f64) {
+    pub(crate) fn add(&mut self, x: f64) {
         self.n += 1;
         let delta = x - self.mean;
         self.mean += delta / self.n as f64;
@@ -328,7 +328,7 @@ impl Moments {
         self.n += other.n;
     }
 
-    fn estimate(&self) -> Option<Estimate> {
+    pub(crate) fn estimate(&self) -> Option<Estimate> {
         (self.n > 0).then(|| {
             let variance = if self.n > 1 {
                 self.m2 / (self.n - 1) as f64
@@ -597,10 +597,23 @@ impl Simulation {
         paths: u64,
         seed: u64,
     ) -> Result<Simulation, SimulationError> {
+        Simulation::sized_on(scenario, scenario, stresses, paths, seed)
+    }
+
+    /// As [`Simulation::new`], with the debt sized (and opening values fixed) on the base
+    /// case of `sizing`: a market view changed after close leaves the contracted debt as it
+    /// was.
+    pub fn sized_on(
+        scenario: &Scenario,
+        sizing: &Scenario,
+        stresses: &[Stress],
+        paths: u64,
+        seed: u64,
+    ) -> Result<Simulation, SimulationError> {
         if paths == 0 {
             return Err(SimulationError::NoPaths);
         }
-        let base = base_market_path(scenario);
+        let base = base_market_path(sizing);
         Ok(Simulation {
             borrower: Borrower::with_base_path(scenario, &base)?,
             generator: MarketGenerator::new(scenario, stresses)?,
@@ -1379,9 +1392,21 @@ pub fn simulate(
     seed: u64,
 ) -> Result<(Simulation, SimulationResult), SimulationError> {
     let simulation = Simulation::new(scenario, stresses, paths, seed)?;
-    let shard = simulation.run(Shard::WHOLE, &mut RunControl::default())?;
-    let result = SimulationResult::merge(vec![shard])?;
+    let result = simulate_with(&simulation, None)?;
     Ok((simulation, result))
+}
+
+/// Runs the whole of `simulation`, telling `progress` of the paths each chunk completes.
+pub(crate) fn simulate_with(
+    simulation: &Simulation,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+) -> Result<SimulationResult, SimulationError> {
+    let mut control = RunControl {
+        progress,
+        ..RunControl::default()
+    };
+    let shard = simulation.run(Shard::WHOLE, &mut control)?;
+    SimulationResult::merge(vec![shard])
 }
 
 #[cfg(test)]
