@@ -31,8 +31,9 @@ use crate::waterfall::{Covenant, DefaultCause, PathBuffers, recover, run_path};
 /// Paths in a chunk: a constant, never derived from the thread count.
 pub const CHUNK_PATHS: u64 = 1_024;
 
-/// Chunks run in parallel between two checks for cancellation.
-const WINDOW_CHUNKS: u64 = 32;
+/// Chunks per thread run in parallel between two checks for cancellation (the window's size
+/// never changes the result: summaries are folded in chunk order).
+const WINDOW_CHUNKS_PER_THREAD: u64 = 4;
 
 /// Why a simulation cannot run, or its shards cannot merge.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -670,7 +671,8 @@ impl Simulation {
                 result.complete = false;
                 break;
             }
-            let window_end = (window_start + WINDOW_CHUNKS).min(chunks.end);
+            let window_end =
+                (window_start + WINDOW_CHUNKS_PER_THREAD * threads as u64).min(chunks.end);
             let window: Vec<ChunkResult> = (window_start..window_end)
                 .into_par_iter()
                 .map_init(

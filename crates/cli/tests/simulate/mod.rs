@@ -195,3 +195,45 @@ fn paths_out_writes_every_path_and_agrees_with_the_summary() {
         "{loss} vs {expected}"
     );
 }
+
+#[test]
+#[cfg(unix)]
+fn ctrl_c_stops_cleanly_with_the_paths_done() {
+    use std::process::{Command, Stdio};
+    let child = Command::new(env!("CARGO_BIN_EXE_bitwatt"))
+        .args([
+            "simulate",
+            "--example",
+            "pure-miner",
+            "--paths",
+            "1000000",
+            "--threads",
+            "2",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: stopped after"));
+    let value: Value = serde_json::from_slice(&out.stdout).expect("JSON of the paths done");
+    assert_eq!(value["complete"], false);
+    let paths = value["paths"].as_u64().unwrap();
+    // Whole windows of chunks, fewer than asked.
+    assert!(
+        paths > 0 && paths < 1_000_000 && paths % 1024 == 0,
+        "{paths}"
+    );
+}
