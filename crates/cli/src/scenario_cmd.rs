@@ -69,13 +69,28 @@ pub fn run_validate(args: ValidateArgs) -> Result<String> {
 /// Reads and validates a scenario file. An invalid file prints every problem on stderr, one
 /// per line as `FILE:LINE: problem`, and returns a [`BadInput`] counting them.
 pub fn load_scenario(path: &Path) -> Result<Scenario> {
+    load_scenario_repairing(path, false)
+}
+
+/// As [`load_scenario`]; with `repair_correlation`, a calm correlation matrix that is not
+/// positive semi-definite is replaced by the nearest correlation matrix, with a warning.
+fn load_scenario_repairing(path: &Path, repair_correlation: bool) -> Result<Scenario> {
     let text = read_scenario_text(path)?;
-    Scenario::from_toml(&text).map_err(|errors| {
+    let parsed = if repair_correlation {
+        Scenario::from_toml_repairing_correlation(&text)
+    } else {
+        Scenario::from_toml(&text).map(|scenario| (scenario, Vec::new()))
+    };
+    let (scenario, warnings) = parsed.map_err(|errors| {
         for problem in &errors.0 {
             eprintln!("{}", located(&path.display().to_string(), problem));
         }
         problems_error(path, errors.0.len())
-    })
+    })?;
+    for warning in &warnings {
+        eprintln!("warning: {}", located(&path.display().to_string(), warning));
+    }
+    Ok(scenario)
 }
 
 fn read_scenario_text(path: &Path) -> Result<String> {
@@ -106,8 +121,18 @@ pub(crate) fn scenario_of(
     file: Option<&std::path::Path>,
     example: Option<&str>,
 ) -> Result<Scenario> {
+    scenario_repairing(file, example, false)
+}
+
+/// As [`scenario_of`], repairing a calm correlation matrix that is not positive
+/// semi-definite when `repair_correlation` is set (with a warning).
+pub(crate) fn scenario_repairing(
+    file: Option<&std::path::Path>,
+    example: Option<&str>,
+    repair_correlation: bool,
+) -> Result<Scenario> {
     match file {
-        Some(path) => load_scenario(path),
+        Some(path) => load_scenario_repairing(path, repair_correlation),
         None => built_in_scenario(example.unwrap_or("pivot-miner")),
     }
 }

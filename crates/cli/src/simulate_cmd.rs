@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::BadInput;
 use crate::output::json;
 use crate::project_cmd::cause_text;
-use crate::scenario_cmd::{parse_stresses, scenario_of};
+use crate::scenario_cmd::{parse_stresses, scenario_repairing};
 
 /// Arguments of `simulate`.
 #[derive(Args)]
@@ -65,6 +65,10 @@ pub struct SimulateArgs {
     /// SOFR) with the same random numbers and rank the changes in PD and expected loss.
     #[arg(long, conflicts_with = "shard")]
     sensitivity: bool,
+    /// Replace a calm correlation matrix that is not positive semi-definite by the nearest
+    /// correlation matrix (with a warning) instead of refusing the file.
+    #[arg(long)]
+    repair_correlation: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -100,7 +104,11 @@ const SHARD_FORMAT: &str = "bitwatt-shard-1";
 
 /// Runs `simulate`.
 pub fn run(args: SimulateArgs) -> Result<String> {
-    let scenario = scenario_of(args.file.as_deref(), args.example.as_deref())?;
+    let scenario = scenario_repairing(
+        args.file.as_deref(),
+        args.example.as_deref(),
+        args.repair_correlation,
+    )?;
     let stresses = parse_stresses(&args.stresses, &scenario)?;
     if args.paths == 0 {
         return Err(BadInput("--paths 0: expected at least one path".to_string()).into());

@@ -27,5 +27,5 @@ pub use scenario::{
     MachineModel, Market, MarketModel, MiningFleet, NetworkStart, Opex, PIVOT_MINER_TOML, Ppa,
     Recovery, Refinancing, Renewal, SCENARIO_SCHEMA_VERSION, SECONDS_PER_MONTH, Scenario,
     ScenarioErrors, Schedule, Seniority, Site, Tax, Treasury, WorldFleet, YearMonth,
-    built_in_example, correlation_cholesky, scenario_json_schema,
+    built_in_example, correlation_cholesky, nearest_correlation, scenario_json_schema,
 };

@@ -237,3 +237,33 @@ fn ctrl_c_stops_cleanly_with_the_paths_done() {
         "{paths}"
     );
 }
+
+#[test]
+fn a_correlation_that_cannot_hold_is_refused_or_repaired_with_a_warning() {
+    let file = "crates/cli/tests/data/correlation-not-psd.toml";
+    let out = bitwatt(&["simulate", file, "--paths", "10"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("market.model.calm_correlation")
+            && stderr.contains("positive semi-definite")
+            && stderr.contains("--repair-correlation"),
+        "{stderr}"
+    );
+    let out = bitwatt(&[
+        "simulate",
+        file,
+        "--paths",
+        "10",
+        "--repair-correlation",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.starts_with("warning: ") && stderr.contains("replaced by the nearest one"),
+        "{stderr}"
+    );
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["paths"], 10);
+}

@@ -287,6 +287,128 @@ pub fn correlation_cholesky(
     Ok(l)
 }
 
+/// The nearest correlation matrix to `matrix` (symmetric, unit diagonal) in the Frobenius
+/// norm: Higham's alternating projections with Dykstra's correction ("Computing the nearest
+/// correlation matrix — a problem from finance", IMA J. Numer. Anal. 22, 2002), the
+/// eigenvalues of the result floored at a small positive value so it factorises. A positive
+/// semi-definite correlation matrix comes back as it was, up to rounding.
+pub fn nearest_correlation(
+    matrix: &[[f64; FACTOR_COUNT]; FACTOR_COUNT],
+) -> [[f64; FACTOR_COUNT]; FACTOR_COUNT] {
+    const MAX_ITERATIONS: usize = 1_000;
+    const TOLERANCE: f64 = 1e-12;
+    const EIGENVALUE_FLOOR: f64 = 1e-10;
+    let mut y = *matrix;
+    let mut correction = [[0.0; FACTOR_COUNT]; FACTOR_COUNT];
+    for _ in 0..MAX_ITERATIONS {
+        let mut r = y;
+        for (row, correction_row) in r.iter_mut().zip(&correction) {
+            for (cell, c) in row.iter_mut().zip(correction_row) {
+                *cell -= c;
+            }
+        }
+        let x = psd_projection(&r, 0.0);
+        for i in 0..FACTOR_COUNT {
+            for j in 0..FACTOR_COUNT {
+                correction[i][j] = x[i][j] - r[i][j];
+            }
+        }
+        let previous = y;
+        y = x;
+        for (i, row) in y.iter_mut().enumerate() {
+            row[i] = 1.0;
+        }
+        let change: f64 = (0..FACTOR_COUNT)
+            .flat_map(|i| (0..FACTOR_COUNT).map(move |j| (i, j)))
+            .map(|(i, j)| (y[i][j] - previous[i][j]).powi(2))
+            .sum();
+        if change.sqrt() < TOLERANCE {
+            break;
+        }
+    }
+    // Strictly positive eigenvalues, then the unit diagonal back by a congruence (which keeps
+    // them positive).
+    let x = psd_projection(&y, EIGENVALUE_FLOOR);
+    let scale: [f64; FACTOR_COUNT] = std::array::from_fn(|i| 1.0 / x[i][i].sqrt());
+    std::array::from_fn(|i| {
+        std::array::from_fn(|j| {
+            if i == j {
+                1.0
+            } else {
+                x[i][j] * scale[i] * scale[j]
+            }
+        })
+    })
+}
+
+/// `matrix` (symmetric) with its eigenvalues floored at `floor`: the nearest matrix whose
+/// eigenvalues are at least `floor`.
+fn psd_projection(
+    matrix: &[[f64; FACTOR_COUNT]; FACTOR_COUNT],
+    floor: f64,
+) -> [[f64; FACTOR_COUNT]; FACTOR_COUNT] {
+    let (values, vectors) = symmetric_eigen(matrix);
+    // The upper triangle, mirrored: exactly symmetric.
+    std::array::from_fn(|i| {
+        std::array::from_fn(|j| {
+            let (i, j) = (i.min(j), i.max(j));
+            (0..FACTOR_COUNT)
+                .map(|k| vectors[i][k] * values[k].max(floor) * vectors[j][k])
+                .sum()
+        })
+    })
+}
+
+/// Eigenvalues and eigenvectors (columns) of a symmetric matrix by cyclic Jacobi rotations:
+/// exact to rounding for a matrix this small, and a few lines instead of a linear-algebra
+/// dependency.
+fn symmetric_eigen(
+    matrix: &[[f64; FACTOR_COUNT]; FACTOR_COUNT],
+) -> ([f64; FACTOR_COUNT], [[f64; FACTOR_COUNT]; FACTOR_COUNT]) {
+    let mut a = *matrix;
+    let mut v: [[f64; FACTOR_COUNT]; FACTOR_COUNT] =
+        std::array::from_fn(|i| std::array::from_fn(|j| f64::from(u8::from(i == j))));
+    for _ in 0..100 {
+        let off: f64 = (0..FACTOR_COUNT)
+            .flat_map(|i| (0..FACTOR_COUNT).map(move |j| (i, j)))
+            .filter(|(i, j)| i != j)
+            .map(|(i, j)| a[i][j] * a[i][j])
+            .sum();
+        if off < 1e-30 {
+            break;
+        }
+        for p in 0..FACTOR_COUNT {
+            for q in p + 1..FACTOR_COUNT {
+                if a[p][q] == 0.0 {
+                    continue;
+                }
+                // The rotation that zeroes a[p][q].
+                let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for row in &mut a {
+                    let (akp, akq) = (row[p], row[q]);
+                    row[p] = c * akp - s * akq;
+                    row[q] = s * akp + c * akq;
+                }
+                let (row_p, row_q) = (a[p], a[q]);
+                for (k, (apk, aqk)) in row_p.into_iter().zip(row_q).enumerate() {
+                    a[p][k] = c * apk - s * aqk;
+                    a[q][k] = s * apk + c * aqk;
+                }
+                for row in &mut v {
+                    let (vkp, vkq) = (row[p], row[q]);
+                    row[p] = c * vkp - s * vkq;
+                    row[q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    (std::array::from_fn(|i| a[i][i]), v)
+}
+
 impl MarketModel {
     /// The calm correlation as a fixed-size matrix (the file's rows, validated to be 6 × 6).
     pub fn calm_correlation_matrix(&self) -> [[f64; FACTOR_COUNT]; FACTOR_COUNT] {
@@ -331,5 +453,48 @@ mod tests {
         bad[0][2] = -0.9;
         bad[2][0] = -0.9;
         assert_eq!(correlation_cholesky(&bad), Err(2));
+        // Repaired to the nearest correlation matrix, which factorises.
+        let repaired = nearest_correlation(&bad);
+        assert!(correlation_cholesky(&repaired).is_ok());
+    }
+
+    /// Higham's example (2002, §4): the nearest correlation matrix to
+    /// [[1, 1, 0], [1, 1, 1], [0, 1, 1]] has 0.7607 and 0.1573 off the diagonal; embedded in
+    /// the identity, the other factors stay uncorrelated.
+    #[test]
+    fn nearest_correlation_matches_highams_example() {
+        let mut a = [[0.0; FACTOR_COUNT]; FACTOR_COUNT];
+        for (i, row) in a.iter_mut().enumerate() {
+            row[i] = 1.0;
+        }
+        a[0][1] = 1.0;
+        a[1][0] = 1.0;
+        a[1][2] = 1.0;
+        a[2][1] = 1.0;
+        let x = nearest_correlation(&a);
+        assert!((x[0][1] - 0.7607).abs() < 1e-4, "{}", x[0][1]);
+        assert!((x[1][2] - 0.7607).abs() < 1e-4, "{}", x[1][2]);
+        assert!((x[0][2] - 0.1573).abs() < 1e-4, "{}", x[0][2]);
+        for (i, row) in x.iter().enumerate() {
+            assert_eq!(row[i], 1.0);
+            for (j, &value) in row.iter().enumerate() {
+                assert_eq!(value, x[j][i]);
+                if i >= 3 && i != j {
+                    assert!(value.abs() < 1e-9);
+                }
+            }
+        }
+        assert!(correlation_cholesky(&x).is_ok());
+    }
+
+    #[test]
+    fn nearest_correlation_leaves_a_correlation_matrix_alone() {
+        let c = MarketModel::default().calm_correlation_matrix();
+        let x = nearest_correlation(&c);
+        for i in 0..FACTOR_COUNT {
+            for j in 0..FACTOR_COUNT {
+                assert!((x[i][j] - c[i][j]).abs() < 1e-8, "{i} {j}");
+            }
+        }
     }
 }

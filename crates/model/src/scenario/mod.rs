@@ -25,7 +25,9 @@ pub use market::{
     FleetBand, GpuGeneration, GpuMarket, LiquidationDepth, LiquidationMarkets, Market,
     NetworkStart, WorldFleet,
 };
-pub use market_model::{FACTOR_COUNT, MODEL_FACTORS, MarketModel, correlation_cholesky};
+pub use market_model::{
+    FACTOR_COUNT, MODEL_FACTORS, MarketModel, correlation_cholesky, nearest_correlation,
+};
 pub use month::{DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_MONTH, YearMonth};
 pub use validate::{FieldError, ScenarioErrors, scenario_json_schema};
 

@@ -78,20 +78,47 @@ impl Scenario {
     /// Parses and validates a scenario file, reporting every problem at once: syntax, unknown
     /// keys, types, missing fields, ranges and references between sections.
     pub fn from_toml(text: &str) -> Result<Scenario, ScenarioErrors> {
+        Scenario::parse(text, false).map(|(scenario, _)| scenario)
+    }
+
+    /// As [`Scenario::from_toml`], except that a calm correlation matrix that is not positive
+    /// semi-definite is replaced by the nearest correlation matrix
+    /// ([`nearest_correlation`](crate::nearest_correlation)); the problem comes back as a
+    /// warning.
+    pub fn from_toml_repairing_correlation(
+        text: &str,
+    ) -> Result<(Scenario, Vec<FieldError>), ScenarioErrors> {
+        Scenario::parse(text, true)
+    }
+
+    fn parse(
+        text: &str,
+        repair_correlation: bool,
+    ) -> Result<(Scenario, Vec<FieldError>), ScenarioErrors> {
         let document = DeTable::parse(text)
             .map_err(|error| ScenarioErrors(vec![syntax_error(text, &error)]))?;
         let mut document = Spanned::new(document.span(), DeValue::Table(document.into_inner()));
         let mut report = Report::new(text, &document);
+        report.repair_correlation = repair_correlation;
         structure::check(&scenario_json_schema(), &mut document, &mut report);
         rules::check(&document, &mut report);
         if !report.errors.is_empty() {
             return Err(report.finish());
         }
         let span = document.span();
-        Scenario::deserialize(ValueDeserializer::from(document)).map_err(|error| {
-            report.push_serde_error("", &error, span);
-            report.finish()
-        })
+        let mut scenario = match Scenario::deserialize(ValueDeserializer::from(document)) {
+            Ok(scenario) => scenario,
+            Err(error) => {
+                report.push_serde_error("", &error, span);
+                return Err(report.finish());
+            }
+        };
+        if !report.warnings.is_empty() {
+            let model = &mut scenario.market.model;
+            let repaired = crate::nearest_correlation(&model.calm_correlation_matrix());
+            model.calm_correlation = repaired.iter().map(|row| row.to_vec()).collect();
+        }
+        Ok((scenario, report.warnings))
     }
 
     /// The first projected month: `start_month`, or by default the month of the built-in
@@ -160,6 +187,10 @@ struct Report {
     lines: HashMap<String, usize>,
     line_starts: LineStarts,
     errors: Vec<FieldError>,
+    /// Problems repaired rather than refused.
+    warnings: Vec<FieldError>,
+    /// Whether a calm correlation matrix that is not positive semi-definite is repaired.
+    repair_correlation: bool,
     /// Paths of structural problems (wrong type, missing key): the unit holding one cannot be
     /// read, so its values are not checked further.
     broken: Vec<String>,
@@ -171,6 +202,8 @@ impl Report {
             lines: HashMap::new(),
             line_starts: LineStarts::new(text),
             errors: Vec::new(),
+            warnings: Vec::new(),
+            repair_correlation: false,
             broken: Vec::new(),
         };
         report.index_lines(document, String::new());
@@ -212,6 +245,22 @@ impl Report {
     fn push(&mut self, path: String, value: impl fmt::Display, expected: impl Into<String>) {
         let line = self.line_of(&path);
         self.errors.push(FieldError {
+            path,
+            value: value.to_string(),
+            expected: expected.into(),
+            line,
+        });
+    }
+
+    /// A problem repaired rather than refused.
+    fn push_warning(
+        &mut self,
+        path: String,
+        value: impl fmt::Display,
+        expected: impl Into<String>,
+    ) {
+        let line = self.line_of(&path);
+        self.warnings.push(FieldError {
             path,
             value: value.to_string(),
             expected: expected.into(),

@@ -754,11 +754,25 @@ fn check_correlation(rows: &[Vec<f64>], fields: &mut Fields<'_>) {
             ..MarketModel::default()
         };
         if let Err(row) = correlation_cholesky(&model.calm_correlation_matrix()) {
-            fields.push(
-                field,
-                format!("a matrix whose factorisation fails at row {row} ({})", MODEL_FACTORS[row]),
-                "a positive semi-definite correlation matrix (these correlations cannot hold together)",
+            let value = format!(
+                "a matrix whose factorisation fails at row {row} ({})",
+                MODEL_FACTORS[row]
             );
+            if fields.report.repair_correlation {
+                let path = fields.path(field);
+                fields.report.push_warning(
+                    path,
+                    value,
+                    "a positive semi-definite correlation matrix: replaced by the nearest one",
+                );
+            } else {
+                fields.push(
+                    field,
+                    value,
+                    "a positive semi-definite correlation matrix (these correlations cannot hold \
+                     together; --repair-correlation replaces it by the nearest one)",
+                );
+            }
         }
     }
 }
