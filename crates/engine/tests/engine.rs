@@ -2,7 +2,8 @@
 //! finance cases (DSCR, LTV, schedules, sculpting, reserves, lock-up, covenants, defaults,
 //! and every other instrument: borrowing bases, margin calls, refinancing, hedges, equity)
 //! the epoch-exact network (halvings, block counts, retargets), the stress library, covenant
-//! headroom and rating grades.
+//! headroom and rating grades, and the Monte Carlo against a closed form and across threads
+//! and shards.
 //!
 //! One test binary; the topics live in `tests/engine/`.
 
@@ -20,6 +21,8 @@ mod instruments;
 mod network;
 #[path = "engine/rating.rs"]
 mod rating;
+#[path = "engine/simulate.rs"]
+mod simulate;
 #[path = "engine/sources_uses.rs"]
 mod sources_uses;
 #[path = "engine/stress.rs"]
