@@ -2,7 +2,8 @@
 //! finance cases (DSCR, LTV, schedules, sculpting, reserves, lock-up, covenants, defaults,
 //! and every other instrument: borrowing bases, margin calls, refinancing, hedges, equity)
 //! the epoch-exact network (halvings, block counts, retargets), the stress library, covenant
-//! headroom, rating grades and sensitivities with common random numbers.
+//! headroom, rating grades, sensitivities with common random numbers, and the Monte Carlo
+//! against a closed form and across threads and shards.
 //!
 //! One test binary; the topics live in `tests/engine/`.
 
@@ -22,6 +23,8 @@ mod network;
 mod rating;
 #[path = "engine/sensitivity.rs"]
 mod sensitivity;
+#[path = "engine/simulate.rs"]
+mod simulate;
 #[path = "engine/sources_uses.rs"]
 mod sources_uses;
 #[path = "engine/stress.rs"]
