@@ -6,6 +6,7 @@ mod chain_cmd;
 mod mine_cmd;
 mod network_cmd;
 mod output;
+mod paths_out;
 mod project_cmd;
 mod scenario_cmd;
 mod simulate_cmd;

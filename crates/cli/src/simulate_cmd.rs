@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -16,7 +16,7 @@ use bitwatt_engine::{
     PathOutcome, RunControl, STANDARD_BUMPS, SensitivityRow, Shard, ShardResult, Simulation,
     SimulationResult, Stress, headroom, sensitivity,
 };
-use bitwatt_model::{Scenario, YearMonth};
+use bitwatt_model::Scenario;
 use bitwatt_report::{Facts, Table, thousands, usd_millions};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
 use crate::output::json;
+use crate::paths_out::PathsWriter;
 use crate::project_cmd::cause_text;
 use crate::scenario_cmd::{parse_stresses, scenario_repairing};
 
@@ -57,8 +58,8 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "SHARD.json", requires = "shard")]
     out: Option<PathBuf>,
     /// Write every path's outcome (default month and cause, each instrument's exposure and
-    /// loss) to a CSV file.
-    #[arg(long, value_name = "FILE.csv")]
+    /// loss) to a file: Parquet when its name ends in .parquet, CSV otherwise.
+    #[arg(long, value_name = "FILE.csv|FILE.parquet")]
     paths_out: Option<PathBuf>,
     /// Also bump each main market parameter in turn (BTC drift and volatility, fees, power
     /// price, rent deflation, stress entry, correlation convergence w, liquidation depth,
@@ -311,86 +312,6 @@ fn progress_bar(paths: u64, shard: Shard, quiet: bool) -> ProgressBar {
             .expect("a valid template"),
     );
     bar
-}
-
-/// Writes every path's outcome as CSV, window by window.
-struct PathsWriter {
-    writer: csv::Writer<BufWriter<File>>,
-    path: PathBuf,
-    first_month: YearMonth,
-    debts: usize,
-    error: Option<anyhow::Error>,
-}
-
-impl PathsWriter {
-    fn create(
-        path: &Path,
-        scenario: &Scenario,
-        borrower: &bitwatt_engine::Borrower,
-    ) -> Result<PathsWriter> {
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
-        let mut header = vec![
-            "path".to_string(),
-            "default_month".to_string(),
-            "default_cause".to_string(),
-            "loss_usd".to_string(),
-        ];
-        for debt in &borrower.debts {
-            header.push(format!("{} default_month", debt.name));
-            header.push(format!("{} ead_usd", debt.name));
-            header.push(format!("{} loss_usd", debt.name));
-        }
-        writer
-            .write_record(&header)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(PathsWriter {
-            writer,
-            path: path.to_path_buf(),
-            first_month: scenario.first_month(),
-            debts: borrower.debts.len(),
-            error: None,
-        })
-    }
-
-    /// Writes `outcomes`; false (and the error kept) when the file cannot be written.
-    fn write(&mut self, outcomes: &[PathOutcome]) -> bool {
-        let month = |t: Option<usize>| {
-            t.map_or(String::new(), |t| {
-                self.first_month.plus_months(t as i32).to_string()
-            })
-        };
-        for outcome in outcomes {
-            let mut record = vec![
-                outcome.path.to_string(),
-                month(outcome.default.map(|(t, _)| t)),
-                outcome
-                    .default
-                    .map_or(String::new(), |(_, cause)| cause_text(cause).to_string()),
-                format!("{:.2}", outcome.total_loss_usd()),
-            ];
-            for d in 0..self.debts {
-                record.push(month(outcome.debt_default_month[d]));
-                record.push(format!("{:.2}", outcome.exposure_usd[d]));
-                record.push(format!("{:.2}", outcome.loss_usd[d]));
-            }
-            if let Err(error) = self.writer.write_record(&record) {
-                self.error = Some(error.into());
-                return false;
-            }
-        }
-        true
-    }
-
-    fn finish(mut self) -> Result<()> {
-        if let Some(error) = self.error {
-            return Err(error.context(format!("cannot write {}", self.path.display())));
-        }
-        self.writer
-            .flush()
-            .with_context(|| format!("cannot write {}", self.path.display()))
-    }
 }
 
 /// The result as text or JSON.

@@ -267,3 +267,72 @@ fn a_correlation_that_cannot_hold_is_refused_or_repaired_with_a_warning() {
     let value: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(value["paths"], 10);
 }
+
+#[test]
+fn paths_out_as_parquet_holds_the_same_rows_as_csv() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    let dir = scratch("parquet");
+    let csv = dir.join("paths.csv");
+    let parquet = dir.join("paths.parquet");
+    for file in [&csv, &parquet] {
+        let out = bitwatt(&[
+            "simulate",
+            "--example",
+            "pivot-miner",
+            "--paths",
+            "300",
+            "--seed",
+            "4",
+            "--paths-out",
+            file.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let csv_rows: Vec<Vec<String>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let reader = SerializedFileReader::new(std::fs::File::open(&parquet).unwrap()).unwrap();
+    let metadata = reader.metadata().file_metadata();
+    let names: Vec<String> = metadata
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .map(|kv| kv.value.clone().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Campus project loan",
+            "Corporate term loan",
+            "Convertible notes"
+        ]
+    );
+    let rows: Vec<parquet::record::Row> = reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), csv_rows.len());
+    assert_eq!(rows.len(), 300);
+    for (row, csv_row) in rows.iter().zip(&csv_rows) {
+        let cells: Vec<String> = row
+            .get_column_iter()
+            .map(|(_, field)| match field {
+                Field::Null => String::new(),
+                Field::Long(v) => v.to_string(),
+                Field::Str(v) => v.clone(),
+                Field::Double(v) => format!("{v:.2}"),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(&cells, csv_row);
+    }
+}
