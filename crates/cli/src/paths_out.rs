@@ -46,8 +46,16 @@ struct Columns {
     default_month: Vec<Option<String>>,
     default_cause: Vec<Option<String>>,
     loss_usd: Vec<f64>,
-    /// Per instrument: default month, exposure and loss.
-    debts: Vec<(Vec<Option<String>>, Vec<f64>, Vec<f64>)>,
+    /// Per instrument.
+    debts: Vec<DebtColumns>,
+}
+
+/// Buffered Parquet columns of one instrument.
+#[derive(Clone, Default)]
+struct DebtColumns {
+    default_month: Vec<Option<String>>,
+    ead_usd: Vec<f64>,
+    loss_usd: Vec<f64>,
 }
 
 impl PathsWriter {
@@ -136,10 +144,11 @@ impl PathsWriter {
                         .push(month(outcome.default.map(|(t, _)| t)));
                     rows.default_cause.push(cause(outcome));
                     rows.loss_usd.push(outcome.total_loss_usd());
-                    for (d, (months, ead, loss)) in rows.debts.iter_mut().enumerate() {
-                        months.push(month(outcome.debt_default_month[d]));
-                        ead.push(outcome.exposure_usd[d]);
-                        loss.push(outcome.loss_usd[d]);
+                    for (d, debt) in rows.debts.iter_mut().enumerate() {
+                        debt.default_month
+                            .push(month(outcome.debt_default_month[d]));
+                        debt.ead_usd.push(outcome.exposure_usd[d]);
+                        debt.loss_usd.push(outcome.loss_usd[d]);
                     }
                 }
                 if rows.path.len() >= ROW_GROUP_ROWS {
@@ -244,14 +253,16 @@ fn write_row_group(
                     .write_batch(&rows.loss_usd, None, None)?;
             }
             c => {
-                let (months, ead, loss) = &rows.debts[(c - 4) / 3];
+                let debt = &rows.debts[(c - 4) / 3];
                 match (c - 4) % 3 {
-                    0 => write_optional_text(&mut out, months)?,
+                    0 => write_optional_text(&mut out, &debt.default_month)?,
                     1 => {
-                        out.typed::<DoubleType>().write_batch(ead, None, None)?;
+                        out.typed::<DoubleType>()
+                            .write_batch(&debt.ead_usd, None, None)?;
                     }
                     _ => {
-                        out.typed::<DoubleType>().write_batch(loss, None, None)?;
+                        out.typed::<DoubleType>()
+                            .write_batch(&debt.loss_usd, None, None)?;
                     }
                 }
             }
