@@ -531,6 +531,7 @@ fn render(
         out.push_str(&breaches.render());
     }
 
+    out.push_str(&render_fans(metrics));
     out.push_str(&render_headroom(headroom));
     out.push_str(&render_attribution(metrics));
     out.push_str(&format!(
@@ -663,6 +664,43 @@ fn breach_text(breach: Breach) -> String {
         Breach::Covenant => String::new(),
         Breach::Default(cause) => format!(", first a default: {}", cause_text(cause)),
     }
+}
+
+/// The fans at a few year ends: 5 / 50 / 95 % (the JSON has every month and quartile).
+fn render_fans(metrics: &CreditMetrics) -> String {
+    use bitwatt_engine::FanSeries;
+    let months = metrics
+        .fans
+        .first()
+        .map_or(0, |fan| fan.quantiles_by_month.len());
+    let year_ends: Vec<usize> = [12, 24, 36, 60, 120]
+        .into_iter()
+        .filter(|&m| m <= months)
+        .collect();
+    let mut header = vec!["fan: 5 / 50 / 95 %".to_string()];
+    header.extend(year_ends.iter().map(|m| format!("year {}", m / 12)));
+    let mut table = Table::new(header);
+    for fan in &metrics.fans {
+        let (label, format): (&str, fn(f64) -> String) = match fan.series {
+            FanSeries::Dscr => ("DSCR", |v| format!("{v:.2}")),
+            FanSeries::Ltv => ("LTV (%)", |v| format!("{:.0}", v * 100.0)),
+            FanSeries::CashUsd => ("cash (USD M)", |v| format!("{:.0}", v / 1e6)),
+            FanSeries::HashpriceUsdPerPhDay => ("hashprice (USD/PH/day)", |v| format!("{v:.1}")),
+            FanSeries::BtcPriceUsd => ("BTC price (USD k)", |v| format!("{:.0}", v / 1e3)),
+            FanSeries::GpuRentUsdPerGpuHour => ("GPU rent (USD/GPU-h)", |v| format!("{v:.2}")),
+            FanSeries::NetworkHashrateEhs => ("network hashrate (EH/s)", |v| format!("{v:.0}")),
+        };
+        let mut row = vec![label.to_string()];
+        for &m in &year_ends {
+            row.push(
+                fan.quantiles_by_month[m - 1].map_or("n/a".to_string(), |q| {
+                    format!("{} / {} / {}", format(q[0]), format(q[2]), format(q[4]))
+                }),
+            );
+        }
+        table.row(row);
+    }
+    format!("\n{}", table.render())
 }
 
 /// The factors at each year end on defaulting paths against all paths.

@@ -43,12 +43,15 @@ fn simulate_bench(c: &mut Criterion) {
         })
         .collect();
     let mut next = 0;
-    group.bench_function(format!("run_path on generated paths ({months} months)"), |bench| {
-        bench.iter(|| {
-            next = (next + 1) % markets.len();
-            black_box(run_path(borrower, &markets[next], &mut buffers))
-        })
-    });
+    group.bench_function(
+        format!("run_path on generated paths ({months} months)"),
+        |bench| {
+            bench.iter(|| {
+                next = (next + 1) % markets.len();
+                black_box(run_path(borrower, &markets[next], &mut buffers))
+            })
+        },
+    );
     group.finish();
 
     let mut group = c.benchmark_group("pivot-miner run");
