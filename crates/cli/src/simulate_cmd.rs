@@ -100,6 +100,9 @@ struct ShardFile {
     result: ShardResult,
 }
 
+/// Exit status on a second Ctrl-C (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: i32 = 130;
+
 /// The `format` of shard files.
 const SHARD_FORMAT: &str = "bitwatt-shard-1";
 
@@ -126,10 +129,16 @@ pub fn run(args: SimulateArgs) -> Result<String> {
     let simulation = Simulation::new(&scenario, &stresses, args.paths, args.seed)
         .map_err(|e| BadInput(e.to_string()))?;
 
-    // Ctrl-C stops the run after the chunks under way; the result covers the paths run.
+    // Ctrl-C stops the run after the chunks under way (the result covers the paths run); a
+    // second Ctrl-C exits at once.
     let cancel = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&cancel))
-        .context("cannot watch for Ctrl-C")?;
+    signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        EXIT_INTERRUPTED,
+        Arc::clone(&cancel),
+    )
+    .and_then(|_| signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&cancel)))
+    .context("cannot watch for Ctrl-C")?;
     let progress = progress_bar(args.paths, shard, args.quiet);
     let tick = |paths: u64| progress.inc(paths);
     let mut paths_writer = args
@@ -154,8 +163,12 @@ pub fn run(args: SimulateArgs) -> Result<String> {
         .install(|| simulation.run(shard, &mut control))
         .map_err(|e| BadInput(e.to_string()))?;
     progress.finish_and_clear();
-    if let Some(writer) = paths_writer {
-        writer.finish()?;
+    if let (Some(writer), Some(path)) = (paths_writer, &args.paths_out) {
+        // The result is kept; only the file is lost.
+        if let Err(error) = writer.finish() {
+            let _ = std::fs::remove_file(path);
+            eprintln!("warning: {error:#}; {} removed", path.display());
+        }
     }
     if !shard_result.complete {
         eprintln!(
@@ -169,7 +182,7 @@ pub fn run(args: SimulateArgs) -> Result<String> {
     };
 
     if let Some(out) = &args.out {
-        let paths_run = shard_result.paths_run;
+        let (paths_run, complete) = (shard_result.paths_run, shard_result.complete);
         let file = ShardFile {
             format: SHARD_FORMAT.to_string(),
             scenario: scenario.clone(),
@@ -182,12 +195,17 @@ pub fn run(args: SimulateArgs) -> Result<String> {
         serde_json::to_writer(writer, &file)
             .with_context(|| format!("cannot write {}", out.display()))?;
         return Ok(format!(
-            "shard {}/{}: {} paths written to {} ({:.1} s)\n",
+            "shard {}/{}: {} paths written to {} ({:.1} s){}\n",
             shard.index,
             shard.count,
             thousands(paths_run as f64, 0),
             out.display(),
-            run.seconds
+            run.seconds,
+            if complete {
+                ""
+            } else {
+                "; stopped early: it will not merge with other shards"
+            }
         ));
     }
     if shard_result.paths_run == 0 {
@@ -203,11 +221,30 @@ pub fn run(args: SimulateArgs) -> Result<String> {
         );
         let tick = |paths: u64| progress.inc(paths);
         let rows = pool
-            .install(|| sensitivity(&scenario, &stresses, &result, &STANDARD_BUMPS, Some(&tick)))
+            .install(|| {
+                sensitivity(
+                    &scenario,
+                    &stresses,
+                    &result,
+                    &STANDARD_BUMPS,
+                    Some(&tick),
+                    Some(&cancel),
+                )
+            })
             .map_err(|e| BadInput(e.to_string()))?;
         progress.finish_and_clear();
+        if rows.len() < STANDARD_BUMPS.len() {
+            eprintln!(
+                "warning: sensitivity stopped after {} of {} bumps",
+                rows.len(),
+                STANDARD_BUMPS.len()
+            );
+        }
         Some(rows)
     } else {
+        if args.sensitivity {
+            eprintln!("warning: sensitivity skipped: the run was stopped");
+        }
         None
     };
     let run = RunJson {

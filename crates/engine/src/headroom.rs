@@ -123,14 +123,15 @@ pub struct CovenantLevel {
 }
 
 impl CovenantLevel {
-    /// The covenants of `borrower`'s instruments, instrument by instrument: default DSCR,
-    /// lock-up DSCR, maximum LTV.
+    /// The covenants of `borrower`'s instruments, instrument by instrument: lock-up DSCR,
+    /// default DSCR, maximum LTV.
     pub fn of(borrower: &Borrower) -> Vec<CovenantLevel> {
         let mut covenants = Vec::new();
         for (debt, plan) in borrower.debts.iter().enumerate() {
+            // In the order of `Covenant::ALL`, as the breach probabilities are reported.
             let levels = [
-                (Covenant::DscrDefault, plan.default_dscr),
                 (Covenant::DscrLockUp, plan.lock_up_dscr),
+                (Covenant::DscrDefault, plan.default_dscr),
                 (Covenant::MaxLtv, plan.max_ltv),
             ];
             for (kind, level) in levels {

@@ -4,6 +4,8 @@
 //! path, so its standard error is that of the paired differences, not of two independent
 //! runs. A bump that changes nothing gives a change of exactly zero.
 
+use std::sync::atomic::AtomicBool;
+
 use bitwatt_model::Scenario;
 use serde::Serialize;
 
@@ -112,14 +114,16 @@ pub struct SensitivityRow {
 
 /// Runs every bump of `bumps` on `scenario` under `stresses` with the paths and seed of
 /// `base` (its unbumped result), on the current rayon thread pool; `progress` is told of the
-/// paths each chunk completes. Rows ranked by the size of the PD change, then of the loss
-/// change (a tornado).
+/// paths each chunk completes, and once `cancel` is set the bumps left are skipped (fewer
+/// rows come back). Rows ranked by the size of the PD change, then of the loss change (a
+/// tornado).
 pub fn sensitivity(
     scenario: &Scenario,
     stresses: &[Stress],
     base: &SimulationResult,
     bumps: &[Bump],
     progress: Option<&(dyn Fn(u64) + Sync)>,
+    cancel: Option<&AtomicBool>,
 ) -> Result<Vec<SensitivityRow>, SimulationError> {
     let fingerprint = &base.fingerprint;
     let mut rows = Vec::with_capacity(bumps.len());
@@ -132,7 +136,10 @@ pub fn sensitivity(
             fingerprint.paths,
             fingerprint.seed,
         )?;
-        let result = simulate_with(&simulation, progress)?;
+        let result = simulate_with(&simulation, progress, cancel)?;
+        if !result.complete {
+            break;
+        }
         rows.push(compare(bump, base, &result));
     }
     rows.sort_by(|a, b| {
@@ -152,25 +159,25 @@ pub fn sensitivity(
 
 /// The paired changes from `base` to `bumped` (the same paths).
 fn compare(bump: &Bump, base: &SimulationResult, bumped: &SimulationResult) -> SensitivityRow {
-    let mut pd = Moments::default();
+    let mut defaults = 0;
     let mut delta_pd = Moments::default();
     let mut delta_loss = Moments::default();
-    let defaults = |month: &Option<u16>| f64::from(u8::from(month.is_some()));
+    let defaulted = |month: &Option<u16>| f64::from(u8::from(month.is_some()));
     for ((base_month, bumped_month), (base_loss, bumped_loss)) in base
         .path_default_month
         .iter()
         .zip(&bumped.path_default_month)
         .zip(base.path_loss_usd.iter().zip(&bumped.path_loss_usd))
     {
-        pd.add(defaults(bumped_month));
-        delta_pd.add(defaults(bumped_month) - defaults(base_month));
+        defaults += u64::from(bumped_month.is_some());
+        delta_pd.add(defaulted(bumped_month) - defaulted(base_month));
         delta_loss.add(bumped_loss - base_loss);
     }
     let estimate = |m: Moments| m.estimate().expect("at least one path");
     SensitivityRow {
         parameter: bump.parameter,
         change: bump.change,
-        pd: estimate(pd),
+        pd: Estimate::proportion(defaults, base.paths()),
         delta_pd: estimate(delta_pd),
         delta_expected_loss_usd: estimate(delta_loss),
     }

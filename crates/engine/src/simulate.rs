@@ -88,8 +88,8 @@ impl Shard {
 
     /// The chunks of a run of `paths` paths this shard covers.
     fn chunks(self, paths: u64) -> std::ops::Range<u64> {
-        let chunks = paths.div_ceil(CHUNK_PATHS);
-        let bound = |k: u64| chunks * k / self.count;
+        let chunks = u128::from(paths.div_ceil(CHUNK_PATHS));
+        let bound = |k: u64| (chunks * u128::from(k) / u128::from(self.count)) as u64;
         bound(self.index - 1)..bound(self.index)
     }
 }
@@ -695,6 +695,10 @@ impl Simulation {
                 )
                 .collect();
             for chunk in window {
+                // Once the paths file fails, the run stops at the chunk it failed on.
+                if !result.complete {
+                    break;
+                }
                 result.paths_run += chunk.path_loss_usd.len() as u64;
                 result.tally.merge(&chunk.tally);
                 result.path_loss_usd.extend(chunk.path_loss_usd);
@@ -752,6 +756,7 @@ impl Simulation {
             let tally = &mut result.tally;
             // Borrower default.
             let total_loss = outcome.total_loss_usd();
+            debug_assert!(total_loss.is_finite(), "path {path}: loss {total_loss}");
             summary.total_loss.add(total_loss);
             result.path_loss_usd.push(total_loss);
             result
@@ -924,7 +929,7 @@ pub struct Estimate {
 
 impl Estimate {
     /// The share of `n` paths with a property `count` had.
-    fn proportion(count: u64, n: u64) -> Estimate {
+    pub(crate) fn proportion(count: u64, n: u64) -> Estimate {
         let p = count as f64 / n as f64;
         Estimate {
             value: p,
@@ -932,6 +937,9 @@ impl Estimate {
         }
     }
 }
+
+/// Confidence levels of the loss tail, per mille (95, 99 and 99.9 %).
+const LOSS_TAIL_LEVELS_PER_MILLE: [u128; 3] = [950, 990, 999];
 
 /// Quantiles reported for distributions (LGD, time to default) and fans.
 pub const QUANTILE_LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
@@ -1000,9 +1008,10 @@ pub struct CausePd {
 pub struct LossTail {
     /// Confidence level (e.g. 0.99).
     pub level: f64,
-    /// Value at risk: the loss not exceeded on that share of paths (USD).
+    /// Value at risk: the level's quantile of the loss, inf{x : F(x) ≥ level} — the
+    /// ⌈level · n⌉-th smallest of n paths' losses (USD).
     pub var_usd: f64,
-    /// Expected shortfall: the mean loss beyond the VaR's share of paths (USD).
+    /// Expected shortfall: the mean of the worst ⌈(1 − level) · n⌉ losses (USD).
     pub es_usd: f64,
 }
 
@@ -1011,7 +1020,8 @@ pub struct LossTail {
 pub struct TimeToDefault {
     /// Month index of default at the 5, 25, 50, 75 and 95 % quantiles of defaulting paths.
     pub month_quantiles: [usize; 5],
-    /// Mean months to default over defaulting paths.
+    /// Mean months from the start to the end of the month of default, over defaulting
+    /// paths.
     pub mean_months: Estimate,
     /// Probability of default in each year of the horizon (not cumulative).
     pub pd_by_year: Vec<Estimate>,
@@ -1169,6 +1179,12 @@ impl SimulationResult {
             result.fans.merge(&shard.fans);
             chunks.extend(shard.chunks);
         }
+        if chunks.is_empty() {
+            return Err(SimulationError::Incomplete(
+                "no path was run (the run was stopped before its first chunks completed)"
+                    .to_string(),
+            ));
+        }
         // The serial fold in chunk order.
         let mut chunks = chunks.into_iter();
         result.summary = chunks.next().map(|mut summary| {
@@ -1213,10 +1229,11 @@ impl SimulationResult {
             })
             .collect();
         let time_to_default = (defaulted > 0).then(|| {
+            // A default in month index t comes t + 1 months after the start.
             let mut months_moments = Moments::default();
             for (t, &count) in tally.defaults_by_month.iter().enumerate() {
                 for _ in 0..count {
-                    months_moments.add(t as f64);
+                    months_moments.add((t + 1) as f64);
                 }
             }
             TimeToDefault {
@@ -1267,20 +1284,7 @@ impl SimulationResult {
             .collect();
         let mut losses = self.path_loss_usd.clone();
         losses.sort_by(f64::total_cmp);
-        let count = losses.len();
-        let loss_tail = [0.95, 0.99, 0.999]
-            .iter()
-            .map(|&level| {
-                // The loss at the level's quantile, and the mean of the worst (1 − level) share.
-                let tail_count = (((1.0 - level) * count as f64).ceil() as usize).clamp(1, count);
-                let tail = &losses[count - tail_count..];
-                LossTail {
-                    level,
-                    var_usd: tail[0],
-                    es_usd: tail.iter().sum::<f64>() / tail_count as f64,
-                }
-            })
-            .collect();
+        let loss_tail = loss_tail(&losses);
         let fans = FanSeries::ALL
             .iter()
             .map(|&series| {
@@ -1328,6 +1332,27 @@ impl SimulationResult {
             attribution,
         }
     }
+}
+
+/// VaR and ES of sorted (ascending) losses at each level of [`LOSS_TAIL_LEVELS_PER_MILLE`],
+/// in integers so that 1 − 0.99 rounds nowhere: VaR is the α-quantile inf{x : F(x) ≥ α},
+/// the ⌈α·n⌉-th smallest loss; ES the mean of the worst ⌈(1 − α)·n⌉ losses.
+fn loss_tail(sorted_losses: &[f64]) -> Vec<LossTail> {
+    let count = sorted_losses.len();
+    let n = count as u128;
+    LOSS_TAIL_LEVELS_PER_MILLE
+        .iter()
+        .map(|&per_mille| {
+            let rank = ((n * per_mille).div_ceil(1_000) as usize).max(1);
+            let tail_count = ((n * (1_000 - per_mille)).div_ceil(1_000) as usize).clamp(1, count);
+            let tail = &sorted_losses[count - tail_count..];
+            LossTail {
+                level: per_mille as f64 / 1_000.0,
+                var_usd: sorted_losses[rank - 1],
+                es_usd: tail.iter().sum::<f64>() / tail_count as f64,
+            }
+        })
+        .collect()
 }
 
 /// The month at quantile `q` of the defaults counted by month (lower rank, as the sketches).
@@ -1394,17 +1419,20 @@ pub fn simulate(
     seed: u64,
 ) -> Result<(Simulation, SimulationResult), SimulationError> {
     let simulation = Simulation::new(scenario, stresses, paths, seed)?;
-    let result = simulate_with(&simulation, None)?;
+    let result = simulate_with(&simulation, None, None)?;
     Ok((simulation, result))
 }
 
-/// Runs the whole of `simulation`, telling `progress` of the paths each chunk completes.
+/// Runs the whole of `simulation`, telling `progress` of the paths each chunk completes and
+/// stopping early when `cancel` is set.
 pub(crate) fn simulate_with(
     simulation: &Simulation,
     progress: Option<&(dyn Fn(u64) + Sync)>,
+    cancel: Option<&AtomicBool>,
 ) -> Result<SimulationResult, SimulationError> {
     let mut control = RunControl {
         progress,
+        cancel,
         ..RunControl::default()
     };
     let shard = simulation.run(Shard::WHOLE, &mut control)?;
@@ -1474,6 +1502,23 @@ mod tests {
                 assert_eq!(next, paths.div_ceil(CHUNK_PATHS));
             }
         }
+    }
+
+    #[test]
+    fn loss_tail_takes_exact_ranks() {
+        let losses: Vec<f64> = (1..=1_000).map(f64::from).collect();
+        let tail = loss_tail(&losses);
+        // 95 %: the 950th smallest, and the mean of the worst 50 (951 … 1 000).
+        assert_eq!((tail[0].var_usd, tail[0].es_usd), (950.0, 975.5));
+        assert_eq!((tail[1].var_usd, tail[1].es_usd), (990.0, 995.5));
+        assert_eq!((tail[2].var_usd, tail[2].es_usd), (999.0, 1_000.0));
+        // A run of 1 path, and one too short for the 99.9 % tail.
+        let one = loss_tail(&[7.0]);
+        assert!(one.iter().all(|t| t.var_usd == 7.0 && t.es_usd == 7.0));
+        let short: Vec<f64> = (1..=10).map(f64::from).collect();
+        let tail = loss_tail(&short);
+        assert_eq!((tail[1].var_usd, tail[1].es_usd), (10.0, 10.0));
+        assert_eq!((tail[0].var_usd, tail[0].es_usd), (10.0, 10.0));
     }
 
     #[test]

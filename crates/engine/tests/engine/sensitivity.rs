@@ -14,7 +14,7 @@ fn a_bump_that_changes_nothing_gives_exactly_zero() {
     let scenario = pure_miner();
     let (_, base) = simulate(&scenario, &[], 1_500, 11).unwrap();
     let nothing = Bump::new("nothing", "unchanged", |_| {});
-    let rows = sensitivity(&scenario, &[], &base, &[nothing], None).unwrap();
+    let rows = sensitivity(&scenario, &[], &base, &[nothing], None, None).unwrap();
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
     assert_eq!(row.delta_pd.value, 0.0);
@@ -32,7 +32,7 @@ fn a_lower_btc_drift_raises_the_pd_with_a_small_paired_error() {
         .iter()
         .find(|b| b.parameter == "BTC drift")
         .unwrap();
-    let rows = sensitivity(&scenario, &[], &base, &[*drift], None).unwrap();
+    let rows = sensitivity(&scenario, &[], &base, &[*drift], None, None).unwrap();
     let row = &rows[0];
     assert!(
         row.delta_pd.value > 3.0 * row.delta_pd.standard_error,
