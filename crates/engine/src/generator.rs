@@ -43,6 +43,8 @@
 //! With zero volatilities, no jumps, no spikes, no grid events, no hashrate noise, no launch
 //! jitter and no stress the generator gives the base case's factors exactly.
 
+use std::sync::Arc;
+
 use bitwatt_model::{FACTOR_COUNT, Market, MarketModel, Scenario, YearMonth, correlation_cholesky};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -53,6 +55,7 @@ use crate::market::{
     MarketPath, assumed_counterparty_defaults, brownian_bridge_low_usd, btc_drift_per_year,
     exogenous_base_path, fill_generation_rent_factors, run_network, thin_liquidation_markets,
 };
+use crate::network::NetworkSim;
 use crate::stress::Stress;
 
 /// Lanes of a path's stream, one per source of risk.
@@ -264,11 +267,19 @@ pub struct MarketGenerator {
 /// A counterparty whose default the generator draws: a tenant, guarantor or offtaker.
 #[derive(Clone, Debug)]
 struct CounterpartyRisk {
-    name: String,
+    name: Arc<str>,
     /// Default intensity a month in the base case: −ln(1 − annual PD) / 12.
     monthly_intensity: f64,
     /// How much the intensity rises as AI demand falls below the base case.
     ai_demand_sensitivity: f64,
+}
+
+/// A worker's working memory for [`MarketGenerator::generate_with`]: the network simulator and
+/// the drawn launch months, kept between paths so that generating a path allocates nothing.
+#[derive(Debug, Default)]
+pub struct GeneratorScratch {
+    network: Option<NetworkSim>,
+    launch_months: Vec<YearMonth>,
 }
 
 /// How much every counterparty's default intensity is multiplied in the stress regime.
@@ -292,14 +303,14 @@ impl MarketGenerator {
             .map_err(GeneratorError::NotPositiveSemiDefinite)?;
         let mut counterparties: Vec<CounterpartyRisk> = Vec::new();
         for counterparty in scenario.counterparties() {
-            let known = counterparties.iter().any(|c| c.name == counterparty.name);
+            let known = counterparties.iter().any(|c| *c.name == *counterparty.name);
             if known || counterparty.default_month.is_some() {
                 continue;
             }
             let annual =
                 (counterparty.default_probability_percent_per_year / 100.0).min(1.0 - 1e-12);
             counterparties.push(CounterpartyRisk {
-                name: counterparty.name.clone(),
+                name: Arc::from(counterparty.name.as_str()),
                 monthly_intensity: -(1.0 - annual).ln() / MONTHS_PER_YEAR,
                 ai_demand_sensitivity: counterparty.ai_demand_sensitivity,
             });
@@ -350,6 +361,18 @@ impl MarketGenerator {
 
     /// Fills `out` with path `path` of the run keyed by `key` (reusing its memory).
     pub fn generate(&self, key: &RandomKey, path: u64, out: &mut MarketPath) {
+        self.generate_with(key, path, out, &mut GeneratorScratch::default());
+    }
+
+    /// As [`MarketGenerator::generate`], with the working memory of `scratch` (kept by a
+    /// worker between its paths, so that a path allocates nothing).
+    pub fn generate_with(
+        &self,
+        key: &RandomKey,
+        path: u64,
+        out: &mut MarketPath,
+        scratch: &mut GeneratorScratch,
+    ) {
         let p = &self.parameters;
         let months = self.months();
         out.clone_from(&self.base);
@@ -433,7 +456,7 @@ impl MarketGenerator {
             out.sofr[t] += sofr;
         }
 
-        self.draw_launches(key, path, out);
+        self.draw_launches(key, path, out, &mut scratch.launch_months);
         for stress in &self.stresses {
             stress.apply(out, &self.market);
         }
@@ -441,7 +464,7 @@ impl MarketGenerator {
         self.draw_counterparty_defaults(key, path, out);
         let mut hashrate_rng = key.lane(path, lane::HASHRATE);
         let sigma = p.hashrate_volatility_per_month;
-        run_network(out, &self.market, || {
+        run_network(out, &self.market, &mut scratch.network, || {
             let z: f64 = StandardNormal.sample(&mut hashrate_rng);
             // A mean-one log-normal factor.
             sigma * z - sigma * sigma / 2.0
@@ -471,33 +494,42 @@ impl MarketGenerator {
     /// rent factors then step down at the drawn launches. One draw per generation, in the
     /// market's order, launched or not, so a generation's luck does not depend on the start.
     pub fn launch_months(&self, key: &RandomKey, path: u64) -> Vec<YearMonth> {
+        let mut months = Vec::new();
+        self.fill_launch_months(key, path, &mut months);
+        months
+    }
+
+    /// [`MarketGenerator::launch_months`] into `months` (replacing what it held).
+    fn fill_launch_months(&self, key: &RandomKey, path: u64, months: &mut Vec<YearMonth>) {
         let start = self.base.start_month;
         let mut rng = key.lane(path, lane::LAUNCHES);
-        self.market
-            .gpu
-            .generations
-            .iter()
-            .map(|generation| {
-                let z: f64 = StandardNormal.sample(&mut rng);
-                if generation.launch_month <= start {
-                    return generation.launch_month;
-                }
-                let shift = (self.parameters.launch_jitter_months * z).round() as i32;
-                generation
-                    .launch_month
-                    .plus_months(shift)
-                    .max(start.plus_months(1))
-            })
-            .collect()
+        months.clear();
+        months.extend(self.market.gpu.generations.iter().map(|generation| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            if generation.launch_month <= start {
+                return generation.launch_month;
+            }
+            let shift = (self.parameters.launch_jitter_months * z).round() as i32;
+            generation
+                .launch_month
+                .plus_months(shift)
+                .max(start.plus_months(1))
+        }));
     }
 
     /// The generations' rent factors of path `path` at its drawn launch months (the
     /// schedule's, already in `out`, when there is no jitter).
-    fn draw_launches(&self, key: &RandomKey, path: u64, out: &mut MarketPath) {
+    fn draw_launches(
+        &self,
+        key: &RandomKey,
+        path: u64,
+        out: &mut MarketPath,
+        launches: &mut Vec<YearMonth>,
+    ) {
         if self.parameters.launch_jitter_months == 0.0 {
             return;
         }
-        let launches = self.launch_months(key, path);
+        self.fill_launch_months(key, path, launches);
         fill_generation_rent_factors(
             &self.market,
             out.start_month,

@@ -35,7 +35,8 @@ pub use borrower::{
     GpuPlan, HedgePlan, LeasePlan, Rate, RefinancingPlan, SitePlan,
 };
 pub use generator::{
-    GeneratorError, MarketGenerator, RandomKey, STRESS_DIRECTION, correlated_shocks,
+    GeneratorError, GeneratorScratch, MarketGenerator, RandomKey, STRESS_DIRECTION,
+    correlated_shocks,
 };
 pub use headroom::{
     Breach, CovenantHeadroom, CovenantLevel, FirstBreach, HEADROOM_GRID_STEPS,

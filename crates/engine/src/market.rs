@@ -1,5 +1,7 @@
 //! The monthly market path every borrower runs on, and the deterministic base case.
 
+use std::sync::Arc;
+
 use bitwatt_chain::{CompactBits, implied_hashrate_hs, snapshot};
 use bitwatt_model::{Market, Scenario, YearMonth};
 
@@ -7,8 +9,9 @@ use crate::network::{NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at};
 use crate::stress::Stress;
 
 /// One market path: the factors month by month (index 0 is the start month). Plain data, so
-/// a generator can refill it in place for every Monte Carlo path.
-#[derive(Clone, Debug, PartialEq)]
+/// a generator can refill it in place for every Monte Carlo path (`clone_from` reuses every
+/// series' memory).
+#[derive(Debug, PartialEq)]
 pub struct MarketPath {
     /// First month.
     pub start_month: YearMonth,
@@ -58,7 +61,71 @@ pub struct MarketPath {
     pub extra_outage_days: Vec<f64>,
     /// Counterparties (tenants, guarantors, offtakers, by name) that default on this path,
     /// with the month index of their default.
-    pub counterparty_defaults: Vec<(String, usize)>,
+    pub counterparty_defaults: Vec<(Arc<str>, usize)>,
+}
+
+impl Clone for MarketPath {
+    fn clone(&self) -> MarketPath {
+        MarketPath {
+            start_month: self.start_month,
+            btc_price_usd: self.btc_price_usd.clone(),
+            fees_btc_per_block: self.fees_btc_per_block.clone(),
+            network_hashrate_hs: self.network_hashrate_hs.clone(),
+            difficulty: self.difficulty.clone(),
+            blocks: self.blocks.clone(),
+            subsidy_btc: self.subsidy_btc.clone(),
+            end_height: self.end_height.clone(),
+            frontier_efficiency_j_per_th: self.frontier_efficiency_j_per_th.clone(),
+            gpu_rent_index_usd_per_gpu_hour: self.gpu_rent_index_usd_per_gpu_hour.clone(),
+            generation_rent_factor: self.generation_rent_factor.clone(),
+            ai_utilisation: self.ai_utilisation.clone(),
+            ai_demand: self.ai_demand.clone(),
+            power_price_usd_per_mwh: self.power_price_usd_per_mwh.clone(),
+            sofr: self.sofr.clone(),
+            stress: self.stress.clone(),
+            btc_low_usd: self.btc_low_usd.clone(),
+            liquidation_depth_factor: self.liquidation_depth_factor.clone(),
+            gpu_resale_factor: self.gpu_resale_factor.clone(),
+            tenant_hazard_factor: self.tenant_hazard_factor.clone(),
+            extra_outage_days: self.extra_outage_days.clone(),
+            counterparty_defaults: self.counterparty_defaults.clone(),
+        }
+    }
+
+    /// Field by field, so the series keep their memory.
+    fn clone_from(&mut self, source: &MarketPath) {
+        self.start_month = source.start_month;
+        self.btc_price_usd.clone_from(&source.btc_price_usd);
+        self.fees_btc_per_block
+            .clone_from(&source.fees_btc_per_block);
+        self.network_hashrate_hs
+            .clone_from(&source.network_hashrate_hs);
+        self.difficulty.clone_from(&source.difficulty);
+        self.blocks.clone_from(&source.blocks);
+        self.subsidy_btc.clone_from(&source.subsidy_btc);
+        self.end_height.clone_from(&source.end_height);
+        self.frontier_efficiency_j_per_th
+            .clone_from(&source.frontier_efficiency_j_per_th);
+        self.gpu_rent_index_usd_per_gpu_hour
+            .clone_from(&source.gpu_rent_index_usd_per_gpu_hour);
+        self.generation_rent_factor
+            .clone_from(&source.generation_rent_factor);
+        self.ai_utilisation.clone_from(&source.ai_utilisation);
+        self.ai_demand.clone_from(&source.ai_demand);
+        self.power_price_usd_per_mwh
+            .clone_from(&source.power_price_usd_per_mwh);
+        self.sofr.clone_from(&source.sofr);
+        self.stress.clone_from(&source.stress);
+        self.btc_low_usd.clone_from(&source.btc_low_usd);
+        self.liquidation_depth_factor
+            .clone_from(&source.liquidation_depth_factor);
+        self.gpu_resale_factor.clone_from(&source.gpu_resale_factor);
+        self.tenant_hazard_factor
+            .clone_from(&source.tenant_hazard_factor);
+        self.extra_outage_days.clone_from(&source.extra_outage_days);
+        self.counterparty_defaults
+            .clone_from(&source.counterparty_defaults);
+    }
 }
 
 impl MarketPath {
@@ -66,7 +133,7 @@ impl MarketPath {
     pub fn counterparty_default_month(&self, name: &str) -> Option<usize> {
         self.counterparty_defaults
             .iter()
-            .find(|(defaulted, _)| defaulted == name)
+            .find(|(defaulted, _)| &**defaulted == name)
             .map(|&(_, t)| t)
     }
 }
@@ -194,7 +261,7 @@ pub(crate) fn stressed_exogenous_path(scenario: &Scenario, stresses: &[Stress]) 
 /// (replacing any network already there) and each month's low is the median of its Brownian
 /// bridge.
 pub(crate) fn respond_to_prices(path: &mut MarketPath, market: &Market) {
-    run_network(path, market, || 0.0);
+    run_network(path, market, &mut None, || 0.0);
     let sigma = market.btc_volatility_percent_per_year / 100.0;
     let prices = &path.btc_price_usd;
     path.btc_low_usd.clear();
@@ -220,15 +287,19 @@ pub(crate) fn assumed_counterparty_defaults(
     scenario: &Scenario,
     start: YearMonth,
     months: usize,
-) -> Vec<(String, usize)> {
-    let mut defaults: Vec<(String, usize)> = Vec::new();
+) -> Vec<(Arc<str>, usize)> {
+    let mut defaults: Vec<(Arc<str>, usize)> = Vec::new();
     for counterparty in scenario.counterparties() {
         let Some(month) = counterparty.default_month else {
             continue;
         };
         let t = usize::try_from(month.months_since(start)).unwrap_or(0);
-        if t < months && !defaults.iter().any(|(name, _)| *name == counterparty.name) {
-            defaults.push((counterparty.name.clone(), t));
+        if t < months
+            && !defaults
+                .iter()
+                .any(|(name, _)| **name == *counterparty.name)
+        {
+            defaults.push((Arc::from(counterparty.name.as_str()), t));
         }
     }
     defaults
@@ -282,10 +353,13 @@ pub(crate) fn exogenous_base_path(market: &Market, start: YearMonth, months: usi
 /// Runs the network month by month on the path's prices and fees: hashrate, difficulty,
 /// blocks, subsidy, heights and the frontier efficiency. Before each month the world fleet's
 /// installed capacity is multiplied by `exp(capacity_log_shock())` (0 for none: the factor
-/// is then exactly 1). Replaces any network already on the path.
+/// is then exactly 1). Replaces any network already on the path. `network` holds the
+/// simulator of an earlier path of the same market, restarted in its memory, or none (one
+/// is made and left there).
 pub(crate) fn run_network(
     path: &mut MarketPath,
     market: &Market,
+    network: &mut Option<NetworkSim>,
     mut capacity_log_shock: impl FnMut() -> f64,
 ) {
     let months = path.months();
@@ -295,17 +369,28 @@ pub(crate) fn run_network(
     path.subsidy_btc.clear();
     path.end_height.clear();
     path.frontier_efficiency_j_per_th.clear();
-    let origin = network_origin(market);
-    let mut network = NetworkSim::new(
-        WorldFleetCurve::new(&market.world_fleet),
-        origin,
-        hashprice_at(
-            origin.bits.core_difficulty(),
-            bitwatt_chain::block_subsidy_btc(origin.height + 1) + base_fees_btc_per_block(market),
-            start_btc_price_usd(market),
-        ),
-        months,
-    );
+    // A network kept from an earlier path of the same market restarts in its memory.
+    let network = match network {
+        Some(network) => {
+            network.restart();
+            network
+        }
+        None => {
+            let origin = network_origin(market);
+            let start_hashprice = hashprice_at(
+                origin.bits.core_difficulty(),
+                bitwatt_chain::block_subsidy_btc(origin.height + 1)
+                    + base_fees_btc_per_block(market),
+                start_btc_price_usd(market),
+            );
+            network.insert(NetworkSim::new(
+                WorldFleetCurve::new(&market.world_fleet),
+                origin,
+                start_hashprice,
+                months,
+            ))
+        }
+    };
     for t in 0..months {
         network.scale_capacity(capacity_log_shock().exp());
         let month = network.step_month(path.btc_price_usd[t], path.fees_btc_per_block[t]);

@@ -86,6 +86,9 @@ impl WorldFleetCurve {
 #[derive(Clone, Debug)]
 pub struct NetworkSim {
     curve: WorldFleetCurve,
+    /// Where it starts, and the hashprice there.
+    origin: NetworkOrigin,
+    start_hashprice_usd_per_ph_day: f64,
     tip_height: f64,
     epoch_start_height: f64,
     epoch_start_time_s: f64,
@@ -143,6 +146,31 @@ impl NetworkSim {
         start_hashprice_usd_per_ph_day: f64,
         horizon_months: usize,
     ) -> NetworkSim {
+        let vintages = Vec::with_capacity(curve.bands.len() + horizon_months);
+        let mut network = NetworkSim {
+            curve,
+            origin,
+            start_hashprice_usd_per_ph_day,
+            tip_height: 0.0,
+            epoch_start_height: 0.0,
+            epoch_start_time_s: 0.0,
+            time_s: 0.0,
+            bits: origin.bits,
+            difficulty: 0.0,
+            vintages,
+            margins: Vec::with_capacity(horizon_months),
+            month: 0,
+        };
+        network.restart();
+        network
+    }
+
+    /// Starts the network again where [`NetworkSim::new`] started it, reusing its memory (a
+    /// Monte Carlo worker restarts one network for every path).
+    pub fn restart(&mut self) {
+        let (origin, start_hashprice_usd_per_ph_day) =
+            (self.origin, self.start_hashprice_usd_per_ph_day);
+        let curve = &self.curve;
         let running: f64 = curve
             .bands
             .iter()
@@ -151,27 +179,23 @@ impl NetworkSim {
             })
             .sum();
         let installed_hs = origin.hashrate_hs / running.max(1e-9);
-        let mut vintages = Vec::with_capacity(curve.bands.len() + horizon_months);
-        vintages.extend(
+        self.vintages.clear();
+        self.vintages.extend(
             curve
                 .bands
                 .iter()
                 .map(|&(efficiency, share)| (efficiency, share * installed_hs)),
         );
+        self.margins.clear();
         let height = f64::from(origin.height);
-        let epoch_start = height - f64::from(origin.height % DIFFICULTY_ADJUSTMENT_INTERVAL);
-        NetworkSim {
-            curve,
-            tip_height: height,
-            epoch_start_height: epoch_start,
-            epoch_start_time_s: origin.epoch_start_time_s as f64,
-            time_s: origin.time_s as f64,
-            bits: origin.bits,
-            difficulty: origin.bits.core_difficulty(),
-            vintages,
-            margins: Vec::with_capacity(horizon_months),
-            month: 0,
-        }
+        self.tip_height = height;
+        self.epoch_start_height =
+            height - f64::from(origin.height % DIFFICULTY_ADJUSTMENT_INTERVAL);
+        self.epoch_start_time_s = origin.epoch_start_time_s as f64;
+        self.time_s = origin.time_s as f64;
+        self.bits = origin.bits;
+        self.difficulty = origin.bits.core_difficulty();
+        self.month = 0;
     }
 
     /// Difficulty in force now.

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::borrower::{Borrower, CompileError, DebtPlan};
-use crate::generator::{GeneratorError, MarketGenerator, RandomKey};
+use crate::generator::{GeneratorError, GeneratorScratch, MarketGenerator, RandomKey};
 use crate::market::{MarketPath, base_market_path};
 use crate::rating::{RatingGrade, rating_grade};
 use crate::recovery::LiquidationPrices;
@@ -680,13 +680,19 @@ impl Simulation {
                         (
                             MarketPath::with_start(self.first_month),
                             PathBuffers::new(&self.borrower),
+                            GeneratorScratch::default(),
                         )
                     },
-                    |(market, buffers), chunk| {
+                    |(market, buffers, scratch), chunk| {
                         let slot = rayon::current_thread_index().unwrap_or(0) % threads;
                         let mut fans = thread_fans[slot].lock().expect("fans lock");
-                        let result =
-                            self.run_chunk(&key, chunk, market, buffers, &mut fans, keep_outcomes);
+                        let result = self.run_chunk(
+                            &key,
+                            chunk,
+                            (market, buffers, scratch),
+                            &mut fans,
+                            keep_outcomes,
+                        );
                         if let Some(progress) = control.progress {
                             progress(result.path_loss_usd.len() as u64);
                         }
@@ -729,8 +735,7 @@ impl Simulation {
         &self,
         key: &RandomKey,
         chunk: u64,
-        market: &mut MarketPath,
-        buffers: &mut PathBuffers,
+        (market, buffers, scratch): (&mut MarketPath, &mut PathBuffers, &mut GeneratorScratch),
         fans: &mut Fans,
         keep_outcomes: bool,
     ) -> ChunkResult {
@@ -750,7 +755,7 @@ impl Simulation {
             outcomes: Vec::new(),
         };
         for path in first..last {
-            self.generator.generate(key, path, market);
+            self.generator.generate_with(key, path, market, scratch);
             let (outcome, months_run) = self.run_one(path, market, buffers);
             let summary = &mut result.summary;
             let tally = &mut result.tally;

@@ -241,3 +241,39 @@ fn runs_are_the_same_on_any_threads_and_shards() {
         }
     }
 }
+
+/// The hot loop allocates nothing: once a worker's market path and buffers have grown, the
+/// generator and `run_path` reuse them path after path.
+#[test]
+fn generating_and_running_a_path_allocates_nothing() {
+    use bitwatt_engine::{
+        GeneratorScratch, MarketGenerator, MarketPath, PathBuffers, RandomKey, run_path,
+    };
+    let scenario = Scenario::from_toml(bitwatt_model::PIVOT_MINER_TOML).unwrap();
+    let simulation = Simulation::new(&scenario, &[], 1, 1).unwrap();
+    let borrower = simulation.borrower();
+    let generator = MarketGenerator::new(&scenario, &[]).unwrap();
+    let key = RandomKey::from_seed(3);
+    let mut market = MarketPath::with_start(scenario.first_month());
+    let mut buffers = PathBuffers::new(borrower);
+    let mut scratch = GeneratorScratch::default();
+    // Warm up: the first paths size the buffers.
+    for path in 0..20 {
+        generator.generate_with(&key, path, &mut market, &mut scratch);
+        run_path(borrower, &market, &mut buffers);
+    }
+    let (mut generating, mut running) = (0, 0);
+    for path in 20..220 {
+        let before = crate::allocations::count();
+        generator.generate_with(&key, path, &mut market, &mut scratch);
+        let between = crate::allocations::count();
+        run_path(borrower, &market, &mut buffers);
+        generating += between - before;
+        running += crate::allocations::count() - between;
+    }
+    assert_eq!(
+        (generating, running),
+        (0, 0),
+        "allocations: (generator, run_path)"
+    );
+}
