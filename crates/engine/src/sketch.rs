@@ -54,6 +54,12 @@ const BUCKETS_PER_OCTAVE: usize = buckets_per_octave(QuantileSketch::RELATIVE_AC
 /// `T_0 … T_K`: the mantissa bits where the buckets of an octave start (`T_K = 2^52`, the next
 /// octave).
 const MANTISSA_THRESHOLDS: [u64; BUCKETS_PER_OCTAVE + 1] = mantissa_thresholds();
+/// Top mantissa bits that pick a slot of [`SLOT_FIRST_BUCKET`].
+const SLOT_BITS: u32 = 8;
+/// For each of the `2^SLOT_BITS` equal slots of an octave's mantissas, the bucket its first
+/// mantissa falls in. A slot (2^44 mantissa units) is narrower than any bucket (more than
+/// 2^46), so it holds at most one threshold: the bucket is this or the next.
+const SLOT_FIRST_BUCKET: [u8; 1 << SLOT_BITS] = slot_first_buckets();
 /// `v_j = 2·lo·hi/(lo + hi)` of bucket `j` of the octave `[1, 2)`.
 const REPRESENTATIVES: [f64; BUCKETS_PER_OCTAVE] = representatives();
 
@@ -247,9 +253,33 @@ fn bucket_index(magnitude: f64) -> i32 {
     let bits = magnitude.to_bits();
     let exponent = (bits >> MANTISSA_BITS) as i32 - EXPONENT_BIAS;
     let mantissa = bits & MANTISSA_MASK;
-    let in_octave =
-        MANTISSA_THRESHOLDS[1..BUCKETS_PER_OCTAVE].partition_point(|&start| start <= mantissa);
-    exponent * BUCKETS_PER_OCTAVE as i32 + in_octave as i32
+    exponent * BUCKETS_PER_OCTAVE as i32 + bucket_in_octave(mantissa) as i32
+}
+
+/// The bucket of the octave whose thresholds `mantissa` has passed: `j` with
+/// `T_j ≤ mantissa < T_{j+1}`, from the slot's first bucket and at most one comparison.
+fn bucket_in_octave(mantissa: u64) -> usize {
+    let first = SLOT_FIRST_BUCKET[(mantissa >> (MANTISSA_BITS - SLOT_BITS)) as usize] as usize;
+    first + usize::from(MANTISSA_THRESHOLDS[first + 1] <= mantissa)
+}
+
+/// [`SLOT_FIRST_BUCKET`], at compile time.
+const fn slot_first_buckets() -> [u8; 1 << SLOT_BITS] {
+    let mut table = [0u8; 1 << SLOT_BITS];
+    let mut slot = 0;
+    while slot < table.len() {
+        let start = (slot as u64) << (MANTISSA_BITS - SLOT_BITS);
+        let mut j = 0;
+        while MANTISSA_THRESHOLDS[j + 1] <= start {
+            j += 1;
+        }
+        table[slot] = j as u8;
+        // The slot's last mantissa is at most one bucket further.
+        let last = start + (1 << (MANTISSA_BITS - SLOT_BITS)) - 1;
+        assert!(j + 2 > BUCKETS_PER_OCTAVE || MANTISSA_THRESHOLDS[j + 2] > last);
+        slot += 1;
+    }
+    table
 }
 
 /// The value a bucket is read as: `v_j · 2^e`, exact scaling by a power of two.
@@ -506,6 +536,31 @@ mod tests {
 
     /// 1 000 BTC prices a year out (lognormal, 60 % volatility around 60 000 USD) need about
     /// 250 buckets; values from 1e-6 to 1e22 about 3 300.
+    #[test]
+    fn slot_lookup_is_the_binary_search() {
+        let reference = |mantissa: u64| {
+            MANTISSA_THRESHOLDS[1..BUCKETS_PER_OCTAVE].partition_point(|&start| start <= mantissa)
+        };
+        // Every threshold and its neighbours, every slot's ends, and a spread of mantissas.
+        let mut mantissas = vec![0, MANTISSA_MASK];
+        for &t in &MANTISSA_THRESHOLDS[..BUCKETS_PER_OCTAVE] {
+            mantissas.extend([t.saturating_sub(1), t, t + 1]);
+        }
+        for slot in 0..(1u64 << SLOT_BITS) {
+            let start = slot << (MANTISSA_BITS - SLOT_BITS);
+            mantissas.extend([start, start + (1 << (MANTISSA_BITS - SLOT_BITS)) - 1]);
+        }
+        mantissas
+            .extend((0..100_000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & MANTISSA_MASK));
+        for mantissa in mantissas {
+            assert_eq!(
+                bucket_in_octave(mantissa),
+                reference(mantissa),
+                "{mantissa:#x}"
+            );
+        }
+    }
+
     #[test]
     fn bucket_counts_stay_modest() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
