@@ -45,7 +45,9 @@
 
 use std::sync::Arc;
 
-use bitwatt_model::{FACTOR_COUNT, Market, MarketModel, Scenario, YearMonth, correlation_cholesky};
+use bitwatt_model::{
+    Counterparty, FACTOR_COUNT, Market, MarketModel, Scenario, YearMonth, correlation_cholesky,
+};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -294,22 +296,35 @@ impl MarketGenerator {
         scenario: &Scenario,
         stresses: &[Stress],
     ) -> Result<MarketGenerator, GeneratorError> {
+        MarketGenerator::with_counterparties(scenario, scenario.counterparties(), stresses)
+    }
+
+    /// The generator of `scenario`'s market (its start, horizon and `[market]`) drawing the
+    /// defaults of `counterparties` (a name more than once counts once, as first given), not
+    /// the scenario's own: a book's market with every borrower's counterparties.
+    pub(crate) fn with_counterparties<'a>(
+        scenario: &Scenario,
+        counterparties: impl IntoIterator<Item = &'a Counterparty>,
+        stresses: &[Stress],
+    ) -> Result<MarketGenerator, GeneratorError> {
         let market = &scenario.market;
         let months = scenario.horizon_months as usize;
         let start = scenario.first_month();
+        let counterparties: Vec<&Counterparty> = counterparties.into_iter().collect();
         let mut base = exogenous_base_path(market, start, months);
-        base.counterparty_defaults = assumed_counterparty_defaults(scenario, start, months);
+        base.counterparty_defaults =
+            assumed_counterparty_defaults(counterparties.iter().copied(), start, months);
         let cholesky = correlation_cholesky(&market.model.calm_correlation_matrix())
             .map_err(GeneratorError::NotPositiveSemiDefinite)?;
-        let mut counterparties: Vec<CounterpartyRisk> = Vec::new();
-        for counterparty in scenario.counterparties() {
-            let known = counterparties.iter().any(|c| *c.name == *counterparty.name);
+        let mut drawn: Vec<CounterpartyRisk> = Vec::new();
+        for counterparty in counterparties {
+            let known = drawn.iter().any(|c| *c.name == *counterparty.name);
             if known || counterparty.default_month.is_some() {
                 continue;
             }
             let annual =
                 (counterparty.default_probability_percent_per_year / 100.0).min(1.0 - 1e-12);
-            counterparties.push(CounterpartyRisk {
+            drawn.push(CounterpartyRisk {
                 name: Arc::from(counterparty.name.as_str()),
                 monthly_intensity: -(1.0 - annual).ln() / MONTHS_PER_YEAR,
                 ai_demand_sensitivity: counterparty.ai_demand_sensitivity,
@@ -333,7 +348,7 @@ impl MarketGenerator {
             base,
             cholesky,
             parameters: Parameters::new(market),
-            counterparties,
+            counterparties: drawn,
         })
     }
 

@@ -10,6 +10,8 @@
 //! * [`project`] → [`Projection`]: the deterministic base case with every month kept;
 //! * [`headroom`] → [`CovenantHeadroom`]: the BTC price, hashprice, GPU rent and power price at
 //!   which each covenant first breaks on the base case;
+//! * [`Portfolio`] → [`PortfolioResult`] → [`PortfolioMetrics`]: a lender's book of borrowers
+//!   on one market, their collateral sold into shared or independent liquidation markets;
 //! * [`rating_grade`] → [`RatingGrade`]: a cumulative PD mapped to a rating grade on a
 //!   published table of corporate default rates.
 #![deny(missing_docs)]
@@ -21,6 +23,7 @@ mod instruments;
 mod market;
 mod mining;
 mod network;
+mod portfolio;
 mod project;
 mod rating;
 mod recovery;
@@ -50,6 +53,11 @@ pub use market::{
 pub use mining::{FleetEconomics, HalvingStep, MiningMarket, UnitEconomics, fleet_economics};
 pub use network::{
     NetworkMonth, NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at, subsidy_btc_between,
+};
+pub use portfolio::{
+    BookLossTail, BookMetrics, BorrowerDefault, BorrowerLoss, DefaultCorrelation, FireSaleAddOn,
+    LOSS_HISTOGRAM_BINS, Liquidation, LossHistogram, Portfolio, PortfolioBorrower, PortfolioError,
+    PortfolioMetrics, PortfolioResult, TailAddOn,
 };
 pub use project::{Projection, project};
 pub use rating::{Grade, MAX_RATING_HORIZON_YEARS, RatingGrade, rating_grade};

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bitwatt_chain::{CompactBits, implied_hashrate_hs, snapshot};
-use bitwatt_model::{Market, Scenario, YearMonth};
+use bitwatt_model::{Counterparty, Market, Scenario, YearMonth};
 
 use crate::network::{NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at};
 use crate::stress::Stress;
@@ -249,7 +249,8 @@ pub(crate) fn stressed_exogenous_path(scenario: &Scenario, stresses: &[Stress]) 
     let months = scenario.horizon_months as usize;
     let start = scenario.first_month();
     let mut path = exogenous_base_path(market, start, months);
-    path.counterparty_defaults = assumed_counterparty_defaults(scenario, start, months);
+    path.counterparty_defaults =
+        assumed_counterparty_defaults(scenario.counterparties(), start, months);
     for stress in stresses {
         stress.apply(&mut path, market);
     }
@@ -283,13 +284,13 @@ pub(crate) fn thin_liquidation_markets(path: &mut MarketPath, market: &Market) {
 
 /// The counterparties the scenario assumes to default within the projection (their
 /// `default_month`; one before the start counts from month 0).
-pub(crate) fn assumed_counterparty_defaults(
-    scenario: &Scenario,
+pub(crate) fn assumed_counterparty_defaults<'a>(
+    counterparties: impl Iterator<Item = &'a Counterparty>,
     start: YearMonth,
     months: usize,
 ) -> Vec<(Arc<str>, usize)> {
     let mut defaults: Vec<(Arc<str>, usize)> = Vec::new();
-    for counterparty in scenario.counterparties() {
+    for counterparty in counterparties {
         let Some(month) = counterparty.default_month else {
             continue;
         };

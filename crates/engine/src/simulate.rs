@@ -23,10 +23,10 @@ use crate::borrower::{Borrower, CompileError, DebtPlan};
 use crate::generator::{GeneratorError, GeneratorScratch, MarketGenerator, RandomKey};
 use crate::market::{MarketPath, base_market_path};
 use crate::rating::{RatingGrade, rating_grade};
-use crate::recovery::LiquidationPrices;
+use crate::recovery::{ClaimRecovery, LiquidationPrices, Recoveries};
 use crate::sketch::QuantileSketch;
 use crate::stress::Stress;
-use crate::waterfall::{Covenant, DefaultCause, PathBuffers, recover, run_path};
+use crate::waterfall::{Covenant, DefaultCause, PathBuffers, PathSummary, recover, run_path};
 
 /// Paths in a chunk: a constant, never derived from the thread count.
 pub const CHUNK_PATHS: u64 = 1_024;
@@ -896,7 +896,7 @@ impl Simulation {
             }
             outcome.discounted_exposure_usd_years[d] = exposure;
         }
-        if summary.debt_outcomes().iter().all(|d| d.default.is_none()) {
+        if !any_debt_defaulted(&summary) {
             return (outcome, summary.months_run);
         }
         let prices = LiquidationPrices::for_estate(
@@ -905,22 +905,33 @@ impl Simulation {
             &market.liquidation_depth_factor,
         );
         let recoveries = recover(&summary, &prices);
-        for (d, (debt, claim)) in summary
-            .debt_outcomes()
-            .iter()
-            .zip(recoveries.claims())
-            .enumerate()
-        {
-            if let Some(event) = debt.default {
-                outcome.debt_default_month[d] = Some(event.month_index);
-                outcome.exposure_usd[d] = claim.ead_usd;
-                outcome.loss_usd[d] = claim.loss_usd;
-                outcome.discounted_loss_usd[d] =
-                    claim.loss_usd * monthly.powi(-(event.month_index as i32));
-            }
+        for (d, month, claim) in defaulted_claims(&summary, &recoveries) {
+            outcome.debt_default_month[d] = Some(month);
+            outcome.exposure_usd[d] = claim.ead_usd;
+            outcome.loss_usd[d] = claim.loss_usd;
+            outcome.discounted_loss_usd[d] = claim.loss_usd * monthly.powi(-(month as i32));
         }
         (outcome, summary.months_run)
     }
+}
+
+/// Whether any instrument of the path defaulted (and its estate goes to recovery).
+pub(crate) fn any_debt_defaulted(summary: &PathSummary) -> bool {
+    summary.debt_outcomes().iter().any(|d| d.default.is_some())
+}
+
+/// Each defaulted instrument of a path, in the scenario's order: its index, its default's
+/// month index and its recovery.
+pub(crate) fn defaulted_claims<'a>(
+    summary: &'a PathSummary,
+    recoveries: &'a Recoveries,
+) -> impl Iterator<Item = (usize, usize, &'a ClaimRecovery)> + 'a {
+    summary
+        .debt_outcomes()
+        .iter()
+        .zip(recoveries.claims())
+        .enumerate()
+        .filter_map(|(d, (debt, claim))| debt.default.map(|event| (d, event.month_index, claim)))
 }
 
 /// An estimate and its Monte Carlo standard error.
@@ -944,7 +955,7 @@ impl Estimate {
 }
 
 /// Confidence levels of the loss tail, per mille (95, 99 and 99.9 %).
-const LOSS_TAIL_LEVELS_PER_MILLE: [u128; 3] = [950, 990, 999];
+pub(crate) const LOSS_TAIL_LEVELS_PER_MILLE: [u128; 3] = [950, 990, 999];
 
 /// Quantiles reported for distributions (LGD, time to default) and fans.
 pub const QUANTILE_LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
@@ -1342,14 +1353,14 @@ impl SimulationResult {
 /// VaR and ES of sorted (ascending) losses at each level of [`LOSS_TAIL_LEVELS_PER_MILLE`],
 /// in integers so that 1 − 0.99 rounds nowhere: VaR is the α-quantile inf{x : F(x) ≥ α},
 /// the ⌈α·n⌉-th smallest loss; ES the mean of the worst ⌈(1 − α)·n⌉ losses.
-fn loss_tail(sorted_losses: &[f64]) -> Vec<LossTail> {
+pub(crate) fn loss_tail(sorted_losses: &[f64]) -> Vec<LossTail> {
     let count = sorted_losses.len();
     let n = count as u128;
     LOSS_TAIL_LEVELS_PER_MILLE
         .iter()
         .map(|&per_mille| {
             let rank = ((n * per_mille).div_ceil(1_000) as usize).max(1);
-            let tail_count = ((n * (1_000 - per_mille)).div_ceil(1_000) as usize).clamp(1, count);
+            let tail_count = tail_paths(count, per_mille);
             let tail = &sorted_losses[count - tail_count..];
             LossTail {
                 level: per_mille as f64 / 1_000.0,
@@ -1358,6 +1369,12 @@ fn loss_tail(sorted_losses: &[f64]) -> Vec<LossTail> {
             }
         })
         .collect()
+}
+
+/// The number of worst paths of `count` (at least one) whose mean is the expected shortfall
+/// at `per_mille`: ⌈(1 − level)·n⌉.
+pub(crate) fn tail_paths(count: usize, per_mille: u128) -> usize {
+    ((count as u128 * (1_000 - per_mille)).div_ceil(1_000) as usize).clamp(1, count)
 }
 
 /// The month at quantile `q` of the defaults counted by month (lower rank, as the sketches).

@@ -2,8 +2,9 @@
 //! finance cases (DSCR, LTV, schedules, sculpting, reserves, lock-up, covenants, defaults,
 //! and every other instrument: borrowing bases, margin calls, refinancing, hedges, equity)
 //! the epoch-exact network (halvings, block counts, retargets), the stress library, covenant
-//! headroom, rating grades, sensitivities with common random numbers, and the Monte Carlo
-//! against a closed form and across threads and shards.
+//! headroom, rating grades, sensitivities with common random numbers, the Monte Carlo
+//! against a closed form and across threads and shards, and a lender's book with shared and
+//! independent liquidation.
 //!
 //! One test binary; the topics live in `tests/engine/`.
 
@@ -19,6 +20,8 @@ mod headroom;
 mod instruments;
 #[path = "engine/network.rs"]
 mod network;
+#[path = "engine/portfolio.rs"]
+mod portfolio;
 #[path = "engine/rating.rs"]
 mod rating;
 #[path = "engine/sensitivity.rs"]

@@ -1,0 +1,689 @@
+//! `portfolio`: a lender's book of borrowers on one market, and what the shared fire sale of
+//! their collateral adds to the book's tail.
+//!
+//! Every borrower of the book runs on the same generated market path; the generator draws the
+//! defaults of every borrower's tenants, guarantors and offtakers, each keyed by its name, so
+//! a counterparty several borrowers depend on fails on the same paths for all of them. On
+//! each path the defaulted borrowers' estates are recovered twice, on the same random
+//! numbers:
+//! * **shared** liquidation: every defaulted estate enters one [`SalesLedger`], the
+//!   liquidation markets clear the aggregate volume month by month (overhang carried over),
+//!   and every seller recovers at the average impacted price of the book's sales;
+//! * **independent** liquidation: each estate is sold into markets of its own, as
+//!   `simulate` does.
+//!
+//! The lender's loss on a borrower is Σ share × loss over its defaulted instruments. Paths
+//! run in chunks of [`CHUNK_PATHS`] in parallel and are kept in path order, and every metric
+//! is computed serially from the per-path values, so a run gives the same result bit for bit
+//! for any number of threads.
+
+use bitwatt_model::{Scenario, YearMonth};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::borrower::{Borrower, CompileError};
+use crate::generator::{GeneratorError, GeneratorScratch, MarketGenerator, RandomKey};
+use crate::market::{MarketPath, base_market_path};
+use crate::recovery::{LiquidationPrices, SalesLedger};
+use crate::simulate::{
+    CHUNK_PATHS, Estimate, LOSS_TAIL_LEVELS_PER_MILLE, Moments, any_debt_defaulted,
+    defaulted_claims, loss_tail, tail_paths,
+};
+use crate::stress::Stress;
+use crate::waterfall::{PathBuffers, PathSummary, recover, run_path};
+
+/// Bins of the book's loss histogram.
+pub const LOSS_HISTOGRAM_BINS: usize = 50;
+
+/// Confidence level of the Euler contributions to expected shortfall, per mille (99 %).
+const CONTRIBUTION_LEVEL_PER_MILLE: u128 = 990;
+
+/// One borrower of a book: its scenario and the lender's holding in each of its instruments.
+#[derive(Clone, Debug)]
+pub struct PortfolioBorrower<'a> {
+    /// The borrower's name in the book (unique).
+    pub name: &'a str,
+    /// Its scenario (its `[market]` is replaced by the book's).
+    pub scenario: &'a Scenario,
+    /// The lender's share of each debt (a fraction), in the scenario's debt order.
+    pub shares: Vec<f64>,
+}
+
+/// Why a book cannot run.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PortfolioError {
+    /// A book without borrowers.
+    #[error("the book has no borrower")]
+    NoBorrowers,
+    /// No paths asked for.
+    #[error("--paths 0: expected at least one path")]
+    NoPaths,
+    /// Two borrowers with one name.
+    #[error("borrower {0:?} appears more than once")]
+    DuplicateName(String),
+    /// A borrower starting in another month than the market.
+    #[error("borrower {borrower:?}: starts in {found}, expected the market's start {expected}")]
+    StartMonth {
+        /// The borrower.
+        borrower: String,
+        /// The market's first month.
+        expected: YearMonth,
+        /// The borrower's first month.
+        found: YearMonth,
+    },
+    /// A borrower with another horizon than the market.
+    #[error("borrower {borrower:?}: horizon of {found} months, expected the market's {expected}")]
+    Horizon {
+        /// The borrower.
+        borrower: String,
+        /// The market's horizon (months).
+        expected: u32,
+        /// The borrower's horizon (months).
+        found: u32,
+    },
+    /// Shares not one per debt instrument.
+    #[error("borrower {borrower:?}: {found} shares given for {expected} debt instruments")]
+    ShareCount {
+        /// The borrower.
+        borrower: String,
+        /// Its debt instruments.
+        expected: usize,
+        /// Shares given.
+        found: usize,
+    },
+    /// A share outside [0, 1].
+    #[error("borrower {borrower:?}: share {share} of {debt:?} is outside [0, 1]")]
+    Share {
+        /// The borrower.
+        borrower: String,
+        /// The instrument.
+        debt: String,
+        /// The share given.
+        share: f64,
+    },
+    /// A borrower that does not compile on the book's market.
+    #[error("borrower {borrower:?}: {source}")]
+    Compile {
+        /// The borrower.
+        borrower: String,
+        /// Why.
+        source: CompileError,
+    },
+    /// The market model is unusable.
+    #[error(transparent)]
+    Generator(#[from] GeneratorError),
+}
+
+/// A book ready to run: every borrower compiled on the book's market and the generator built
+/// once with every borrower's counterparties.
+pub struct Portfolio {
+    names: Vec<String>,
+    borrowers: Vec<Borrower>,
+    /// Per borrower, the lender's share of each instrument.
+    shares: Vec<Vec<f64>>,
+    generator: MarketGenerator,
+    first_month: YearMonth,
+    paths: u64,
+    seed: u64,
+}
+
+/// A worker's memory, kept between its paths.
+struct Worker {
+    market: MarketPath,
+    scratch: GeneratorScratch,
+    /// One per borrower.
+    buffers: Vec<PathBuffers>,
+    /// The borrowers' outcomes on the current path.
+    summaries: Vec<PathSummary>,
+}
+
+/// The per-path values of one chunk, `[path · borrowers + borrower]`.
+#[derive(Default)]
+struct ChunkPaths {
+    default_month: Vec<Option<u16>>,
+    loss_shared_usd: Vec<f64>,
+    loss_independent_usd: Vec<f64>,
+    exposure_usd: Vec<f64>,
+}
+
+impl Portfolio {
+    /// Every borrower runs on the market of `market` (its start month, horizon, `[market]`
+    /// and `[market.model]`); each borrower's debt is sized on its own scenario's base case
+    /// (as [`Simulation::sized_on`](crate::Simulation::sized_on): the borrower compiled from
+    /// its scenario with the market replaced by `market.market`, sized on the base path of
+    /// its own scenario). Borrowers' start month and horizon must equal the market's. The
+    /// generator draws the defaults of every borrower's counterparties (a name given by
+    /// several borrowers is drawn once, with the terms it is first given).
+    pub fn new(
+        market: &Scenario,
+        borrowers: &[PortfolioBorrower<'_>],
+        stresses: &[Stress],
+        paths: u64,
+        seed: u64,
+    ) -> Result<Portfolio, PortfolioError> {
+        if borrowers.is_empty() {
+            return Err(PortfolioError::NoBorrowers);
+        }
+        if paths == 0 {
+            return Err(PortfolioError::NoPaths);
+        }
+        let mut names: Vec<String> = Vec::with_capacity(borrowers.len());
+        let mut compiled = Vec::with_capacity(borrowers.len());
+        for entry in borrowers {
+            let borrower = entry.name.to_string();
+            if names.contains(&borrower) {
+                return Err(PortfolioError::DuplicateName(borrower));
+            }
+            let scenario = entry.scenario;
+            if scenario.first_month() != market.first_month() {
+                return Err(PortfolioError::StartMonth {
+                    borrower,
+                    expected: market.first_month(),
+                    found: scenario.first_month(),
+                });
+            }
+            if scenario.horizon_months != market.horizon_months {
+                return Err(PortfolioError::Horizon {
+                    borrower,
+                    expected: market.horizon_months,
+                    found: scenario.horizon_months,
+                });
+            }
+            if entry.shares.len() != scenario.debt.len() {
+                return Err(PortfolioError::ShareCount {
+                    borrower,
+                    expected: scenario.debt.len(),
+                    found: entry.shares.len(),
+                });
+            }
+            if let Some((debt, &share)) = scenario
+                .debt
+                .iter()
+                .zip(&entry.shares)
+                .find(|(_, share)| !(0.0..=1.0).contains(*share))
+            {
+                return Err(PortfolioError::Share {
+                    borrower,
+                    debt: debt.name.clone(),
+                    share,
+                });
+            }
+            let mut on_market = scenario.clone();
+            on_market.market = market.market.clone();
+            let compiled_borrower =
+                Borrower::with_base_path(&on_market, &base_market_path(scenario)).map_err(
+                    |source| PortfolioError::Compile {
+                        borrower: borrower.clone(),
+                        source,
+                    },
+                )?;
+            compiled.push(compiled_borrower);
+            names.push(borrower);
+        }
+        let counterparties = borrowers.iter().flat_map(|b| b.scenario.counterparties());
+        Ok(Portfolio {
+            generator: MarketGenerator::with_counterparties(market, counterparties, stresses)?,
+            names,
+            borrowers: compiled,
+            shares: borrowers.iter().map(|b| b.shares.clone()).collect(),
+            first_month: market.first_month(),
+            paths,
+            seed,
+        })
+    }
+
+    /// The compiled borrowers, in the book's order.
+    pub fn borrowers(&self) -> &[Borrower] {
+        &self.borrowers
+    }
+
+    /// Runs every path on the current rayon pool (chunks kept in order: the result does not
+    /// depend on the thread count).
+    pub fn run(&self) -> PortfolioResult {
+        let key = RandomKey::from_seed(self.seed);
+        let chunks: Vec<ChunkPaths> = (0..self.paths.div_ceil(CHUNK_PATHS))
+            .into_par_iter()
+            .map_init(
+                || Worker {
+                    market: MarketPath::with_start(self.first_month),
+                    scratch: GeneratorScratch::default(),
+                    buffers: self.borrowers.iter().map(PathBuffers::new).collect(),
+                    summaries: Vec::with_capacity(self.borrowers.len()),
+                },
+                |worker, chunk| self.run_chunk(&key, chunk, worker),
+            )
+            .collect();
+        let mut result = PortfolioResult {
+            names: self.names.clone(),
+            paths: self.paths,
+            default_month: Vec::new(),
+            loss_shared_usd: Vec::new(),
+            loss_independent_usd: Vec::new(),
+            exposure_usd: Vec::new(),
+        };
+        for chunk in chunks {
+            result.default_month.extend(chunk.default_month);
+            result.loss_shared_usd.extend(chunk.loss_shared_usd);
+            result
+                .loss_independent_usd
+                .extend(chunk.loss_independent_usd);
+            result.exposure_usd.extend(chunk.exposure_usd);
+        }
+        result
+    }
+
+    /// Runs the paths of chunk `chunk`.
+    fn run_chunk(&self, key: &RandomKey, chunk: u64, worker: &mut Worker) -> ChunkPaths {
+        let first = chunk * CHUNK_PATHS;
+        let last = (first + CHUNK_PATHS).min(self.paths);
+        let values = (last - first) as usize * self.borrowers.len();
+        let mut out = ChunkPaths {
+            default_month: Vec::with_capacity(values),
+            loss_shared_usd: Vec::with_capacity(values),
+            loss_independent_usd: Vec::with_capacity(values),
+            exposure_usd: Vec::with_capacity(values),
+        };
+        for path in first..last {
+            self.run_one(key, path, worker, &mut out);
+        }
+        out
+    }
+
+    /// Runs every borrower on path `path` and appends their values to `out`.
+    fn run_one(&self, key: &RandomKey, path: u64, worker: &mut Worker, out: &mut ChunkPaths) {
+        let market = &mut worker.market;
+        self.generator
+            .generate_with(key, path, market, &mut worker.scratch);
+        worker.summaries.clear();
+        for (borrower, buffers) in self.borrowers.iter().zip(&mut worker.buffers) {
+            worker.summaries.push(run_path(borrower, market, buffers));
+        }
+        // Every defaulted estate sells into the book's markets (the market's, whichever
+        // borrower holds them: all were compiled on the same `[market]`).
+        let mut ledger = SalesLedger::new();
+        let mut defaulted = 0;
+        for summary in worker.summaries.iter().filter(|s| any_debt_defaulted(s)) {
+            ledger.add_estate(&summary.estate);
+            defaulted += 1;
+        }
+        let markets = &self.borrowers[0].liquidation_markets;
+        let depth = &market.liquidation_depth_factor;
+        let shared_prices =
+            (defaulted > 0).then(|| LiquidationPrices::from_sales(markets, depth, &ledger));
+        for ((borrower, summary), shares) in self
+            .borrowers
+            .iter()
+            .zip(&worker.summaries)
+            .zip(&self.shares)
+        {
+            out.default_month
+                .push(summary.default.map(|event| event.month_index as u16));
+            let (mut shared, mut independent, mut exposure) = (0.0, 0.0, 0.0);
+            if let Some(shared_prices) = shared_prices
+                .as_ref()
+                .filter(|_| any_debt_defaulted(summary))
+            {
+                let recoveries = recover(summary, shared_prices);
+                for (d, _, claim) in defaulted_claims(summary, &recoveries) {
+                    shared += shares[d] * claim.loss_usd;
+                    exposure += shares[d] * claim.ead_usd;
+                }
+                // A lone seller's ledger is its own: the independent prices are the same.
+                independent = if defaulted == 1 {
+                    shared
+                } else {
+                    let prices = LiquidationPrices::for_estate(
+                        &summary.estate,
+                        &borrower.liquidation_markets,
+                        depth,
+                    );
+                    let recoveries = recover(summary, &prices);
+                    defaulted_claims(summary, &recoveries)
+                        .map(|(d, _, claim)| shares[d] * claim.loss_usd)
+                        .sum::<f64>()
+                };
+            }
+            out.loss_shared_usd.push(shared);
+            out.loss_independent_usd.push(independent);
+            out.exposure_usd.push(exposure);
+        }
+    }
+}
+
+/// How the defaulted borrowers' collateral is sold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Liquidation {
+    /// Every seller of a path in the same markets, at the average impacted price of the
+    /// aggregate volume.
+    Shared,
+    /// Each borrower in markets of its own.
+    Independent,
+}
+
+/// Every path of a book run: per path and borrower, `[path · borrowers + borrower]`, in path
+/// order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PortfolioResult {
+    /// The borrowers' names, in the book's order.
+    pub names: Vec<String>,
+    /// Paths run.
+    pub paths: u64,
+    /// The borrower's default month (index), if it defaulted.
+    pub default_month: Vec<Option<u16>>,
+    /// The lender's loss with shared liquidation (USD).
+    pub loss_shared_usd: Vec<f64>,
+    /// The lender's loss with independent liquidation (USD).
+    pub loss_independent_usd: Vec<f64>,
+    /// The lender's exposure at default: Σ share × EAD over the defaulted instruments (USD).
+    pub exposure_usd: Vec<f64>,
+}
+
+/// The book's loss distribution and each borrower's part in it, under one liquidation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BookMetrics {
+    /// The liquidation.
+    pub liquidation: Liquidation,
+    /// Expected loss of the book (USD).
+    pub expected_loss_usd: Estimate,
+    /// VaR and ES of the book's loss at 95, 99 and 99.9 %.
+    pub loss_tail: Vec<BookLossTail>,
+    /// Histogram of the book's loss.
+    pub histogram: LossHistogram,
+    /// Each borrower's loss, in the book's order.
+    pub borrowers: Vec<BorrowerLoss>,
+}
+
+/// A tail measure of the book's loss at one confidence level.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct BookLossTail {
+    /// Confidence level (e.g. 0.99).
+    pub level: f64,
+    /// Value at risk: the ⌈level · n⌉-th smallest of n paths' book losses (USD).
+    pub var_usd: f64,
+    /// Expected shortfall: the mean of the worst ⌈(1 − level) · n⌉ book losses (USD), with
+    /// the asymptotic standard error √((Var[L | tail] + level·(ES − VaR)²) / tail paths).
+    pub es_usd: Estimate,
+}
+
+/// Counts of paths by book loss in equal bins from 0 (the same bins for both liquidations).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LossHistogram {
+    /// Width of a bin (USD); bin `i` holds losses in [i·width, (i + 1)·width), the last bin
+    /// also its upper edge. 0 when no path loses anything (every path in bin 0).
+    pub bin_width_usd: f64,
+    /// Paths in each bin.
+    pub counts: Vec<u64>,
+}
+
+/// One borrower's loss under one liquidation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BorrowerLoss {
+    /// The borrower.
+    pub name: String,
+    /// Loss given default: the mean, over the paths with a lender exposure at default, of the
+    /// lender's loss over that exposure.
+    pub lgd: Option<Estimate>,
+    /// The lender's expected loss on the borrower (USD).
+    pub expected_loss_usd: Estimate,
+    /// Euler contribution to the book's ES at 99 %: the borrower's mean loss on the paths of
+    /// the book's tail (USD; the contributions sum to the ES). The standard error treats the
+    /// tail's paths as given.
+    pub es_99_contribution_usd: Estimate,
+}
+
+/// One borrower's default.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BorrowerDefault {
+    /// The borrower.
+    pub name: String,
+    /// Probability it defaults within the horizon.
+    pub pd: Estimate,
+    /// The lender's mean exposure at default over the paths with one (USD).
+    pub exposure_at_default_usd: Option<Estimate>,
+}
+
+/// How two borrowers default together.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DefaultCorrelation {
+    /// The first borrower.
+    pub first: String,
+    /// The second borrower.
+    pub second: String,
+    /// Probability both default within the horizon.
+    pub joint_pd: Estimate,
+    /// Pearson correlation of the two default indicators, with the normal-theory standard
+    /// error (1 − ρ²)/√(n − 1); none when either never or always defaults.
+    pub correlation: Option<Estimate>,
+}
+
+/// What the shared fire sale adds: shared minus independent liquidation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FireSaleAddOn {
+    /// Expected loss difference (USD), its standard error from the paired per-path
+    /// differences (the same random numbers).
+    pub expected_loss_usd: Estimate,
+    /// ES difference at each level of the loss tail.
+    pub es_usd: Vec<TailAddOn>,
+}
+
+/// The ES difference at one level.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct TailAddOn {
+    /// Confidence level (e.g. 0.99).
+    pub level: f64,
+    /// ES(shared) − ES(independent) (USD), with √(se₁² + se₂²) as standard error, an upper
+    /// bound as the two tails share their random numbers.
+    pub difference_usd: Estimate,
+}
+
+/// The metrics of a book.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PortfolioMetrics {
+    /// Paths run.
+    pub paths: u64,
+    /// Each borrower's default, in the book's order.
+    pub borrowers: Vec<BorrowerDefault>,
+    /// Every pair of borrowers, in the book's order.
+    pub default_correlation: Vec<DefaultCorrelation>,
+    /// With shared liquidation.
+    pub shared: BookMetrics,
+    /// With independent liquidation.
+    pub independent: BookMetrics,
+    /// Shared minus independent.
+    pub fire_sale_add_on: FireSaleAddOn,
+}
+
+impl PortfolioResult {
+    /// Borrowers in the book.
+    pub fn borrower_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The per-path, per-borrower lender losses under `liquidation`.
+    pub fn losses_usd(&self, liquidation: Liquidation) -> &[f64] {
+        match liquidation {
+            Liquidation::Shared => &self.loss_shared_usd,
+            Liquidation::Independent => &self.loss_independent_usd,
+        }
+    }
+
+    /// The book's loss on each path under `liquidation` (USD), in path order.
+    pub fn book_loss_usd(&self, liquidation: Liquidation) -> Vec<f64> {
+        self.losses_usd(liquidation)
+            .chunks(self.borrower_count())
+            .map(|row| row.iter().sum::<f64>())
+            .collect()
+    }
+
+    /// The book's metrics.
+    pub fn metrics(&self) -> PortfolioMetrics {
+        let k = self.borrower_count();
+        let n = self.paths;
+        let defaulted = |p: usize, b: usize| self.default_month[p * k + b].is_some();
+        let borrowers = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(b, name)| {
+                let mut exposure = Moments::default();
+                for p in 0..n as usize {
+                    let value = self.exposure_usd[p * k + b];
+                    if value > 0.0 {
+                        exposure.add(value);
+                    }
+                }
+                let count = (0..n as usize).filter(|&p| defaulted(p, b)).count() as u64;
+                BorrowerDefault {
+                    name: name.clone(),
+                    pd: Estimate::proportion(count, n),
+                    exposure_at_default_usd: exposure.estimate(),
+                }
+            })
+            .collect::<Vec<_>>();
+        let mut default_correlation = Vec::new();
+        for first in 0..k {
+            for second in first + 1..k {
+                let joint = (0..n as usize)
+                    .filter(|&p| defaulted(p, first) && defaulted(p, second))
+                    .count() as u64;
+                let joint_pd = Estimate::proportion(joint, n);
+                let (p1, p2) = (borrowers[first].pd.value, borrowers[second].pd.value);
+                let variance = p1 * (1.0 - p1) * p2 * (1.0 - p2);
+                let correlation = (variance > 0.0).then(|| {
+                    let rho = (joint_pd.value - p1 * p2) / variance.sqrt();
+                    Estimate {
+                        value: rho,
+                        standard_error: (1.0 - rho * rho) / ((n.max(2) - 1) as f64).sqrt(),
+                    }
+                });
+                default_correlation.push(DefaultCorrelation {
+                    first: self.names[first].clone(),
+                    second: self.names[second].clone(),
+                    joint_pd,
+                    correlation,
+                });
+            }
+        }
+        let shared_book = self.book_loss_usd(Liquidation::Shared);
+        let independent_book = self.book_loss_usd(Liquidation::Independent);
+        let highest = shared_book
+            .iter()
+            .chain(&independent_book)
+            .fold(0.0_f64, |max, &loss| max.max(loss));
+        let bin_width_usd = highest / LOSS_HISTOGRAM_BINS as f64;
+        let shared = self.book_metrics(Liquidation::Shared, &shared_book, bin_width_usd);
+        let independent =
+            self.book_metrics(Liquidation::Independent, &independent_book, bin_width_usd);
+        let mut difference = Moments::default();
+        for (s, i) in shared_book.iter().zip(&independent_book) {
+            difference.add(s - i);
+        }
+        let fire_sale_add_on = FireSaleAddOn {
+            expected_loss_usd: difference.estimate().expect("at least one path"),
+            es_usd: shared
+                .loss_tail
+                .iter()
+                .zip(&independent.loss_tail)
+                .map(|(s, i)| TailAddOn {
+                    level: s.level,
+                    difference_usd: Estimate {
+                        value: s.es_usd.value - i.es_usd.value,
+                        standard_error: s.es_usd.standard_error.hypot(i.es_usd.standard_error),
+                    },
+                })
+                .collect(),
+        };
+        PortfolioMetrics {
+            paths: n,
+            borrowers,
+            default_correlation,
+            shared,
+            independent,
+            fire_sale_add_on,
+        }
+    }
+
+    /// The metrics of `book` (the book's loss per path under `liquidation`).
+    fn book_metrics(
+        &self,
+        liquidation: Liquidation,
+        book: &[f64],
+        bin_width_usd: f64,
+    ) -> BookMetrics {
+        let k = self.borrower_count();
+        let losses = self.losses_usd(liquidation);
+        let mut expected = Moments::default();
+        book.iter().for_each(|&loss| expected.add(loss));
+        // Paths by book loss, ties in path order.
+        let mut order: Vec<usize> = (0..book.len()).collect();
+        order.sort_by(|&a, &b| book[a].total_cmp(&book[b]).then(a.cmp(&b)));
+        let sorted: Vec<f64> = order.iter().map(|&p| book[p]).collect();
+        let loss_tail = loss_tail(&sorted)
+            .into_iter()
+            .zip(LOSS_TAIL_LEVELS_PER_MILLE)
+            .map(|(tail, per_mille)| {
+                let worst = &sorted[sorted.len() - tail_paths(sorted.len(), per_mille)..];
+                let mut moments = Moments::default();
+                worst.iter().for_each(|&loss| moments.add(loss));
+                let spread = moments.estimate().expect("a tail path");
+                let conditional_variance = spread.standard_error.powi(2) * worst.len() as f64;
+                let excess = tail.es_usd - tail.var_usd;
+                BookLossTail {
+                    level: tail.level,
+                    var_usd: tail.var_usd,
+                    es_usd: Estimate {
+                        value: tail.es_usd,
+                        standard_error: ((conditional_variance + tail.level * excess * excess)
+                            / worst.len() as f64)
+                            .sqrt(),
+                    },
+                }
+            })
+            .collect();
+        let tail = &order[order.len() - tail_paths(order.len(), CONTRIBUTION_LEVEL_PER_MILLE)..];
+        let borrowers = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(b, name)| {
+                let (mut lgd, mut expected, mut contribution) =
+                    (Moments::default(), Moments::default(), Moments::default());
+                for (p, row) in losses.chunks(k).enumerate() {
+                    expected.add(row[b]);
+                    let exposure = self.exposure_usd[p * k + b];
+                    if exposure > 0.0 {
+                        lgd.add(row[b] / exposure);
+                    }
+                }
+                tail.iter()
+                    .for_each(|&p| contribution.add(losses[p * k + b]));
+                BorrowerLoss {
+                    name: name.clone(),
+                    lgd: lgd.estimate(),
+                    expected_loss_usd: expected.estimate().expect("at least one path"),
+                    es_99_contribution_usd: contribution.estimate().expect("a tail path"),
+                }
+            })
+            .collect();
+        let mut counts = vec![0; LOSS_HISTOGRAM_BINS];
+        for &loss in book {
+            let bin = if bin_width_usd > 0.0 {
+                ((loss / bin_width_usd).max(0.0) as usize).min(LOSS_HISTOGRAM_BINS - 1)
+            } else {
+                0
+            };
+            counts[bin] += 1;
+        }
+        BookMetrics {
+            liquidation,
+            expected_loss_usd: expected.estimate().expect("at least one path"),
+            loss_tail,
+            histogram: LossHistogram {
+                bin_width_usd,
+                counts,
+            },
+            borrowers,
+        }
+    }
+}
