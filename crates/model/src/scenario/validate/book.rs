@@ -605,14 +605,14 @@ maturity_month = "2028-12"
             inline_borrower(
                 "",
                 "Miner B",
-                ("fixed_rate_percent = 12", "fixed_rate_percent = -5"),
+                ("count = 5000", "count = 5000\nuptime_percent = 120"),
             ),
         ]);
         let errors = errors_of(&text, Path::new(""));
         assert_eq!(errors.len(), 1, "{errors:#?}");
-        let problem = problem_at(&errors, "borrower[1].inline.debt[0].fixed_rate_percent");
-        assert_eq!(problem.value, "-5");
-        assert_eq!(problem.line, Some(line_of(&text, "= -5")));
+        let problem = problem_at(&errors, "borrower[1].inline.mining_fleet[0].uptime_percent");
+        assert_eq!(problem.value, "120");
+        assert_eq!(problem.line, Some(line_of(&text, "= 120")));
     }
 
     #[test]
@@ -670,6 +670,11 @@ debt = "Revolver"
                 .contains("not both")
         );
         assert!(
+            problem_at(&errors, "borrower[0].holding[4].debt")
+                .expected
+                .contains("holding[3] names it too")
+        );
+        assert!(
             problem_at(&errors, "borrower[0].holding[4]")
                 .expected
                 .contains("share_percent or notional_usd")
@@ -679,7 +684,7 @@ debt = "Revolver"
                 .expected
                 .contains("not both")
         );
-        assert_eq!(errors.len(), 7, "{errors:#?}");
+        assert_eq!(errors.len(), 8, "{errors:#?}");
     }
 
     #[test]
