@@ -1,14 +1,12 @@
 //! `bitwatt schema` and `bitwatt validate`: the scenario file's JSON Schema, and every problem
-//! in a scenario file; reading the scenario (a file or a built-in example) and the stresses
+//! in a scenario or book file; reading the scenario (a file or a built-in example) and the stresses
 //! every command that runs one takes.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use bitwatt_engine::{Stress, StressError};
-use bitwatt_model::{
-    BUILT_IN_EXAMPLES, FieldError, Scenario, built_in_example, scenario_json_schema,
-};
+use bitwatt_model::{BUILT_IN_EXAMPLES, Book, Scenario, built_in_example, scenario_json_schema};
 use clap::Args;
 use serde::Serialize;
 
@@ -18,8 +16,8 @@ use crate::output::json;
 /// Arguments of `validate`.
 #[derive(Args)]
 pub struct ValidateArgs {
-    /// Scenario file (TOML).
-    #[arg(value_name = "SCENARIO.toml")]
+    /// Scenario or book file (TOML); a book has `[[borrower]]` entries.
+    #[arg(value_name = "FILE.toml")]
     file: PathBuf,
     /// Print JSON.
     #[arg(long)]
@@ -27,9 +25,9 @@ pub struct ValidateArgs {
 }
 
 #[derive(Serialize)]
-struct ValidationReport<'a> {
+struct ValidationReport<'a, P> {
     valid: bool,
-    problems: &'a [FieldError],
+    problems: &'a [P],
 }
 
 /// Runs `schema`: the JSON Schema of the scenario file.
@@ -40,6 +38,10 @@ pub fn run_schema() -> Result<String> {
 /// Runs `validate`. An invalid file prints its problems (one per line on stderr, or the JSON
 /// report on stdout) and returns a [`BadInput`] counting them.
 pub fn run_validate(args: ValidateArgs) -> Result<String> {
+    let text = read_scenario_text(&args.file)?;
+    if Book::is_book(&text) {
+        return validate_book(&args, &text);
+    }
     if !args.json {
         let scenario = load_scenario(&args.file)?;
         return Ok(format!(
@@ -50,20 +52,57 @@ pub fn run_validate(args: ValidateArgs) -> Result<String> {
             scenario.first_month()
         ));
     }
-    let text = read_scenario_text(&args.file)?;
     let problems = match Scenario::from_toml(&text) {
         Ok(_) => Vec::new(),
         Err(errors) => errors.0,
     };
+    json_report(&args.file, &problems)
+}
+
+/// `validate` on a book: its scenario paths are relative to its directory.
+fn validate_book(args: &ValidateArgs, text: &str) -> Result<String> {
+    let base_dir = args.file.parent().unwrap_or(Path::new(""));
+    let problems = match Book::from_toml(text, base_dir) {
+        Ok(book) if !args.json => {
+            let noun = if book.borrowers.len() == 1 {
+                "borrower"
+            } else {
+                "borrowers"
+            };
+            return Ok(format!(
+                "{}: book {:?}: {} {noun}, market from {:?} ({} months from {}), valid\n",
+                args.file.display(),
+                book.name,
+                book.borrowers.len(),
+                book.market.name,
+                book.market.horizon_months,
+                book.market.first_month()
+            ));
+        }
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.0,
+    };
+    if args.json {
+        return json_report(&args.file, &problems);
+    }
+    let file = args.file.display().to_string();
+    for problem in &problems {
+        eprintln!("{}", problem.located(&file));
+    }
+    Err(problems_error(&args.file, problems.len()))
+}
+
+/// The JSON report of `validate` on stdout; an error counting the problems, if any.
+fn json_report<P: Serialize>(file: &Path, problems: &[P]) -> Result<String> {
     let report = json(&ValidationReport {
         valid: problems.is_empty(),
-        problems: &problems,
+        problems,
     })?;
     if problems.is_empty() {
         return Ok(report);
     }
     print!("{report}");
-    Err(problems_error(&args.file, problems.len()))
+    Err(problems_error(file, problems.len()))
 }
 
 /// Reads and validates a scenario file. An invalid file prints every problem on stderr, one
@@ -83,12 +122,12 @@ fn load_scenario_repairing(path: &Path, repair_correlation: bool) -> Result<Scen
     };
     let (scenario, warnings) = parsed.map_err(|errors| {
         for problem in &errors.0 {
-            eprintln!("{}", located(&path.display().to_string(), problem));
+            eprintln!("{}", problem.located(&path.display().to_string()));
         }
         problems_error(path, errors.0.len())
     })?;
     for warning in &warnings {
-        eprintln!("warning: {}", located(&path.display().to_string(), warning));
+        eprintln!("warning: {}", warning.located(&path.display().to_string()));
     }
     Ok(scenario)
 }
@@ -101,18 +140,6 @@ fn read_scenario_text(path: &Path) -> Result<String> {
 fn problems_error(path: &Path, count: usize) -> anyhow::Error {
     let noun = if count == 1 { "problem" } else { "problems" };
     BadInput(format!("{count} {noun} in {}", path.display())).into()
-}
-
-/// `FILE:LINE: problem`, as compilers print them.
-fn located(path: &str, problem: &FieldError) -> String {
-    let unlocated = FieldError {
-        line: None,
-        ..problem.clone()
-    };
-    match problem.line {
-        Some(line) => format!("{path}:{line}: {unlocated}"),
-        None => format!("{path}: {unlocated}"),
-    }
 }
 
 /// The scenario of `file`, or else of the built-in example `example` (default:

@@ -5,6 +5,8 @@
 //! * [`asic_catalog`]: the built-in ASIC models with their sources;
 //! * [`Scenario`]: a scenario file (market base case, one borrower, its debt), read with
 //!   [`Scenario::from_toml`], which reports every problem at once ([`ScenarioErrors`]);
+//! * [`Book`]: a lender's book of borrowers (scenarios) and holdings in their debt, read with
+//!   [`Book::from_toml`] ([`BookErrors`]);
 //! * [`ModelError`]: what is wrong with an input file, naming the field.
 #![deny(missing_docs)]
 
@@ -20,12 +22,13 @@ pub use fleet::{
     MachineGroup, POWER_PRICE_RANGE_USD_PER_MWH, SAMPLE_FLEET_TOML, sample_fleet,
 };
 pub use scenario::{
-    BUILT_IN_EXAMPLES, Backstop, CallPrice, ColocationLease, Conversion, Counterparty, Covenants,
-    DAYS_PER_MONTH, Debt, DebtKind, Distributions, EquityIssuance, FACTOR_COUNT, FieldError,
-    FleetBand, GpuCloud, GpuGeneration, GpuMarket, HOURS_PER_MONTH, Hedge, HedgeKind,
-    LiquidationDepth, LiquidationMarkets, MAX_DEBT_INSTRUMENTS, MAX_HORIZON_MONTHS, MODEL_FACTORS,
-    MachineModel, Market, MarketModel, MiningFleet, NetworkStart, Opex, PIVOT_MINER_TOML, Ppa,
-    Recovery, Refinancing, Renewal, SCENARIO_SCHEMA_VERSION, SECONDS_PER_MONTH, Scenario,
-    ScenarioErrors, Schedule, Seniority, Site, Tax, Treasury, WorldFleet, YearMonth,
-    built_in_example, correlation_cholesky, nearest_correlation, scenario_json_schema,
+    BOOK_SCHEMA_VERSION, BUILT_IN_EXAMPLES, Backstop, Book, BookBorrower, BookError, BookErrors,
+    CallPrice, ColocationLease, Conversion, Counterparty, Covenants, DAYS_PER_MONTH, Debt,
+    DebtKind, Distributions, EquityIssuance, FACTOR_COUNT, FieldError, FleetBand, GpuCloud,
+    GpuGeneration, GpuMarket, HOURS_PER_MONTH, Hedge, HedgeKind, Holding, LiquidationDepth,
+    LiquidationMarkets, MAX_DEBT_INSTRUMENTS, MAX_HORIZON_MONTHS, MODEL_FACTORS, MachineModel,
+    Market, MarketModel, MiningFleet, NetworkStart, Opex, PIVOT_MINER_TOML, Ppa, Recovery,
+    Refinancing, Renewal, SCENARIO_SCHEMA_VERSION, SECONDS_PER_MONTH, Scenario, ScenarioErrors,
+    Schedule, Seniority, Site, Tax, Treasury, WorldFleet, YearMonth, built_in_example,
+    correlation_cholesky, nearest_correlation, scenario_json_schema,
 };

@@ -332,3 +332,82 @@ fn instruments_and_hedges() {
         ],
     );
 }
+
+#[test]
+fn example_book_is_valid() {
+    let out = bitwatt(&["validate", "examples/book/compute-credit.toml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "examples/book/compute-credit.toml: book \"Compute credit\": 9 borrowers, market from \
+         \"CoreWeave Host Co.\" (120 months from 2025-11), valid\n"
+    );
+}
+
+#[test]
+fn example_book_scenarios_are_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/book");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let out = bitwatt(&["validate", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stderr}", path.display());
+    }
+}
+
+/// A bad book: its own problems as `BOOK:LINE: problem`, those of a scenario file it names as
+/// `borrower[i].scenario: FILE:LINE: problem`, in the order of the book's lines; exit 2.
+#[test]
+fn bad_book() {
+    let book = data("bad_book.toml");
+    let out = bitwatt(&["validate", &book]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let lines: Vec<&str> = stderr.lines().collect();
+    let scenario = data("bad_scenario_nan.toml");
+    let expected = [
+        format!("{book}:7: borrower[0].share_pct = 50: expected a known key"),
+        format!(
+            "borrower[1].scenario: {scenario}:10: site[0].pue = NaN: expected a number from 1 to 3"
+        ),
+        format!(
+            "{book}:13: borrower[2].scenario = \"no_such_scenario.toml\": expected a readable \
+             scenario file ({}:",
+            data("no_such_scenario.toml")
+        ),
+        format!(
+            "{book}:15: borrower[3].name = \"Minimal miner\": expected a name no other borrower \
+             has (borrower[0] has it too)"
+        ),
+        format!(
+            "{book}:18: borrower[3].holding[0].debt = \"Bridge loan\": expected the name of a \
+             debt of the borrower's scenario: \"Term loan\""
+        ),
+        format!("{book}:19: borrower[3].holding[0].share_percent = 0: expected a number above 0"),
+        format!("error: 6 problems in {book}"),
+    ];
+    assert_eq!(lines.len(), expected.len(), "{stderr}");
+    for (line, expected) in lines.iter().zip(&expected) {
+        assert!(
+            line.starts_with(expected.as_str()),
+            "{line}\nexpected {expected}"
+        );
+    }
+}
+
+/// `--json` on a book: the problems with the scenario file each is in.
+#[test]
+fn bad_book_json() {
+    let out = bitwatt(&["validate", "--json", &data("bad_book.toml")]);
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 6);
+    assert_eq!(problems[1]["within"], "borrower[1].scenario");
+    assert_eq!(problems[1]["file"], data("bad_scenario_nan.toml"));
+    assert_eq!(problems[1]["problem"]["path"], "site[0].pue");
+    assert_eq!(problems[4]["problem"]["line"], 18);
+}

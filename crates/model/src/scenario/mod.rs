@@ -4,6 +4,7 @@
 //! document, checks every field and reports every problem at once ([`ScenarioErrors`]); a
 //! [`Scenario`] that exists is valid. [`scenario_json_schema`] gives the JSON Schema.
 
+mod book;
 mod borrower;
 mod capital;
 mod debt;
@@ -15,6 +16,7 @@ mod validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use book::{BOOK_SCHEMA_VERSION, Book, BookBorrower, BookError, BookErrors, Holding};
 pub use borrower::{
     Backstop, ColocationLease, Conversion, Counterparty, Distributions, GpuCloud, MachineModel,
     MiningFleet, Opex, Ppa, Renewal, Site, Tax, Treasury,

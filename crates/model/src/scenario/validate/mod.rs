@@ -13,6 +13,7 @@
 //! When nothing is wrong the whole document is deserialized into a [`Scenario`] in one piece.
 
 mod assets;
+mod book;
 mod capital;
 mod debt;
 mod rules;
@@ -58,20 +59,40 @@ impl fmt::Display for FieldError {
     }
 }
 
+impl FieldError {
+    /// The problem as compilers print them: `FILE:LINE: problem`, or `FILE: problem` where the
+    /// line is not known.
+    pub fn located(&self, file: &str) -> String {
+        let unlocated = FieldError {
+            line: None,
+            ..self.clone()
+        };
+        match self.line {
+            Some(line) => format!("{file}:{line}: {unlocated}"),
+            None => format!("{file}: {unlocated}"),
+        }
+    }
+}
+
 /// Every problem found in a scenario file, in the order of their lines.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub struct ScenarioErrors(pub Vec<FieldError>);
 
 impl fmt::Display for ScenarioErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{error}")?;
-        }
-        Ok(())
+        write_lines(f, &self.0)
     }
+}
+
+/// Writes `problems`, one a line.
+fn write_lines(f: &mut fmt::Formatter<'_>, problems: &[impl fmt::Display]) -> fmt::Result {
+    for (i, problem) in problems.iter().enumerate() {
+        if i > 0 {
+            writeln!(f)?;
+        }
+        write!(f, "{problem}")?;
+    }
+    Ok(())
 }
 
 impl Scenario {
@@ -95,30 +116,8 @@ impl Scenario {
         text: &str,
         repair_correlation: bool,
     ) -> Result<(Scenario, Vec<FieldError>), ScenarioErrors> {
-        let document = DeTable::parse(text)
-            .map_err(|error| ScenarioErrors(vec![syntax_error(text, &error)]))?;
-        let mut document = Spanned::new(document.span(), DeValue::Table(document.into_inner()));
-        let mut report = Report::new(text, &document);
-        report.repair_correlation = repair_correlation;
-        structure::check(&scenario_json_schema(), &mut document, &mut report);
-        rules::check(&document, &mut report);
-        if !report.errors.is_empty() {
-            return Err(report.finish());
-        }
-        let span = document.span();
-        let mut scenario = match Scenario::deserialize(ValueDeserializer::from(document)) {
-            Ok(scenario) => scenario,
-            Err(error) => {
-                report.push_serde_error("", &error, span);
-                return Err(report.finish());
-            }
-        };
-        if !report.warnings.is_empty() {
-            let model = &mut scenario.market.model;
-            let repaired = crate::nearest_correlation(&model.calm_correlation_matrix());
-            model.calm_correlation = repaired.iter().map(|row| row.to_vec()).collect();
-        }
-        Ok((scenario, report.warnings))
+        let document = parse_document(text).map_err(|error| ScenarioErrors(vec![error]))?;
+        check_scenario(text, document, repair_correlation)
     }
 
     /// The first projected month: `start_month`, or by default the month of the built-in
@@ -126,6 +125,45 @@ impl Scenario {
     pub fn first_month(&self) -> YearMonth {
         self.start_month.unwrap_or_else(snapshot_month)
     }
+}
+
+/// Parses TOML text into a document whose values keep their spans.
+fn parse_document(text: &str) -> Result<Spanned<DeValue<'_>>, FieldError> {
+    let document = DeTable::parse(text).map_err(|error| syntax_error(text, &error))?;
+    Ok(Spanned::new(
+        document.span(),
+        DeValue::Table(document.into_inner()),
+    ))
+}
+
+/// Checks a scenario document and reads it: `document` is a whole file or a table inside a
+/// book, its spans offsets into `text`. Paths are relative to `document`.
+fn check_scenario(
+    text: &str,
+    mut document: Spanned<DeValue<'_>>,
+    repair_correlation: bool,
+) -> Result<(Scenario, Vec<FieldError>), ScenarioErrors> {
+    let mut report = Report::new(text, &document);
+    report.repair_correlation = repair_correlation;
+    structure::check(&scenario_json_schema(), &mut document, &mut report);
+    rules::check(&document, &mut report);
+    if !report.errors.is_empty() {
+        return Err(report.finish());
+    }
+    let span = document.span();
+    let mut scenario = match Scenario::deserialize(ValueDeserializer::from(document)) {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            report.push_serde_error("", &error, span);
+            return Err(report.finish());
+        }
+    };
+    if !report.warnings.is_empty() {
+        let model = &mut scenario.market.model;
+        let repaired = crate::nearest_correlation(&model.calm_correlation_matrix());
+        model.calm_correlation = repaired.iter().map(|row| row.to_vec()).collect();
+    }
+    Ok((scenario, report.warnings))
 }
 
 /// The JSON Schema of the scenario file.

@@ -142,7 +142,7 @@ impl Context {
 }
 
 /// Reads every element of the array of tables `key` on its own.
-fn read_elements<T: DeserializeOwned>(
+pub(super) fn read_elements<T: DeserializeOwned>(
     root: &DeTable<'_>,
     key: &str,
     report: &mut Report,
@@ -188,12 +188,17 @@ impl Names {
                         name.get_ref().as_str().map(str::to_string)
                     })
                     .collect();
-                Names {
-                    complete: names.iter().all(Option::is_some),
-                    names,
-                }
+                Names::partial(names)
             }
             Some(_) => Names::unknown(),
+        }
+    }
+
+    /// Names where some may be missing (`None`): references go unchecked unless all are known.
+    pub fn partial(names: Vec<Option<String>>) -> Names {
+        Names {
+            complete: names.iter().all(Option::is_some),
+            names,
         }
     }
 
