@@ -7,6 +7,7 @@ mod mine_cmd;
 mod network_cmd;
 mod output;
 mod paths_out;
+mod portfolio_cmd;
 mod project_cmd;
 mod scenario_cmd;
 mod simulate_cmd;
@@ -41,6 +42,9 @@ enum Command {
     Network(network_cmd::NetworkArgs),
     /// Unit economics of a mining fleet: revenue, hashcost, breakeven power price, payback.
     Mine(mine_cmd::MineArgs),
+    /// A lender's book on shared market paths: loss distribution, VaR / ES, contributions,
+    /// default correlation and the shared fire sale's add-on.
+    Portfolio(portfolio_cmd::PortfolioArgs),
     /// A borrower's base case month by month: cash waterfall, DSCR, LTV, covenants, default.
     Project(project_cmd::ProjectArgs),
     /// Print the JSON Schema of the scenario file.
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Network(command) => network_cmd::run(command),
         Command::Merge(command) => simulate_cmd::run_merge(command),
         Command::Mine(command) => mine_cmd::run(command),
+        Command::Portfolio(command) => portfolio_cmd::run(command),
         Command::Project(command) => project_cmd::run(command),
         Command::Schema => scenario_cmd::run_schema(),
         Command::Simulate(command) => simulate_cmd::run(command),

@@ -92,6 +92,21 @@ fn validate_book(args: &ValidateArgs, text: &str) -> Result<String> {
     Err(problems_error(&args.file, problems.len()))
 }
 
+/// Reads and validates a book file (its scenario paths relative to its directory). An
+/// invalid book prints every problem on stderr, one per line, and returns a [`BadInput`]
+/// counting them.
+pub(crate) fn load_book(path: &Path) -> Result<Book> {
+    let text = read_scenario_text(path)?;
+    let base_dir = path.parent().unwrap_or(Path::new(""));
+    Book::from_toml(&text, base_dir).map_err(|errors| {
+        let file = path.display().to_string();
+        for problem in &errors.0 {
+            eprintln!("{}", problem.located(&file));
+        }
+        problems_error(path, errors.0.len())
+    })
+}
+
 /// The JSON report of `validate` on stdout; an error counting the problems, if any.
 fn json_report<P: Serialize>(file: &Path, problems: &[P]) -> Result<String> {
     let report = json(&ValidationReport {

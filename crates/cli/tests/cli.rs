@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod golden;
+mod portfolio;
 mod simulate;
 mod validate;
 
