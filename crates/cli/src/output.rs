@@ -2,6 +2,16 @@
 
 use serde::Serialize;
 
+/// How a run went (threads, wall time): not part of the result, kept under one `run` key so
+/// that results compare equal across machines.
+#[derive(Serialize)]
+pub struct RunJson {
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall time (seconds).
+    pub seconds: f64,
+}
+
 /// Version of the JSON documents the commands print; bumped when a key changes meaning or goes.
 pub const OUTPUT_SCHEMA_VERSION: u32 = 1;
 

@@ -16,8 +16,9 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::args::BadInput;
-use crate::output::json;
+use crate::output::{RunJson, json};
 use crate::scenario_cmd::{load_book, parse_stresses};
+use crate::simulate_cmd::percent;
 
 /// Arguments of `portfolio`.
 #[derive(Args)]
@@ -129,21 +130,7 @@ struct PortfolioJson<'a> {
     run: &'a RunJson,
 }
 
-/// How the run went: not part of the result.
-#[derive(Serialize)]
-struct RunJson {
-    threads: usize,
-    seconds: f64,
-}
-
-fn percent(estimate: &Estimate) -> String {
-    format!(
-        "{:.2} % ± {:.2}",
-        estimate.value * 100.0,
-        estimate.standard_error * 100.0
-    )
-}
-
+/// An amount and its standard error, in USD millions.
 fn money(estimate: &Estimate) -> String {
     format!(
         "{} ± {}",

@@ -23,7 +23,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
-use crate::output::json;
+use crate::output::{RunJson, json};
 use crate::paths_out::PathsWriter;
 use crate::project_cmd::cause_text;
 use crate::scenario_cmd::{parse_stresses, scenario_repairing};
@@ -400,14 +400,8 @@ struct SimulateJson<'a> {
     run: &'a RunJson,
 }
 
-/// How the run went: not part of the result.
-#[derive(Serialize)]
-struct RunJson {
-    threads: usize,
-    seconds: f64,
-}
-
-fn percent(estimate: &Estimate) -> String {
+/// A probability and its standard error, in percent.
+pub(crate) fn percent(estimate: &Estimate) -> String {
     format!(
         "{:.2} % ± {:.2}",
         estimate.value * 100.0,
