@@ -9,6 +9,7 @@ mod output;
 mod paths_out;
 mod portfolio_cmd;
 mod project_cmd;
+mod run_control;
 mod scenario_cmd;
 mod simulate_cmd;
 

@@ -2,21 +2,25 @@
 //! distribution, VaR and ES, each borrower's PD, LGD, expected loss and contribution to ES,
 //! default correlation, and what the shared fire sale of repossessed collateral adds.
 
+use std::fs::File;
+use std::io::BufWriter;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use bitwatt_engine::{
-    BookMetrics, Borrower, Estimate, Liquidation, Portfolio, PortfolioBorrower, PortfolioMetrics,
+    BookMetrics, Borrower, Estimate, Liquidation, MAX_CORRELATED_BORROWERS, Portfolio,
+    PortfolioBorrower, PortfolioMetrics, PortfolioResult, PortfolioShard, RunControl, Shard,
     base_market_path,
 };
-use bitwatt_model::{Book, Holding};
+use bitwatt_model::Holding;
 use bitwatt_report::{Facts, Table, thousands, usd_millions};
 use clap::Args;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
 use crate::output::{RunJson, json};
+use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c};
 use crate::scenario_cmd::{load_book, parse_stresses};
 use crate::simulate_cmd::percent;
 
@@ -42,9 +46,42 @@ pub struct PortfolioArgs {
     /// (the shared fire sale's add-on is reported either way).
     #[arg(long)]
     independent_liquidation: bool,
+    /// Run only shard K of N (contiguous ranges of path chunks) and write it to --out;
+    /// `bitwatt merge` combines the N shard files into exactly the unsharded result.
+    #[arg(long, value_name = "K/N", requires = "out")]
+    shard: Option<String>,
+    /// Where --shard writes its result.
+    #[arg(long, value_name = "SHARD.json", requires = "shard")]
+    out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// What `portfolio --shard` writes: the shard's result with what its report needs, so the
+/// merge needs nothing else (a book's metrics come from its per-path values alone).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct PortfolioShardFile {
+    /// Always [`PORTFOLIO_SHARD_FORMAT`].
+    format: String,
+    book: String,
+    stresses: Vec<String>,
+    independent_liquidation: bool,
+    result: PortfolioShard,
+}
+
+/// The `format` of portfolio shard files.
+pub(crate) const PORTFOLIO_SHARD_FORMAT: &str = "bitwatt-portfolio-shard-1";
+
+/// What a report says about the run besides its metrics.
+struct RunFacts<'a> {
+    book: &'a str,
+    seed: u64,
+    stresses: &'a [String],
+    liquidation: Liquidation,
 }
 
 /// Runs `portfolio`.
@@ -86,6 +123,10 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
             shares,
         })
         .collect();
+    let shard = match &args.shard {
+        Some(text) => parse_shard(text)?,
+        None => Shard::WHOLE,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()
@@ -93,27 +134,127 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
     let began = Instant::now();
     let portfolio = Portfolio::new(&book.market, &borrowers, &stresses, args.paths, args.seed)
         .map_err(|e| BadInput(e.to_string()))?;
-    let metrics = pool.install(|| portfolio.run()).metrics();
+    let cancel = watch_ctrl_c()?;
+    let progress = progress_bar(args.paths, shard, args.quiet);
+    let tick = |paths: u64| progress.inc(paths);
+    let mut control = RunControl {
+        cancel: Some(&cancel),
+        progress: Some(&tick),
+        paths_out: None,
+    };
+    let shard_result = pool
+        .install(|| portfolio.run(shard, &mut control))
+        .map_err(|e| BadInput(e.to_string()))?;
+    progress.finish_and_clear();
+    if !shard_result.complete {
+        eprintln!(
+            "warning: stopped after {} paths; the result covers those paths only",
+            thousands(shard_result.paths_run as f64, 0)
+        );
+    }
     let run = RunJson {
         threads: pool.current_num_threads(),
         seconds: began.elapsed().as_secs_f64(),
     };
-    let liquidation = if args.independent_liquidation {
+    if let Some(out) = &args.out {
+        let (paths_run, complete) = (shard_result.paths_run, shard_result.complete);
+        let file = PortfolioShardFile {
+            format: PORTFOLIO_SHARD_FORMAT.to_string(),
+            book: book.name.clone(),
+            stresses: args.stresses.clone(),
+            independent_liquidation: args.independent_liquidation,
+            result: shard_result,
+        };
+        let writer = BufWriter::new(
+            File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+        );
+        serde_json::to_writer(writer, &file)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        return Ok(format!(
+            "shard {}/{}: {} paths written to {} ({:.1} s){}\n",
+            shard.index,
+            shard.count,
+            thousands(paths_run as f64, 0),
+            out.display(),
+            run.seconds,
+            if complete {
+                ""
+            } else {
+                "; stopped early: it will not merge with other shards"
+            }
+        ));
+    }
+    if shard_result.paths_run == 0 {
+        return Err(BadInput("stopped before any path completed".to_string()).into());
+    }
+    let result = PortfolioResult::merge(vec![shard_result]).map_err(|e| BadInput(e.to_string()))?;
+    let metrics = result.metrics();
+    let run = RunJson {
+        seconds: began.elapsed().as_secs_f64(),
+        ..run
+    };
+    let facts = RunFacts {
+        book: &book.name,
+        seed: args.seed,
+        stresses: &args.stresses,
+        liquidation: liquidation(args.independent_liquidation),
+    };
+    report(&facts, &metrics, args.json, &run)
+}
+
+/// Merges portfolio shard files (already read, their format checked) and reports the book.
+pub(crate) fn merge(files: Vec<PortfolioShardFile>, as_json: bool) -> Result<String> {
+    let began = Instant::now();
+    let first = &files[0];
+    let (book, stresses, independent) = (
+        first.book.clone(),
+        first.stresses.clone(),
+        first.independent_liquidation,
+    );
+    let seed = first.result.fingerprint.seed;
+    let result = PortfolioResult::merge(files.into_iter().map(|file| file.result).collect())
+        .map_err(|e| BadInput(e.to_string()))?;
+    let metrics = result.metrics();
+    let run = RunJson {
+        threads: 1,
+        seconds: began.elapsed().as_secs_f64(),
+    };
+    let facts = RunFacts {
+        book: &book,
+        seed,
+        stresses: &stresses,
+        liquidation: liquidation(independent),
+    };
+    report(&facts, &metrics, as_json, &run)
+}
+
+/// The liquidation the summary reports.
+fn liquidation(independent: bool) -> Liquidation {
+    if independent {
         Liquidation::Independent
     } else {
         Liquidation::Shared
-    };
-    if args.json {
+    }
+}
+
+/// The result as text or JSON.
+fn report(
+    facts: &RunFacts<'_>,
+    metrics: &PortfolioMetrics,
+    as_json: bool,
+    run: &RunJson,
+) -> Result<String> {
+    if as_json {
         json(&PortfolioJson {
-            book: &book.name,
-            seed: args.seed,
-            stresses: args.stresses.clone(),
-            liquidation,
-            metrics: &metrics,
-            run: &run,
+            book: facts.book,
+            seed: facts.seed,
+            stresses: facts.stresses.to_vec(),
+            liquidation: facts.liquidation,
+            metrics,
+            run,
         })
     } else {
-        Ok(render(&book, &metrics, liquidation, &args, &run))
+        Ok(render(facts, metrics, run))
     }
 }
 
@@ -139,31 +280,25 @@ fn money(estimate: &Estimate) -> String {
     )
 }
 
-fn render(
-    book: &Book,
-    metrics: &PortfolioMetrics,
-    liquidation: Liquidation,
-    args: &PortfolioArgs,
-    run: &RunJson,
-) -> String {
-    let reported: &BookMetrics = match liquidation {
+fn render(facts: &RunFacts<'_>, metrics: &PortfolioMetrics, run: &RunJson) -> String {
+    let reported: &BookMetrics = match facts.liquidation {
         Liquidation::Shared => &metrics.shared,
         Liquidation::Independent => &metrics.independent,
     };
     let mut out = format!(
         "{} — {} borrowers, {} paths, seed {}, {} liquidation{}\n\n",
-        book.name,
-        book.borrowers.len(),
+        facts.book,
+        metrics.borrowers.len(),
         thousands(metrics.paths as f64, 0),
-        args.seed,
-        match liquidation {
+        facts.seed,
+        match facts.liquidation {
             Liquidation::Shared => "shared",
             Liquidation::Independent => "independent",
         },
-        if args.stresses.is_empty() {
+        if facts.stresses.is_empty() {
             String::new()
         } else {
-            format!(", under {}", args.stresses.join(" then "))
+            format!(", under {}", facts.stresses.join(" then "))
         }
     );
     let mut facts = Facts::new();
@@ -217,8 +352,16 @@ fn render(
             }),
         ]);
     }
-    out.push('\n');
-    out.push_str(&correlations.render());
+    if !metrics.default_correlation.is_empty() {
+        out.push('\n');
+        out.push_str(&correlations.render());
+    } else if metrics.borrowers.len() > MAX_CORRELATED_BORROWERS {
+        out.push_str(&format!(
+            "\nnote: pairwise default correlations are reported for books of at most {} \
+             borrowers\n",
+            MAX_CORRELATED_BORROWERS
+        ));
+    }
     out.push_str(&format!(
         "\nnote: ± is one Monte Carlo standard error; the add-on is shared less independent \
          liquidation on the same paths; {} threads, {:.1} s\n",

@@ -4,10 +4,8 @@
 //! with its Monte Carlo standard error — run whole or in shards merged afterwards.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal};
+use std::io::BufWriter;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -19,13 +17,14 @@ use bitwatt_engine::{
 use bitwatt_model::Scenario;
 use bitwatt_report::{Facts, Table, thousands, usd_millions};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
 use crate::output::{RunJson, json};
 use crate::paths_out::PathsWriter;
+use crate::portfolio_cmd::{self, PORTFOLIO_SHARD_FORMAT, PortfolioShardFile};
 use crate::project_cmd::cause_text;
+use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c};
 use crate::scenario_cmd::{parse_stresses, scenario_repairing};
 
 /// Arguments of `simulate`.
@@ -81,7 +80,8 @@ pub struct SimulateArgs {
 /// Arguments of `merge`.
 #[derive(Args)]
 pub struct MergeArgs {
-    /// Shard files written by `simulate --shard K/N --out FILE`, in any order.
+    /// Shard files written by `simulate --shard K/N --out FILE` (or all by `portfolio
+    /// --shard`), in any order.
     #[arg(value_name = "SHARD.json", required = true)]
     shards: Vec<PathBuf>,
     /// Print the full result as JSON.
@@ -99,9 +99,6 @@ struct ShardFile {
     stresses: Vec<String>,
     result: ShardResult,
 }
-
-/// Exit status on a second Ctrl-C (128 + SIGINT, as shells report it).
-const EXIT_INTERRUPTED: i32 = 130;
 
 /// The `format` of shard files.
 const SHARD_FORMAT: &str = "bitwatt-shard-1";
@@ -129,16 +126,7 @@ pub fn run(args: SimulateArgs) -> Result<String> {
     let simulation = Simulation::new(&scenario, &stresses, args.paths, args.seed)
         .map_err(|e| BadInput(e.to_string()))?;
 
-    // Ctrl-C stops the run after the chunks under way (the result covers the paths run); a
-    // second Ctrl-C exits at once.
-    let cancel = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register_conditional_shutdown(
-        signal_hook::consts::SIGINT,
-        EXIT_INTERRUPTED,
-        Arc::clone(&cancel),
-    )
-    .and_then(|_| signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&cancel)))
-    .context("cannot watch for Ctrl-C")?;
+    let cancel = watch_ctrl_c()?;
     let progress = progress_bar(args.paths, shard, args.quiet);
     let tick = |paths: u64| progress.inc(paths);
     let mut paths_writer = args
@@ -262,13 +250,33 @@ pub fn run(args: SimulateArgs) -> Result<String> {
     )
 }
 
-/// Runs `merge`.
+/// The `format` field of a shard file, if it has one.
+fn shard_format(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Format {
+        format: String,
+    }
+    serde_json::from_str::<Format>(text).ok().map(|f| f.format)
+}
+
+/// Runs `merge`: shards of `simulate` or of `portfolio`.
 pub fn run_merge(args: MergeArgs) -> Result<String> {
     let began = Instant::now();
     let mut files = Vec::with_capacity(args.shards.len());
+    let mut books = Vec::new();
     for path in &args.shards {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
+        if shard_format(&text).as_deref() == Some(PORTFOLIO_SHARD_FORMAT) {
+            let file: PortfolioShardFile = serde_json::from_str(&text).map_err(|e| {
+                BadInput(format!(
+                    "{}: not a shard file written by `bitwatt portfolio --shard` ({e})",
+                    path.display()
+                ))
+            })?;
+            books.push(file);
+            continue;
+        }
         let file: ShardFile = serde_json::from_str(&text).map_err(|e| {
             BadInput(format!(
                 "{}: not a shard file written by `bitwatt simulate --shard` ({e})",
@@ -284,6 +292,16 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
             .into());
         }
         files.push(file);
+    }
+    match (files.is_empty(), books.is_empty()) {
+        (true, false) => return portfolio_cmd::merge(books, args.json),
+        (false, false) => {
+            return Err(BadInput(
+                "cannot merge shards of `simulate` with shards of `portfolio`".to_string(),
+            )
+            .into());
+        }
+        _ => {}
     }
     let first = &files[0];
     let scenario = first.scenario.clone();
@@ -316,39 +334,6 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
         args.json,
         &run,
     )
-}
-
-/// `K/N` with 1 ≤ K ≤ N.
-fn parse_shard(text: &str) -> Result<Shard> {
-    let bad = || {
-        BadInput(format!(
-            "--shard {text}: expected K/N with 1 <= K <= N, e.g. 2/3"
-        ))
-    };
-    let (k, n) = text.split_once('/').ok_or_else(bad)?;
-    let index: u64 = k.trim().parse().map_err(|_| bad())?;
-    let count: u64 = n.trim().parse().map_err(|_| bad())?;
-    if index == 0 || index > count {
-        return Err(bad().into());
-    }
-    Ok(Shard { index, count })
-}
-
-/// A progress bar on standard error, hidden when it is not a terminal or with `--quiet`.
-fn progress_bar(paths: u64, shard: Shard, quiet: bool) -> ProgressBar {
-    let chunks = paths.div_ceil(bitwatt_engine::CHUNK_PATHS);
-    let first = chunks * (shard.index - 1) / shard.count * bitwatt_engine::CHUNK_PATHS;
-    let last = (chunks * shard.index / shard.count * bitwatt_engine::CHUNK_PATHS).min(paths);
-    let total = last.saturating_sub(first);
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} paths  {per_sec}  eta {eta}")
-            .expect("a valid template"),
-    );
-    bar
 }
 
 /// The result as text or JSON.

@@ -55,9 +55,10 @@ pub use network::{
     NetworkMonth, NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at, subsidy_btc_between,
 };
 pub use portfolio::{
-    BookLossTail, BookMetrics, BorrowerDefault, BorrowerLoss, DefaultCorrelation, FireSaleAddOn,
-    LOSS_HISTOGRAM_BINS, Liquidation, LossHistogram, Portfolio, PortfolioBorrower, PortfolioError,
-    PortfolioMetrics, PortfolioResult, TailAddOn,
+    BookLossTail, BookMetrics, BorrowerDefault, BorrowerLoss, DefaultCorrelation, DefaultRecord,
+    FireSaleAddOn, LOSS_HISTOGRAM_BINS, Liquidation, LossHistogram, MAX_CORRELATED_BORROWERS,
+    Portfolio, PortfolioBorrower, PortfolioError, PortfolioMetrics, PortfolioResult,
+    PortfolioShard, TailAddOn,
 };
 pub use project::{Projection, project};
 pub use rating::{Grade, MAX_RATING_HORIZON_YEARS, RatingGrade, rating_grade};

@@ -13,21 +13,26 @@
 //!   `simulate` does.
 //!
 //! The lender's loss on a borrower is Σ share × loss over its defaulted instruments. Paths
-//! run in chunks of [`CHUNK_PATHS`] in parallel and are kept in path order, and every metric
-//! is computed serially from the per-path values, so a run gives the same result bit for bit
-//! for any number of threads.
+//! run in chunks of [`CHUNK_PATHS`] in parallel and are kept in path order: per path the
+//! book's loss under both liquidations, and one [`DefaultRecord`] per defaulted borrower (the
+//! memory grows with the defaults, not with paths × borrowers). Every metric is computed
+//! serially from these, so a run gives the same result bit for bit for any number of threads
+//! and any split into shards ([`Portfolio::run`] on a [`Shard`], [`PortfolioResult::merge`]).
+
+use std::sync::atomic::Ordering;
 
 use bitwatt_model::{Scenario, YearMonth};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::borrower::{Borrower, CompileError};
 use crate::generator::{GeneratorError, GeneratorScratch, MarketGenerator, RandomKey};
 use crate::market::{MarketPath, base_market_path};
 use crate::recovery::{LiquidationPrices, SalesLedger};
 use crate::simulate::{
-    CHUNK_PATHS, Estimate, LOSS_TAIL_LEVELS_PER_MILLE, Moments, any_debt_defaulted,
-    defaulted_claims, loss_tail, tail_paths,
+    CHUNK_PATHS, Estimate, Fingerprint, LOSS_TAIL_LEVELS_PER_MILLE, Moments, RunControl, Shard,
+    SimulationError, WINDOW_CHUNKS_PER_THREAD, any_debt_defaulted, check_shards, defaulted_claims,
+    loss_tail, tail_paths,
 };
 use crate::stress::Stress;
 use crate::waterfall::{PathBuffers, PathSummary, recover, run_path};
@@ -37,6 +42,10 @@ pub const LOSS_HISTOGRAM_BINS: usize = 50;
 
 /// Confidence level of the Euler contributions to expected shortfall, per mille (99 %).
 const CONTRIBUTION_LEVEL_PER_MILLE: u128 = 990;
+
+/// Books of more borrowers than this report no pairwise default correlations (there would
+/// be more than 19 900 pairs); the per-borrower metrics and the book's tail are unaffected.
+pub const MAX_CORRELATED_BORROWERS: usize = 200;
 
 /// One borrower of a book: its scenario and the lender's holding in each of its instruments.
 #[derive(Clone, Debug)]
@@ -123,8 +132,22 @@ pub struct Portfolio {
     shares: Vec<Vec<f64>>,
     generator: MarketGenerator,
     first_month: YearMonth,
-    paths: u64,
-    seed: u64,
+    fingerprint: Fingerprint,
+}
+
+/// What a book's fingerprint hashes: the market and every borrower with its holdings.
+#[derive(Serialize)]
+struct BookInputs<'a> {
+    market: &'a Scenario,
+    borrowers: Vec<BookBorrowerInputs<'a>>,
+}
+
+/// One borrower of [`BookInputs`].
+#[derive(Serialize)]
+struct BookBorrowerInputs<'a> {
+    name: &'a str,
+    scenario: &'a Scenario,
+    shares: &'a [f64],
 }
 
 /// A worker's memory, kept between its paths.
@@ -137,13 +160,61 @@ struct Worker {
     summaries: Vec<PathSummary>,
 }
 
-/// The per-path values of one chunk, `[path · borrowers + borrower]`.
-#[derive(Default)]
-struct ChunkPaths {
-    default_month: Vec<Option<u16>>,
-    loss_shared_usd: Vec<f64>,
-    loss_independent_usd: Vec<f64>,
-    exposure_usd: Vec<f64>,
+/// One borrower that defaulted on one path (the borrower, or one of its instruments), and
+/// the lender's loss on it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DefaultRecord {
+    /// The path.
+    pub path: u64,
+    /// The borrower's index in the book.
+    pub borrower: u32,
+    /// The borrower's default month (index), if the borrower itself defaulted (an instrument
+    /// of a ring-fenced project company can default alone).
+    pub default_month: Option<u16>,
+    /// The lender's loss with shared liquidation (USD).
+    pub loss_shared_usd: f64,
+    /// The lender's loss with independent liquidation (USD).
+    pub loss_independent_usd: f64,
+    /// The lender's exposure at default: Σ share × EAD over the defaulted instruments (USD).
+    pub exposure_usd: f64,
+}
+
+/// The per-path values of a run of paths in path order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct PathValues {
+    /// The book's loss on each path with shared liquidation (USD).
+    book_loss_shared_usd: Vec<f64>,
+    /// The book's loss on each path with independent liquidation (USD).
+    book_loss_independent_usd: Vec<f64>,
+    /// The defaulted borrowers, by path, then in the book's order.
+    defaults: Vec<DefaultRecord>,
+}
+
+impl PathValues {
+    fn extend(&mut self, other: PathValues) {
+        self.book_loss_shared_usd.extend(other.book_loss_shared_usd);
+        self.book_loss_independent_usd
+            .extend(other.book_loss_independent_usd);
+        self.defaults.extend(other.defaults);
+    }
+}
+
+/// The result of one shard of a book's run (the whole run is shard 1/1): merged with the
+/// other shards by [`PortfolioResult::merge`] into exactly the unsharded result.
+/// Serialisable, so shards can run on other machines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PortfolioShard {
+    /// What it was computed from and by.
+    pub fingerprint: Fingerprint,
+    /// Which shard.
+    pub shard: Shard,
+    /// Paths run (fewer than the shard's share when the run was stopped).
+    pub paths_run: u64,
+    /// Whether the shard ran all its paths.
+    pub complete: bool,
+    /// The borrowers' names, in the book's order.
+    names: Vec<String>,
+    values: PathValues,
 }
 
 impl Portfolio {
@@ -221,14 +292,24 @@ impl Portfolio {
             names.push(borrower);
         }
         let counterparties = borrowers.iter().flat_map(|b| b.scenario.counterparties());
+        let inputs = BookInputs {
+            market,
+            borrowers: borrowers
+                .iter()
+                .map(|b| BookBorrowerInputs {
+                    name: b.name,
+                    scenario: b.scenario,
+                    shares: &b.shares,
+                })
+                .collect(),
+        };
         Ok(Portfolio {
             generator: MarketGenerator::with_counterparties(market, counterparties, stresses)?,
             names,
             borrowers: compiled,
             shares: borrowers.iter().map(|b| b.shares.clone()).collect(),
             first_month: market.first_month(),
-            paths,
-            seed,
+            fingerprint: Fingerprint::of_inputs(&inputs, stresses, paths, seed),
         })
     }
 
@@ -237,51 +318,89 @@ impl Portfolio {
         &self.borrowers
     }
 
-    /// Runs every path on the current rayon pool (chunks kept in order: the result does not
-    /// depend on the thread count).
-    pub fn run(&self) -> PortfolioResult {
-        let key = RandomKey::from_seed(self.seed);
-        let chunks: Vec<ChunkPaths> = (0..self.paths.div_ceil(CHUNK_PATHS))
-            .into_par_iter()
-            .map_init(
-                || Worker {
-                    market: MarketPath::with_start(self.first_month),
-                    scratch: GeneratorScratch::default(),
-                    buffers: self.borrowers.iter().map(PathBuffers::new).collect(),
-                    summaries: Vec::with_capacity(self.borrowers.len()),
-                },
-                |worker, chunk| self.run_chunk(&key, chunk, worker),
-            )
-            .collect();
-        let mut result = PortfolioResult {
-            names: self.names.clone(),
-            paths: self.paths,
-            default_month: Vec::new(),
-            loss_shared_usd: Vec::new(),
-            loss_independent_usd: Vec::new(),
-            exposure_usd: Vec::new(),
-        };
-        for chunk in chunks {
-            result.default_month.extend(chunk.default_month);
-            result.loss_shared_usd.extend(chunk.loss_shared_usd);
-            result
-                .loss_independent_usd
-                .extend(chunk.loss_independent_usd);
-            result.exposure_usd.extend(chunk.exposure_usd);
+    /// The run's fingerprint: shards merge only when theirs agree.
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    /// Runs shard `shard` on the current rayon pool, window by window of chunks, checking
+    /// `control.cancel` between windows and calling `control.progress` per chunk (a book's
+    /// per-path values are in its result: `control.paths_out` is not called). Chunks are
+    /// kept in order: the result does not depend on the thread count.
+    pub fn run(
+        &self,
+        shard: Shard,
+        control: &mut RunControl<'_>,
+    ) -> Result<PortfolioShard, SimulationError> {
+        if shard.index == 0 || shard.index > shard.count {
+            return Err(SimulationError::BadShard {
+                index: shard.index,
+                count: shard.count,
+            });
         }
-        result
+        let key = RandomKey::from_seed(self.fingerprint.seed);
+        let threads = rayon::current_num_threads().max(1) as u64;
+        let mut result = PortfolioShard {
+            fingerprint: self.fingerprint.clone(),
+            shard,
+            paths_run: 0,
+            complete: true,
+            names: self.names.clone(),
+            values: PathValues::default(),
+        };
+        let chunks = shard.chunks(self.fingerprint.paths);
+        let progress = control.progress;
+        let mut window_start = chunks.start;
+        while window_start < chunks.end {
+            if control.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                result.complete = false;
+                break;
+            }
+            let window_end = (window_start + WINDOW_CHUNKS_PER_THREAD * threads).min(chunks.end);
+            let window: Vec<PathValues> = (window_start..window_end)
+                .into_par_iter()
+                .map_init(
+                    || Worker {
+                        market: MarketPath::with_start(self.first_month),
+                        scratch: GeneratorScratch::default(),
+                        buffers: self.borrowers.iter().map(PathBuffers::new).collect(),
+                        summaries: Vec::with_capacity(self.borrowers.len()),
+                    },
+                    |worker, chunk| {
+                        let values = self.run_chunk(&key, chunk, worker);
+                        if let Some(progress) = progress {
+                            progress(values.book_loss_shared_usd.len() as u64);
+                        }
+                        values
+                    },
+                )
+                .collect();
+            for values in window {
+                result.paths_run += values.book_loss_shared_usd.len() as u64;
+                result.values.extend(values);
+            }
+            window_start = window_end;
+        }
+        Ok(result)
+    }
+
+    /// Runs the whole book (shard 1/1, no progress, no cancelling) and returns its result.
+    pub fn run_all(&self) -> PortfolioResult {
+        let shard = self
+            .run(Shard::WHOLE, &mut RunControl::default())
+            .expect("shard 1/1 is valid");
+        PortfolioResult::merge(vec![shard]).expect("a complete run of at least one path")
     }
 
     /// Runs the paths of chunk `chunk`.
-    fn run_chunk(&self, key: &RandomKey, chunk: u64, worker: &mut Worker) -> ChunkPaths {
+    fn run_chunk(&self, key: &RandomKey, chunk: u64, worker: &mut Worker) -> PathValues {
         let first = chunk * CHUNK_PATHS;
-        let last = (first + CHUNK_PATHS).min(self.paths);
-        let values = (last - first) as usize * self.borrowers.len();
-        let mut out = ChunkPaths {
-            default_month: Vec::with_capacity(values),
-            loss_shared_usd: Vec::with_capacity(values),
-            loss_independent_usd: Vec::with_capacity(values),
-            exposure_usd: Vec::with_capacity(values),
+        let last = (first + CHUNK_PATHS).min(self.fingerprint.paths);
+        let paths = (last - first) as usize;
+        let mut out = PathValues {
+            book_loss_shared_usd: Vec::with_capacity(paths),
+            book_loss_independent_usd: Vec::with_capacity(paths),
+            defaults: Vec::new(),
         };
         for path in first..last {
             self.run_one(key, path, worker, &mut out);
@@ -290,7 +409,7 @@ impl Portfolio {
     }
 
     /// Runs every borrower on path `path` and appends their values to `out`.
-    fn run_one(&self, key: &RandomKey, path: u64, worker: &mut Worker, out: &mut ChunkPaths) {
+    fn run_one(&self, key: &RandomKey, path: u64, worker: &mut Worker, out: &mut PathValues) {
         let market = &mut worker.market;
         self.generator
             .generate_with(key, path, market, &mut worker.scratch);
@@ -310,14 +429,18 @@ impl Portfolio {
         let depth = &market.liquidation_depth_factor;
         let shared_prices =
             (defaulted > 0).then(|| LiquidationPrices::from_sales(markets, depth, &ledger));
-        for ((borrower, summary), shares) in self
+        let (mut book_shared, mut book_independent) = (0.0, 0.0);
+        for (b, ((borrower, summary), shares)) in self
             .borrowers
             .iter()
             .zip(&worker.summaries)
             .zip(&self.shares)
+            .enumerate()
         {
-            out.default_month
-                .push(summary.default.map(|event| event.month_index as u16));
+            let default_month = summary.default.map(|event| event.month_index as u16);
+            if default_month.is_none() && !any_debt_defaulted(summary) {
+                continue;
+            }
             let (mut shared, mut independent, mut exposure) = (0.0, 0.0, 0.0);
             if let Some(shared_prices) = shared_prices
                 .as_ref()
@@ -343,10 +466,19 @@ impl Portfolio {
                         .sum::<f64>()
                 };
             }
-            out.loss_shared_usd.push(shared);
-            out.loss_independent_usd.push(independent);
-            out.exposure_usd.push(exposure);
+            book_shared += shared;
+            book_independent += independent;
+            out.defaults.push(DefaultRecord {
+                path,
+                borrower: b as u32,
+                default_month,
+                loss_shared_usd: shared,
+                loss_independent_usd: independent,
+                exposure_usd: exposure,
+            });
         }
+        out.book_loss_shared_usd.push(book_shared);
+        out.book_loss_independent_usd.push(book_independent);
     }
 }
 
@@ -361,22 +493,17 @@ pub enum Liquidation {
     Independent,
 }
 
-/// Every path of a book run: per path and borrower, `[path · borrowers + borrower]`, in path
-/// order.
+/// A book's run, its shards merged: the book's loss on every path and every borrower's
+/// defaults, in path order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PortfolioResult {
+    /// What it was computed from and by.
+    pub fingerprint: Fingerprint,
+    /// Whether every path ran.
+    pub complete: bool,
     /// The borrowers' names, in the book's order.
     pub names: Vec<String>,
-    /// Paths run.
-    pub paths: u64,
-    /// The borrower's default month (index), if it defaulted.
-    pub default_month: Vec<Option<u16>>,
-    /// The lender's loss with shared liquidation (USD).
-    pub loss_shared_usd: Vec<f64>,
-    /// The lender's loss with independent liquidation (USD).
-    pub loss_independent_usd: Vec<f64>,
-    /// The lender's exposure at default: Σ share × EAD over the defaulted instruments (USD).
-    pub exposure_usd: Vec<f64>,
+    values: PathValues,
 }
 
 /// The book's loss distribution and each borrower's part in it, under one liquidation.
@@ -495,88 +622,127 @@ pub struct PortfolioMetrics {
 }
 
 impl PortfolioResult {
+    /// Merges the shards of one run (in any order) into exactly the unsharded result; a
+    /// single shard stopped early gives the result of the paths it ran.
+    pub fn merge(mut shards: Vec<PortfolioShard>) -> Result<PortfolioResult, SimulationError> {
+        shards.sort_by_key(|s| s.shard.index);
+        check_shards(
+            shards
+                .iter()
+                .map(|s| (&s.fingerprint, s.shard, s.complete, s.paths_run)),
+        )?;
+        let mut shards = shards.into_iter();
+        let first = shards.next().expect("one shard");
+        let mut result = PortfolioResult {
+            fingerprint: first.fingerprint,
+            complete: first.complete,
+            names: first.names,
+            values: first.values,
+        };
+        for shard in shards {
+            result.complete &= shard.complete;
+            result.values.extend(shard.values);
+        }
+        if result.paths() == 0 {
+            return Err(SimulationError::Incomplete(
+                "no path was run (the run was stopped before its first chunks completed)"
+                    .to_string(),
+            ));
+        }
+        Ok(result)
+    }
+
     /// Borrowers in the book.
     pub fn borrower_count(&self) -> usize {
         self.names.len()
     }
 
-    /// The per-path, per-borrower lender losses under `liquidation`.
-    pub fn losses_usd(&self, liquidation: Liquidation) -> &[f64] {
-        match liquidation {
-            Liquidation::Shared => &self.loss_shared_usd,
-            Liquidation::Independent => &self.loss_independent_usd,
-        }
+    /// Paths run.
+    pub fn paths(&self) -> u64 {
+        self.values.book_loss_shared_usd.len() as u64
     }
 
     /// The book's loss on each path under `liquidation` (USD), in path order.
-    pub fn book_loss_usd(&self, liquidation: Liquidation) -> Vec<f64> {
-        self.losses_usd(liquidation)
-            .chunks(self.borrower_count())
-            .map(|row| row.iter().sum::<f64>())
-            .collect()
+    pub fn book_loss_usd(&self, liquidation: Liquidation) -> &[f64] {
+        match liquidation {
+            Liquidation::Shared => &self.values.book_loss_shared_usd,
+            Liquidation::Independent => &self.values.book_loss_independent_usd,
+        }
+    }
+
+    /// Every defaulted borrower of every path, by path, then in the book's order.
+    pub fn defaults(&self) -> &[DefaultRecord] {
+        &self.values.defaults
+    }
+
+    /// Borrower `borrower`'s default month (index) on each path, in path order.
+    pub fn default_months(&self, borrower: usize) -> Vec<Option<u16>> {
+        let mut months = vec![None; self.paths() as usize];
+        for record in self.borrower_records(borrower) {
+            months[record.path as usize] = record.default_month;
+        }
+        months
+    }
+
+    /// The lender's loss on borrower `borrower` on each path under `liquidation` (USD), in
+    /// path order.
+    pub fn losses_usd(&self, borrower: usize, liquidation: Liquidation) -> Vec<f64> {
+        let mut losses = vec![0.0; self.paths() as usize];
+        for record in self.borrower_records(borrower) {
+            losses[record.path as usize] = record.loss_usd(liquidation);
+        }
+        losses
+    }
+
+    fn borrower_records(&self, borrower: usize) -> impl Iterator<Item = &DefaultRecord> {
+        self.values
+            .defaults
+            .iter()
+            .filter(move |r| r.borrower as usize == borrower)
     }
 
     /// The book's metrics.
     pub fn metrics(&self) -> PortfolioMetrics {
         let k = self.borrower_count();
-        let n = self.paths;
-        let defaulted = |p: usize, b: usize| self.default_month[p * k + b].is_some();
+        let n = self.paths();
+        let mut default_counts = vec![0_u64; k];
+        let mut exposure = vec![Moments::default(); k];
+        for record in &self.values.defaults {
+            let b = record.borrower as usize;
+            if record.default_month.is_some() {
+                default_counts[b] += 1;
+            }
+            if record.exposure_usd > 0.0 {
+                exposure[b].add(record.exposure_usd);
+            }
+        }
         let borrowers = self
             .names
             .iter()
-            .enumerate()
-            .map(|(b, name)| {
-                let mut exposure = Moments::default();
-                for p in 0..n as usize {
-                    let value = self.exposure_usd[p * k + b];
-                    if value > 0.0 {
-                        exposure.add(value);
-                    }
-                }
-                let count = (0..n as usize).filter(|&p| defaulted(p, b)).count() as u64;
-                BorrowerDefault {
-                    name: name.clone(),
-                    pd: Estimate::proportion(count, n),
-                    exposure_at_default_usd: exposure.estimate(),
-                }
+            .zip(default_counts)
+            .zip(&exposure)
+            .map(|((name, count), exposure)| BorrowerDefault {
+                name: name.clone(),
+                pd: Estimate::proportion(count, n),
+                exposure_at_default_usd: exposure.estimate(),
             })
             .collect::<Vec<_>>();
-        let mut default_correlation = Vec::new();
-        for first in 0..k {
-            for second in first + 1..k {
-                let joint = (0..n as usize)
-                    .filter(|&p| defaulted(p, first) && defaulted(p, second))
-                    .count() as u64;
-                let joint_pd = Estimate::proportion(joint, n);
-                let (p1, p2) = (borrowers[first].pd.value, borrowers[second].pd.value);
-                let variance = p1 * (1.0 - p1) * p2 * (1.0 - p2);
-                let correlation = (variance > 0.0).then(|| {
-                    let rho = (joint_pd.value - p1 * p2) / variance.sqrt();
-                    Estimate {
-                        value: rho,
-                        standard_error: (1.0 - rho * rho) / ((n.max(2) - 1) as f64).sqrt(),
-                    }
-                });
-                default_correlation.push(DefaultCorrelation {
-                    first: self.names[first].clone(),
-                    second: self.names[second].clone(),
-                    joint_pd,
-                    correlation,
-                });
-            }
-        }
+        let default_correlation = if k <= MAX_CORRELATED_BORROWERS {
+            self.default_correlation(&borrowers)
+        } else {
+            Vec::new()
+        };
         let shared_book = self.book_loss_usd(Liquidation::Shared);
         let independent_book = self.book_loss_usd(Liquidation::Independent);
         let highest = shared_book
             .iter()
-            .chain(&independent_book)
+            .chain(independent_book)
             .fold(0.0_f64, |max, &loss| max.max(loss));
         let bin_width_usd = highest / LOSS_HISTOGRAM_BINS as f64;
-        let shared = self.book_metrics(Liquidation::Shared, &shared_book, bin_width_usd);
-        let independent =
-            self.book_metrics(Liquidation::Independent, &independent_book, bin_width_usd);
+        let shared = self.book_metrics(Liquidation::Shared, bin_width_usd);
+        let independent = self.book_metrics(Liquidation::Independent, bin_width_usd);
         let mut difference = Moments::default();
-        for (s, i) in shared_book.iter().zip(&independent_book) {
+        for (s, i) in shared_book.iter().zip(independent_book) {
             difference.add(s - i);
         }
         let fire_sale_add_on = FireSaleAddOn {
@@ -604,15 +770,56 @@ impl PortfolioResult {
         }
     }
 
-    /// The metrics of `book` (the book's loss per path under `liquidation`).
-    fn book_metrics(
-        &self,
-        liquidation: Liquidation,
-        book: &[f64],
-        bin_width_usd: f64,
-    ) -> BookMetrics {
+    /// Every pair of borrowers' joint default, counted over the paths' defaulted borrowers
+    /// (work in the defaults, not in paths × pairs).
+    fn default_correlation(&self, borrowers: &[BorrowerDefault]) -> Vec<DefaultCorrelation> {
         let k = self.borrower_count();
-        let losses = self.losses_usd(liquidation);
+        let n = self.paths();
+        let mut joint = vec![0_u64; k * k];
+        let mut defaulted = Vec::with_capacity(k);
+        for path in self.values.defaults.chunk_by(|a, b| a.path == b.path) {
+            defaulted.clear();
+            defaulted.extend(
+                path.iter()
+                    .filter(|r| r.default_month.is_some())
+                    .map(|r| r.borrower as usize),
+            );
+            for (i, &first) in defaulted.iter().enumerate() {
+                for &second in &defaulted[i + 1..] {
+                    joint[first * k + second] += 1;
+                }
+            }
+        }
+        let mut pairs = Vec::with_capacity(k * k.saturating_sub(1) / 2);
+        for first in 0..k {
+            for second in first + 1..k {
+                let joint_pd = Estimate::proportion(joint[first * k + second], n);
+                let (p1, p2) = (borrowers[first].pd.value, borrowers[second].pd.value);
+                let variance = p1 * (1.0 - p1) * p2 * (1.0 - p2);
+                let correlation = (variance > 0.0).then(|| {
+                    let rho = (joint_pd.value - p1 * p2) / variance.sqrt();
+                    Estimate {
+                        value: rho,
+                        standard_error: (1.0 - rho * rho) / ((n.max(2) - 1) as f64).sqrt(),
+                    }
+                });
+                pairs.push(DefaultCorrelation {
+                    first: self.names[first].clone(),
+                    second: self.names[second].clone(),
+                    joint_pd,
+                    correlation,
+                });
+            }
+        }
+        pairs
+    }
+
+    /// The metrics of the book under `liquidation`, its histogram in bins of
+    /// `bin_width_usd`.
+    fn book_metrics(&self, liquidation: Liquidation, bin_width_usd: f64) -> BookMetrics {
+        let k = self.borrower_count();
+        let n = self.paths();
+        let book = self.book_loss_usd(liquidation);
         let mut expected = Moments::default();
         book.iter().for_each(|&loss| expected.add(loss));
         // Paths by book loss, ties in path order.
@@ -641,29 +848,42 @@ impl PortfolioResult {
                 }
             })
             .collect();
-        let tail = &order[order.len() - tail_paths(order.len(), CONTRIBUTION_LEVEL_PER_MILLE)..];
+        // The tail's paths, in path order.
+        let mut tail: Vec<u64> = order
+            [order.len() - tail_paths(order.len(), CONTRIBUTION_LEVEL_PER_MILLE)..]
+            .iter()
+            .map(|&p| p as u64)
+            .collect();
+        tail.sort_unstable();
+        // Per borrower, in path order: LGDs, and the losses as (position, loss) among all
+        // paths and among the tail's paths; the paths between are zeros.
+        let mut lgd = vec![Moments::default(); k];
+        let mut losses: Vec<Vec<(u64, f64)>> = vec![Vec::new(); k];
+        let mut tail_losses: Vec<Vec<(u64, f64)>> = vec![Vec::new(); k];
+        for record in &self.values.defaults {
+            let b = record.borrower as usize;
+            let loss = record.loss_usd(liquidation);
+            if record.exposure_usd > 0.0 {
+                lgd[b].add(loss / record.exposure_usd);
+            }
+            losses[b].push((record.path, loss));
+            if let Ok(position) = tail.binary_search(&record.path) {
+                tail_losses[b].push((position as u64, loss));
+            }
+        }
         let borrowers = self
             .names
             .iter()
             .enumerate()
-            .map(|(b, name)| {
-                let (mut lgd, mut expected, mut contribution) =
-                    (Moments::default(), Moments::default(), Moments::default());
-                for (p, row) in losses.chunks(k).enumerate() {
-                    expected.add(row[b]);
-                    let exposure = self.exposure_usd[p * k + b];
-                    if exposure > 0.0 {
-                        lgd.add(row[b] / exposure);
-                    }
-                }
-                tail.iter()
-                    .for_each(|&p| contribution.add(losses[p * k + b]));
-                BorrowerLoss {
-                    name: name.clone(),
-                    lgd: lgd.estimate(),
-                    expected_loss_usd: expected.estimate().expect("at least one path"),
-                    es_99_contribution_usd: contribution.estimate().expect("a tail path"),
-                }
+            .map(|(b, name)| BorrowerLoss {
+                name: name.clone(),
+                lgd: lgd[b].estimate(),
+                expected_loss_usd: sparse_moments(&losses[b], n)
+                    .estimate()
+                    .expect("at least one path"),
+                es_99_contribution_usd: sparse_moments(&tail_losses[b], tail.len() as u64)
+                    .estimate()
+                    .expect("a tail path"),
             })
             .collect();
         let mut counts = vec![0; LOSS_HISTOGRAM_BINS];
@@ -686,4 +906,28 @@ impl PortfolioResult {
             borrowers,
         }
     }
+}
+
+impl DefaultRecord {
+    /// The lender's loss under `liquidation` (USD).
+    pub fn loss_usd(&self, liquidation: Liquidation) -> f64 {
+        match liquidation {
+            Liquidation::Shared => self.loss_shared_usd,
+            Liquidation::Independent => self.loss_independent_usd,
+        }
+    }
+}
+
+/// The moments of `count` values that are 0 except at the given (position, value) pairs, in
+/// increasing position: the zeros between are merged as blocks, in order.
+fn sparse_moments(values: &[(u64, f64)], count: u64) -> Moments {
+    let mut moments = Moments::default();
+    let mut next = 0;
+    for &(position, value) in values {
+        moments.merge(&Moments::zeros(position - next));
+        moments.add(value);
+        next = position + 1;
+    }
+    moments.merge(&Moments::zeros(count - next));
+    moments
 }

@@ -33,7 +33,7 @@ pub const CHUNK_PATHS: u64 = 1_024;
 
 /// Chunks per thread run in parallel between two checks for cancellation (the window's size
 /// never changes the result: summaries are folded in chunk order).
-const WINDOW_CHUNKS_PER_THREAD: u64 = 4;
+pub(crate) const WINDOW_CHUNKS_PER_THREAD: u64 = 4;
 
 /// Why a simulation cannot run, or its shards cannot merge.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -87,7 +87,7 @@ impl Shard {
     pub const WHOLE: Shard = Shard { index: 1, count: 1 };
 
     /// The chunks of a run of `paths` paths this shard covers.
-    fn chunks(self, paths: u64) -> std::ops::Range<u64> {
+    pub(crate) fn chunks(self, paths: u64) -> std::ops::Range<u64> {
         let chunks = u128::from(paths.div_ceil(CHUNK_PATHS));
         let bound = |k: u64| (chunks * u128::from(k) / u128::from(self.count)) as u64;
         bound(self.index - 1)..bound(self.index)
@@ -105,7 +105,8 @@ pub struct Fingerprint {
     pub target: String,
     /// SHA-256 of the Cargo.lock the build used.
     pub cargo_lock_sha256: String,
-    /// SHA-256 of the scenario (its canonical JSON form).
+    /// SHA-256 of the inputs: the scenario, or the book (market, borrowers, holdings), in
+    /// their canonical JSON form.
     pub scenario_sha256: String,
     /// Seed of the random numbers.
     pub seed: u64,
@@ -118,7 +119,18 @@ pub struct Fingerprint {
 impl Fingerprint {
     /// The fingerprint of a run of `scenario` under `stresses` with `paths` paths from `seed`.
     pub fn of_run(scenario: &Scenario, stresses: &[Stress], paths: u64, seed: u64) -> Fingerprint {
-        let scenario_json = serde_json::to_vec(scenario).expect("a scenario serialises");
+        Fingerprint::of_inputs(scenario, stresses, paths, seed)
+    }
+
+    /// The fingerprint of a run of `inputs` (a scenario, a book) under `stresses` with
+    /// `paths` paths from `seed`.
+    pub(crate) fn of_inputs(
+        inputs: &impl Serialize,
+        stresses: &[Stress],
+        paths: u64,
+        seed: u64,
+    ) -> Fingerprint {
+        let scenario_json = serde_json::to_vec(inputs).expect("the inputs serialise");
         Fingerprint {
             version: env!("CARGO_PKG_VERSION").to_string(),
             commit: env!("BITWATT_GIT_COMMIT").to_string(),
@@ -157,6 +169,60 @@ impl Fingerprint {
         ];
         fields.into_iter().find(|(_, ours, theirs)| ours != theirs)
     }
+}
+
+/// Checks that shards, sorted by index, are one complete split of one run: the same
+/// fingerprint, shards 1 to n once each, none stopped early (a single shard may be).
+/// Each shard is (fingerprint, shard, complete, paths run).
+pub(crate) fn check_shards<'a>(
+    shards: impl IntoIterator<Item = (&'a Fingerprint, Shard, bool, u64)>,
+) -> Result<(), SimulationError> {
+    let shards: Vec<_> = shards.into_iter().collect();
+    let (first, first_shard, ..) = *shards
+        .first()
+        .ok_or_else(|| SimulationError::Incomplete("no shard given".to_string()))?;
+    let count = first_shard.count;
+    for (i, &(fingerprint, shard, ..)) in shards.iter().enumerate() {
+        if let Some((field, ours, theirs)) = first.difference(fingerprint) {
+            return Err(SimulationError::FingerprintMismatch {
+                index: shard.index,
+                field,
+                ours,
+                theirs,
+            });
+        }
+        if shard.count != count {
+            return Err(SimulationError::Incomplete(format!(
+                "shard {}/{} belongs to a split into {} shards, not {count}",
+                shard.index, shard.count, shard.count
+            )));
+        }
+        if shard.index != i as u64 + 1 {
+            return Err(SimulationError::Incomplete(format!(
+                "expected shards 1 to {count} once each, found {}",
+                shards
+                    .iter()
+                    .map(|(_, s, ..)| format!("{}/{}", s.index, s.count))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    if shards.len() as u64 != count {
+        return Err(SimulationError::Incomplete(format!(
+            "{} of {count} shards given",
+            shards.len()
+        )));
+    }
+    if count > 1
+        && let Some((_, cut, _, paths_run)) = shards.iter().find(|(_, _, complete, _)| !complete)
+    {
+        return Err(SimulationError::Incomplete(format!(
+            "shard {}/{count} was stopped after {paths_run} paths",
+            cut.index
+        )));
+    }
+    Ok(())
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
@@ -313,7 +379,16 @@ impl Moments {
         self.m2 += delta * (x - self.mean);
     }
 
-    fn merge(&mut self, other: &Moments) {
+    /// `count` zeros.
+    pub(crate) fn zeros(count: u64) -> Moments {
+        Moments {
+            n: count,
+            mean: 0.0,
+            m2: 0.0,
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: &Moments) {
         if other.n == 0 {
             return;
         }
@@ -1125,50 +1200,11 @@ impl SimulationResult {
     /// single shard stopped early gives the result of the paths it ran.
     pub fn merge(mut shards: Vec<ShardResult>) -> Result<SimulationResult, SimulationError> {
         shards.sort_by_key(|s| s.shard.index);
-        let first = shards
-            .first()
-            .ok_or_else(|| SimulationError::Incomplete("no shard given".to_string()))?;
-        let count = first.shard.count;
-        for (i, shard) in shards.iter().enumerate() {
-            if let Some((field, ours, theirs)) = first.fingerprint.difference(&shard.fingerprint) {
-                return Err(SimulationError::FingerprintMismatch {
-                    index: shard.shard.index,
-                    field,
-                    ours,
-                    theirs,
-                });
-            }
-            if shard.shard.count != count {
-                return Err(SimulationError::Incomplete(format!(
-                    "shard {}/{} belongs to a split into {} shards, not {count}",
-                    shard.shard.index, shard.shard.count, shard.shard.count
-                )));
-            }
-            if shard.shard.index != i as u64 + 1 {
-                return Err(SimulationError::Incomplete(format!(
-                    "expected shards 1 to {count} once each, found {}",
-                    shards
-                        .iter()
-                        .map(|s| format!("{}/{}", s.shard.index, s.shard.count))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-        }
-        if shards.len() as u64 != count {
-            return Err(SimulationError::Incomplete(format!(
-                "{} of {count} shards given",
-                shards.len()
-            )));
-        }
-        if count > 1
-            && let Some(cut) = shards.iter().find(|s| !s.complete)
-        {
-            return Err(SimulationError::Incomplete(format!(
-                "shard {}/{count} was stopped after {} paths",
-                cut.shard.index, cut.paths_run
-            )));
-        }
+        check_shards(
+            shards
+                .iter()
+                .map(|s| (&s.fingerprint, s.shard, s.complete, s.paths_run)),
+        )?;
         let mut shards = shards.into_iter();
         let first = shards.next().expect("one shard");
         let mut result = SimulationResult {

@@ -85,3 +85,59 @@ fn a_bad_book_is_refused() {
     let out = bitwatt(&["portfolio", BOOK, "--paths", "0"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Shards 1..n/n of the example book (1 100 paths: two chunks) merge, in any order, into
+/// exactly the unsharded result; a simulate shard does not merge with a book's.
+#[test]
+fn book_shards_merge_into_exactly_the_unsharded_result() {
+    let dir = std::env::temp_dir().join(format!("bitwatt-portfolio-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let common = [
+        "--paths",
+        "1100",
+        "--seed",
+        "4",
+        "--stress",
+        "hashprice-collapse",
+    ];
+    let mut whole_args = vec!["portfolio", BOOK, "--json"];
+    whole_args.extend(common);
+    let whole = result(&whole_args);
+    for n in [1_u64, 2, 3] {
+        let files: Vec<String> = (1..=n)
+            .rev()
+            .map(|k| {
+                let file = dir.join(format!("book-{k}-of-{n}.json"));
+                let file = file.to_str().unwrap().to_string();
+                let shard = format!("{k}/{n}");
+                let mut args = vec!["portfolio", BOOK, "--shard", &shard, "--out", &file];
+                args.extend(common);
+                let out = bitwatt(&args);
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                file
+            })
+            .collect();
+        let mut args = vec!["merge", "--json"];
+        args.extend(files.iter().map(String::as_str));
+        assert_eq!(result(&args), whole, "{n} shards");
+    }
+    let simulated = dir.join("simulated.json");
+    let simulated = simulated.to_str().unwrap();
+    let out = bitwatt(&[
+        "simulate", "--paths", "100", "--shard", "1/1", "--out", simulated,
+    ]);
+    assert!(out.status.success());
+    let book = dir.join("book-1-of-1.json");
+    let out = bitwatt(&["merge", simulated, book.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot merge shards of `simulate`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -4,10 +4,11 @@
 //! up to the book's expected shortfall.
 
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicBool;
 
 use bitwatt_engine::{
-    Portfolio, PortfolioBorrower, PortfolioError, PortfolioMetrics, PortfolioResult, Stress,
-    simulate,
+    Liquidation, Portfolio, PortfolioBorrower, PortfolioError, PortfolioMetrics, PortfolioResult,
+    PortfolioShard, RunControl, Shard, SimulationError, Stress, simulate,
 };
 use bitwatt_model::{Scenario, built_in_example};
 
@@ -25,6 +26,22 @@ fn whole<'a>(name: &'a str, scenario: &'a Scenario) -> PortfolioBorrower<'a> {
         scenario,
         shares: vec![1.0; scenario.debt.len()],
     }
+}
+
+/// The thin-market book of [`pivot_book`], compiled.
+fn pivot_portfolio(volume_usd: f64, paths: u64) -> Portfolio {
+    let pivot = example("pivot-miner");
+    let mut pure = example("pure-miner");
+    pure.start_month = pivot.start_month;
+    pure.horizon_months = pivot.horizon_months;
+    let market = with_depth(&pivot, volume_usd);
+    let stresses: Vec<Stress> = vec!["hashprice-collapse".parse().expect("a stress")];
+    let book = [
+        whole("pivot A", &pivot),
+        whole("pivot B", &pivot),
+        whole("pure", &pure),
+    ];
+    Portfolio::new(&market, &book, &stresses, paths, 11).expect("a book")
 }
 
 /// `market` with every liquidation market clearing `volume_usd` a month.
@@ -46,20 +63,7 @@ fn with_depth(market: &Scenario, volume_usd: f64) -> Scenario {
 /// — on `pivot-miner`'s market with every liquidation market `volume_usd` deep, 1 500 paths
 /// (two chunks, the second short) under a hashprice collapse.
 fn pivot_book(volume_usd: f64) -> PortfolioResult {
-    let pivot = example("pivot-miner");
-    let mut pure = example("pure-miner");
-    pure.start_month = pivot.start_month;
-    pure.horizon_months = pivot.horizon_months;
-    let market = with_depth(&pivot, volume_usd);
-    let stresses: Vec<Stress> = vec!["hashprice-collapse".parse().expect("a stress")];
-    let book = [
-        whole("pivot A", &pivot),
-        whole("pivot B", &pivot),
-        whole("pure", &pure),
-    ];
-    Portfolio::new(&market, &book, &stresses, 1_500, 11)
-        .expect("a book")
-        .run()
+    pivot_portfolio(volume_usd, 1_500).run_all()
 }
 
 /// The thin-market book, run once for the tests that use it.
@@ -90,11 +94,13 @@ fn a_book_of_one_borrower_is_simulate() {
     let (_, single) = simulate(&pure, &stresses, paths, seed).expect("simulates");
     let book = Portfolio::new(&pure, &[whole("pure", &pure)], &stresses, paths, seed)
         .expect("a book")
-        .run();
+        .run_all();
     assert!(single.path_default_month.iter().any(Option::is_some));
-    assert_eq!(book.default_month, single.path_default_month);
-    assert_eq!(book.loss_shared_usd, single.path_loss_usd);
-    assert_eq!(book.loss_independent_usd, single.path_loss_usd);
+    assert_eq!(book.default_months(0), single.path_default_month);
+    for liquidation in [Liquidation::Shared, Liquidation::Independent] {
+        assert_eq!(book.losses_usd(0, liquidation), single.path_loss_usd);
+        assert_eq!(book.book_loss_usd(liquidation), single.path_loss_usd);
+    }
     let metrics = book.metrics();
     assert_eq!(metrics.fire_sale_add_on.expected_loss_usd.value, 0.0);
 }
@@ -104,17 +110,16 @@ fn a_book_of_one_borrower_is_simulate() {
 #[test]
 fn infinitely_deep_markets_make_sharing_free() {
     let result = pivot_book(1e30);
-    let k = result.borrower_count();
     let joint = result
-        .default_month
-        .chunks(k)
-        .filter(|row| row.iter().filter(|d| d.is_some()).count() > 1)
+        .defaults()
+        .chunk_by(|a, b| a.path == b.path)
+        .filter(|path| path.iter().filter(|r| r.default_month.is_some()).count() > 1)
         .count();
     assert!(joint > 0, "no path with two defaults");
     for (shared, independent) in result
-        .loss_shared_usd
+        .defaults()
         .iter()
-        .zip(&result.loss_independent_usd)
+        .map(|r| (r.loss_shared_usd, r.loss_independent_usd))
     {
         assert!(
             (shared - independent).abs() <= 1e-9 * shared.abs().max(independent.abs()),
@@ -131,15 +136,15 @@ fn thin_markets_make_sharing_cost_more() {
     let (result, metrics) = thin_book();
     let mut more = 0;
     for (shared, independent) in result
-        .loss_shared_usd
+        .defaults()
         .iter()
-        .zip(&result.loss_independent_usd)
+        .map(|r| (r.loss_shared_usd, r.loss_independent_usd))
     {
         assert!(
-            *shared >= independent - 1e-9 * independent.abs(),
+            shared >= independent - 1e-9 * independent.abs(),
             "{shared} below {independent}"
         );
-        if *shared > independent * (1.0 + 1e-9) {
+        if shared > independent * (1.0 + 1e-9) {
             more += 1;
         }
     }
@@ -168,7 +173,7 @@ fn thin_markets_make_sharing_cost_more() {
         es_99.difference_usd.value,
         es_99.difference_usd.standard_error,
         add_on.es_usd[2].difference_usd.value,
-        result.loss_shared_usd.len()
+        result.defaults().len()
     );
 }
 
@@ -221,4 +226,72 @@ fn books_that_do_not_fit_are_refused() {
     assert!(matches!(refused, Some(PortfolioError::ShareCount { .. })));
     let refused = Portfolio::new(&pure, &[whole("a", &pure), whole("a", &pure)], &[], 10, 1).err();
     assert!(matches!(refused, Some(PortfolioError::DuplicateName(_))));
+}
+
+/// Shards 1/1, 1..2/2 and 1..3/3 of a 2 500-path book (three chunks, the last short) merge,
+/// in any order, into exactly the whole run; shards of another run, repeated, missing or
+/// stopped early are refused.
+#[test]
+fn book_shards_merge_into_the_whole_run() {
+    let portfolio = pivot_portfolio(20e6, 2_500);
+    let whole = portfolio.run_all();
+    let run = |index, count| {
+        portfolio
+            .run(Shard { index, count }, &mut RunControl::default())
+            .expect("a shard")
+    };
+    for count in [1, 2, 3] {
+        let mut shards: Vec<PortfolioShard> = (1..=count).map(|k| run(k, count)).collect();
+        shards.reverse();
+        let merged = PortfolioResult::merge(shards).expect("merges");
+        assert_eq!(merged, whole, "{count} shards");
+    }
+    let other = pivot_portfolio(20e6, 2_000);
+    let foreign = other
+        .run(Shard { index: 2, count: 2 }, &mut RunControl::default())
+        .expect("a shard");
+    let refused = PortfolioResult::merge(vec![run(1, 2), foreign]).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            SimulationError::FingerprintMismatch { field: "paths", .. }
+        ),
+        "{refused}"
+    );
+    let refused = PortfolioResult::merge(vec![run(1, 2), run(1, 2)]).unwrap_err();
+    assert!(refused.to_string().contains("once each"), "{refused}");
+    let refused = PortfolioResult::merge(vec![run(1, 3), run(2, 3)]).unwrap_err();
+    assert!(refused.to_string().contains("2 of 3 shards"), "{refused}");
+    let cancel = AtomicBool::new(true);
+    let stopped = portfolio
+        .run(
+            Shard { index: 2, count: 2 },
+            &mut RunControl {
+                cancel: Some(&cancel),
+                ..RunControl::default()
+            },
+        )
+        .expect("a shard");
+    assert!(!stopped.complete);
+    let refused = PortfolioResult::merge(vec![run(1, 2), stopped]).unwrap_err();
+    assert!(refused.to_string().contains("stopped"), "{refused}");
+}
+
+/// A shard survives JSON: written and read back, it merges to the same result.
+#[test]
+fn book_shards_round_trip_through_json() {
+    let portfolio = pivot_portfolio(20e6, 1_100);
+    let shards: Vec<PortfolioShard> = (1..=2)
+        .map(|index| {
+            let shard = portfolio
+                .run(Shard { index, count: 2 }, &mut RunControl::default())
+                .expect("a shard");
+            serde_json::from_str(&serde_json::to_string(&shard).expect("serialises"))
+                .expect("deserialises")
+        })
+        .collect();
+    assert_eq!(
+        PortfolioResult::merge(shards).expect("merges"),
+        portfolio.run_all()
+    );
 }
