@@ -52,6 +52,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use sha2::{Digest, Sha256};
+use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::market::{
     MarketPath, assumed_counterparty_defaults, brownian_bridge_low_usd, btc_drift_per_year,
@@ -80,6 +81,8 @@ mod lane {
     pub const POWER_SPIKES: u64 = 7;
     /// Grid events.
     pub const GRID_EVENTS: u64 = 8;
+    /// The credit cycle: the counterparties' systematic factor.
+    pub const CREDIT_CYCLE: u64 = 9;
 }
 
 /// Direction of each factor when everything goes bad together: BTC, GPU rent and AI demand
@@ -274,6 +277,9 @@ struct CounterpartyRisk {
     monthly_intensity: f64,
     /// How much the intensity rises as AI demand falls below the base case.
     ai_demand_sensitivity: f64,
+    /// Loading √ρ on the credit cycle and √(1 − ρ) on the counterparty's own draw.
+    cycle_loading: f64,
+    own_loading: f64,
 }
 
 /// A worker's working memory for [`MarketGenerator::generate_with`]: the network simulator and
@@ -328,6 +334,8 @@ impl MarketGenerator {
                 name: Arc::from(counterparty.name.as_str()),
                 monthly_intensity: -(1.0 - annual).ln() / MONTHS_PER_YEAR,
                 ai_demand_sensitivity: counterparty.ai_demand_sensitivity,
+                cycle_loading: counterparty.asset_correlation.sqrt(),
+                own_loading: (1.0 - counterparty.asset_correlation).sqrt(),
             });
         }
         let model = &market.model;
@@ -557,12 +565,30 @@ impl MarketGenerator {
     /// Each counterparty's default on path `path`: its intensity (the base case's, raised as
     /// AI demand falls below the base case by its sensitivity, by the path's tenant hazard
     /// factor, and doubled in stress) accumulates month by month until it passes an
-    /// exponential threshold drawn from the counterparty's own key.
+    /// exponential threshold. The threshold is −ln(1 − U) with U uniform from the
+    /// counterparty's own key; with an asset correlation ρ > 0, U = Φ(√ρ·Z + √(1 − ρ)·Φ⁻¹(u))
+    /// where Z is the path's credit cycle (one standard normal shared by every counterparty)
+    /// and u the counterparty's own uniform: a Gaussian copula, so that with a constant
+    /// intensity the default probability to a horizon T given Z is Vasicek's
+    /// Φ((Φ⁻¹(PD_T) − √ρ·Z) / √(1 − ρ)).
     fn draw_counterparty_defaults(&self, key: &RandomKey, path: u64, out: &mut MarketPath) {
+        let credit_cycle: f64 = if self.counterparties.iter().any(|c| c.cycle_loading > 0.0) {
+            StandardNormal.sample(&mut key.lane(path, lane::CREDIT_CYCLE))
+        } else {
+            0.0
+        };
+        let standard = Normal::standard();
         for counterparty in &self.counterparties {
             let mut rng = key.counterparty(&counterparty.name).lane(path, 0);
             let u: f64 = rng.random();
-            let threshold = -(1.0 - u).ln();
+            let threshold = if counterparty.cycle_loading > 0.0 {
+                let x = counterparty.cycle_loading * credit_cycle
+                    + counterparty.own_loading * standard.inverse_cdf(u);
+                // −ln(1 − Φ(x)) = −ln Φ(−x), exact in the tail.
+                -standard.cdf(-x).ln()
+            } else {
+                -(1.0 - u).ln()
+            };
             let mut cumulative = 0.0;
             for t in 0..out.months() {
                 let demand_drop = (1.0 - out.ai_demand[t]).max(0.0);

@@ -3,8 +3,8 @@
 //! and every other instrument: borrowing bases, margin calls, refinancing, hedges, equity)
 //! the epoch-exact network (halvings, block counts, retargets), the stress library, covenant
 //! headroom, rating grades, sensitivities with common random numbers, the Monte Carlo
-//! against a closed form and across threads and shards, and a lender's book with shared and
-//! independent liquidation.
+//! against a closed form and across threads and shards, a lender's book with shared and
+//! independent liquidation, and a large pool against Vasicek's quantiles.
 //!
 //! One test binary; the topics live in `tests/engine/`.
 
@@ -32,6 +32,8 @@ mod simulate;
 mod sources_uses;
 #[path = "engine/stress.rs"]
 mod stress;
+#[path = "engine/vasicek.rs"]
+mod vasicek;
 
 /// Counts the allocations of the current thread, so a test can prove a loop allocates nothing.
 mod allocations {

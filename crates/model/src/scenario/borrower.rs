@@ -126,6 +126,12 @@ pub struct Counterparty {
     /// How much the hazard rises as AI demand falls: hazard × (1 + sensitivity × demand drop).
     #[serde(default = "default_ai_demand_sensitivity")]
     pub ai_demand_sensitivity: f64,
+    /// Correlation of the counterparty's credit with the credit cycle, a systematic factor
+    /// drawn once per Monte Carlo path and shared by every counterparty (the Gaussian
+    /// copula's asset correlation ρ, as in Basel's one-factor model; 0–1). 0: given the
+    /// market path, counterparties default independently.
+    #[serde(default)]
+    pub asset_correlation: f64,
     /// Assumed default month, a what-if for the projection (the Monte Carlo draws defaults
     /// itself); none: the counterparty pays throughout.
     #[serde(default)]

@@ -337,7 +337,8 @@ impl<'r> Fields<'r> {
         self.model(result);
     }
 
-    /// A counterparty: its name, default probability and sensitivity to AI demand.
+    /// A counterparty: its name, default probability, sensitivity to AI demand and asset
+    /// correlation.
     pub fn counterparty(&mut self, field: &str, counterparty: &Counterparty) {
         self.name(&format!("{field}.name"), &counterparty.name);
         self.range(
@@ -353,6 +354,13 @@ impl<'r> Fields<'r> {
             0.0,
             100.0,
             "(hazard multiple per unit of demand drop)",
+        );
+        self.range(
+            &format!("{field}.asset_correlation"),
+            counterparty.asset_correlation,
+            0.0,
+            1.0,
+            "(a correlation)",
         );
     }
 

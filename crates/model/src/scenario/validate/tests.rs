@@ -713,3 +713,31 @@ fn market_model_noise_and_events_must_be_in_range() {
     );
     assert_eq!(errors.len(), 5, "{errors:#?}");
 }
+
+#[test]
+fn asset_correlations_are_correlations() {
+    let text = PIVOT.replace(
+        "tenant = { name = \"Hyperscaler\", default_probability_percent_per_year = 0.5 }",
+        "tenant = { name = \"Hyperscaler\", default_probability_percent_per_year = 0.5, \
+         asset_correlation = 1.5 }",
+    );
+    let errors = errors_of(&text);
+    let error = error_at(&errors, "colocation_lease[0].tenant.asset_correlation");
+    assert_eq!(error.value, "1.5");
+    assert!(
+        error.expected.contains("0") && error.expected.contains("1"),
+        "{error}"
+    );
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let valid = PIVOT.replace(
+        "offtaker = { name = \"AI lab\", default_probability_percent_per_year = 3 }",
+        "offtaker = { name = \"AI lab\", default_probability_percent_per_year = 3, \
+         asset_correlation = 0.24 }",
+    );
+    let scenario = Scenario::from_toml(&valid).expect("valid");
+    let offtaker = scenario.gpu_cloud[0]
+        .offtaker
+        .as_ref()
+        .expect("an offtaker");
+    assert_eq!(offtaker.asset_correlation, 0.24);
+}
