@@ -2,12 +2,14 @@
 //! do not depend on the market laid out month by month, project-finance debt sized once.
 
 use bitwatt_model::{
-    Debt, DebtKind, HOURS_PER_MONTH, HedgeKind, LiquidationMarkets, MAX_DEBT_INSTRUMENTS,
-    MachineModel, Renewal, Scenario, Schedule, Seniority, YearMonth, find_catalog_model,
+    Debt, DebtKind, HOURS_PER_MONTH, HedgeKind, MAX_DEBT_INSTRUMENTS, MachineModel, Market,
+    Renewal, Scenario, Schedule, Seniority, YearMonth, asic_band, find_catalog_model,
 };
 
 use crate::market::{MarketPath, base_market_path};
-use crate::recovery::{LIQUIDATION_KINDS, LiquidationMarket, MAX_ESTATE_ASSETS, RecoveryTerms};
+use crate::recovery::{
+    ClassMarkets, LiquidationClass, LiquidationMarket, MAX_ESTATE_ASSETS, RecoveryTerms,
+};
 use crate::waterfall::{opening_net_asset_value, project_ebitda_usd};
 
 /// The borrower of a scenario, ready for [`crate::run_path`].
@@ -67,7 +69,7 @@ pub struct Borrower {
     /// Workout terms after a default.
     pub recovery_terms: RecoveryTerms,
     /// The calm liquidation markets by kind (ASICs, GPUs, BTC, sites).
-    pub liquidation_markets: [LiquidationMarket; LIQUIDATION_KINDS],
+    pub liquidation_markets: ClassMarkets,
     /// Net asset value at the start, valued on the base case: the shareholders' stake that
     /// every path's equity IRR starts from (USD).
     pub opening_nav_usd: f64,
@@ -725,7 +727,7 @@ impl Borrower {
                 workout_months: scenario.recovery.workout_months,
                 workout_cost_fraction: scenario.recovery.workout_cost_percent / 100.0,
             },
-            liquidation_markets: liquidation_markets(&scenario.market.liquidation),
+            liquidation_markets: liquidation_markets(&scenario.market),
             opening_nav_usd: 0.0,
         };
         for (i, debt) in scenario.debt.iter().enumerate() {
@@ -1091,10 +1093,40 @@ fn asset_ref(scenario: &Scenario, name: &str) -> Option<AssetRef> {
         .or_else(|| position(clouds.iter()).map(AssetRef::GpuCloud))
 }
 
-/// The calm liquidation markets of the scenario, in the order of
-/// [`crate::LiquidationKind`]: ASICs, GPUs, BTC, sites.
-fn liquidation_markets(markets: &LiquidationMarkets) -> [LiquidationMarket; LIQUIDATION_KINDS] {
-    [&markets.asic, &markets.gpu, &markets.btc, &markets.site].map(|depth| {
-        LiquidationMarket::from_impact(depth.monthly_volume_usd, depth.impact_percent / 100.0)
-    })
+/// The calm liquidation markets of the scenario's market: each class its kind's depth (ASICs,
+/// GPUs, BTC, sites), then the generations and efficiency bands given their own.
+fn liquidation_markets(market: &Market) -> ClassMarkets {
+    let depths = &market.liquidation;
+    let of = |monthly_volume_usd: f64, impact_percent: f64| {
+        LiquidationMarket::from_impact(monthly_volume_usd, impact_percent / 100.0)
+    };
+    let mut markets = ClassMarkets::per_kind(
+        &[&depths.asic, &depths.gpu, &depths.btc, &depths.site]
+            .map(|depth| of(depth.monthly_volume_usd, depth.impact_percent)),
+    );
+    for depth in &depths.gpu_generation {
+        // Validation names only known generations; an unknown one has no sellers anyway.
+        if let Some(generation) = market
+            .gpu
+            .generations
+            .iter()
+            .position(|g| g.name == depth.generation)
+        {
+            markets.set(
+                LiquidationClass::Gpu {
+                    generation: generation.min(u8::MAX as usize) as u8,
+                },
+                of(depth.monthly_volume_usd, depth.impact_percent),
+            );
+        }
+    }
+    for depth in &depths.asic_band {
+        markets.set(
+            LiquidationClass::Asic {
+                band: asic_band(depth.efficiency_j_per_th),
+            },
+            of(depth.monthly_volume_usd, depth.impact_percent),
+        );
+    }
+    markets
 }

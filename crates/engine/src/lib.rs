@@ -63,10 +63,11 @@ pub use portfolio::{
 pub use project::{Projection, project};
 pub use rating::{Grade, MAX_RATING_HORIZON_YEARS, RatingGrade, rating_grade};
 pub use recovery::{
-    ASIC_BANDS, Claim, ClaimRecovery, Estate, EstateAsset, EstateFull, GPU_GENERATIONS,
-    KindProceeds, LIQUIDATION_CLASSES, LIQUIDATION_KINDS, LiquidationClass, LiquidationKind,
-    LiquidationMarket, LiquidationPrices, MAX_ENTITIES, MAX_ESTATE_ASSETS, MAX_OVERHANG_MONTHS,
-    MAX_SALE_START_MONTH, Recoveries, RecoveryTerms, SaleFactors, SalesLedger, recover_estate,
+    ASIC_BANDS, Claim, ClaimRecovery, ClassMarkets, Estate, EstateAsset, EstateFull,
+    GPU_GENERATIONS, KindProceeds, LIQUIDATION_CLASSES, LIQUIDATION_KINDS, LiquidationClass,
+    LiquidationKind, LiquidationMarket, LiquidationPrices, MAX_ENTITIES, MAX_ESTATE_ASSETS,
+    MAX_OVERHANG_MONTHS, MAX_SALE_START_MONTH, Recoveries, RecoveryTerms, SaleFactors, SalesLedger,
+    recover_estate,
 };
 pub use sensitivity::{Bump, STANDARD_BUMPS, SensitivityRow, sensitivity};
 pub use simulate::{

@@ -427,6 +427,31 @@ impl LiquidationMarket {
     }
 }
 
+/// The depth of every class's market, [`LiquidationClass::index`] order.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ClassMarkets(pub [LiquidationMarket; LIQUIDATION_CLASSES]);
+
+impl ClassMarkets {
+    /// Every class with its kind's market (`per_kind` in [`LiquidationKind::index`] order).
+    pub fn per_kind(per_kind: &[LiquidationMarket; LIQUIDATION_KINDS]) -> Self {
+        Self(std::array::from_fn(|class| {
+            let kind =
+                LiquidationClass::from_index(class).map_or(LiquidationKind::Site, |c| c.kind());
+            per_kind[kind.index()]
+        }))
+    }
+
+    /// The market of `class`.
+    pub fn get(&self, class: LiquidationClass) -> LiquidationMarket {
+        self.0[class.index()]
+    }
+
+    /// Replaces the market of `class`.
+    pub fn set(&mut self, class: LiquidationClass, market: LiquidationMarket) {
+        self.0[class.index()] = market;
+    }
+}
+
 /// Volume (USD at undisturbed value) entering each class's market in each month, from every
 /// seller: the input of [`LiquidationPrices::from_sales`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -517,11 +542,7 @@ impl LiquidationPrices {
     /// [`MAX_OVERHANG_MONTHS`] after the last one. `markets` are per
     /// [`LiquidationKind::index`]; `depth_factor` multiplies `Q` per month from month 0 of the
     /// path (its last value beyond its end, 1 when empty; non-finite or negative = 0).
-    pub fn from_sales(
-        markets: &[LiquidationMarket; LIQUIDATION_KINDS],
-        depth_factor: &[f64],
-        sales: &SalesLedger,
-    ) -> Self {
+    pub fn from_sales(markets: &ClassMarkets, depth_factor: &[f64], sales: &SalesLedger) -> Self {
         let has_volume = |row: &[f64; LIQUIDATION_CLASSES]| row.iter().any(|&v| v > 0.0);
         let (Some(first), Some(last)) = (
             sales.volume_usd.iter().position(has_volume),
@@ -538,7 +559,7 @@ impl LiquidationPrices {
             let depth = depth_at(depth_factor, month);
             let entering = sales.volume_usd.get(month);
             for class in 0..LIQUIDATION_CLASSES {
-                let market = class_market(markets, class);
+                let market = markets.0[class];
                 let volume = market.volume_usd();
                 let q = if volume == 0.0 || depth == 0.0 {
                     0.0
@@ -560,11 +581,7 @@ impl LiquidationPrices {
     }
 
     /// Prices for a single borrower: its estate's sales alone.
-    pub fn for_estate(
-        estate: &Estate,
-        markets: &[LiquidationMarket; LIQUIDATION_KINDS],
-        depth_factor: &[f64],
-    ) -> Self {
+    pub fn for_estate(estate: &Estate, markets: &ClassMarkets, depth_factor: &[f64]) -> Self {
         let mut sales = SalesLedger::new();
         sales.add_estate(estate);
         Self::from_sales(markets, depth_factor, &sales)
@@ -984,15 +1001,6 @@ fn depth_at(depth_factor: &[f64], month: usize) -> f64 {
     )
 }
 
-/// The market of a class index.
-fn class_market(
-    markets: &[LiquidationMarket; LIQUIDATION_KINDS],
-    class: usize,
-) -> LiquidationMarket {
-    let kind = LiquidationClass::from_index(class).map_or(LiquidationKind::Site, |c| c.kind());
-    markets[kind.index()]
-}
-
 /// `(1 + r)^(−months/12)`.
 fn discount_factor(annual_rate: f64, months: f64) -> f64 {
     (1.0 + annual_rate).powf(-months / 12.0)
@@ -1030,8 +1038,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const UNLIMITED: [LiquidationMarket; LIQUIDATION_KINDS] =
+    const UNLIMITED_KINDS: [LiquidationMarket; LIQUIDATION_KINDS] =
         [LiquidationMarket::UNLIMITED; LIQUIDATION_KINDS];
+    const UNLIMITED: ClassMarkets =
+        ClassMarkets([LiquidationMarket::UNLIMITED; LIQUIDATION_CLASSES]);
     const NO_WORKOUT: RecoveryTerms = RecoveryTerms {
         workout_months: 0,
         workout_cost_fraction: 0.0,
@@ -1060,10 +1070,10 @@ mod tests {
     }
 
     /// Markets where only `kind` has finite depth.
-    fn markets_with(kind: LiquidationKind, market: LiquidationMarket) -> [LiquidationMarket; 4] {
-        let mut markets = UNLIMITED;
+    fn markets_with(kind: LiquidationKind, market: LiquidationMarket) -> ClassMarkets {
+        let mut markets = UNLIMITED_KINDS;
         markets[kind.index()] = market;
-        markets
+        ClassMarkets::per_kind(&markets)
     }
 
     fn assert_close(actual: f64, expected: f64) {
@@ -1075,7 +1085,7 @@ mod tests {
 
     fn recover_alone(
         estate: &Estate,
-        markets: &[LiquidationMarket; 4],
+        markets: &ClassMarkets,
         depth_factor: &[f64],
         terms: &RecoveryTerms,
     ) -> Recoveries {
@@ -1521,7 +1531,7 @@ mod tests {
             workout_cost_fraction in -0.2..1.2_f64,
         ) {
             let terms = RecoveryTerms { workout_months, workout_cost_fraction };
-            let out = recover_alone(&estate, &markets, &depth, &terms);
+            let out = recover_alone(&estate, &ClassMarkets::per_kind(&markets), &depth, &terms);
             let sold: f64 = estate
                 .assets()
                 .iter()

@@ -21,7 +21,9 @@
 //! computed once and reused, always by the very expression it replaces, so a path's numbers
 //! are the same to the last bit.
 
-use bitwatt_model::{DAYS_PER_MONTH, DebtKind, HOURS_PER_MONTH, MAX_DEBT_INSTRUMENTS, Renewal};
+use bitwatt_model::{
+    DAYS_PER_MONTH, DebtKind, HOURS_PER_MONTH, MAX_DEBT_INSTRUMENTS, Renewal, asic_band,
+};
 use serde::Serialize;
 
 use crate::borrower::{
@@ -2692,18 +2694,6 @@ fn asset_entity(borrower: &Borrower, asset: AssetRef) -> usize {
         AssetRef::Pledge(d) => borrower.debts[d].entity,
         AssetRef::Site(_) | AssetRef::Fleet(_) | AssetRef::Treasury => 0,
     }
-}
-
-/// Upper edges of the ASIC liquidation markets' efficiency bands (J/TH); a machine belongs to
-/// the first band whose edge is above its efficiency, the least efficient to the last.
-const ASIC_BAND_EDGES_J_PER_TH: [f64; 7] = [14.0, 17.0, 20.0, 24.0, 28.0, 34.0, 45.0];
-
-/// The liquidation band of machines at `j_per_th`.
-fn asic_band(j_per_th: f64) -> u8 {
-    ASIC_BAND_EDGES_J_PER_TH
-        .iter()
-        .position(|&edge| j_per_th < edge)
-        .unwrap_or(ASIC_BAND_EDGES_J_PER_TH.len()) as u8
 }
 
 /// What a path's defaults cost each instrument's lenders: the estate's assets sold into

@@ -22,13 +22,14 @@ pub use fleet::{
     MachineGroup, POWER_PRICE_RANGE_USD_PER_MWH, SAMPLE_FLEET_TOML, sample_fleet,
 };
 pub use scenario::{
-    BOOK_SCHEMA_VERSION, BUILT_IN_EXAMPLES, Backstop, Book, BookBorrower, BookError, BookErrors,
-    CallPrice, ColocationLease, Conversion, Counterparty, Covenants, DAYS_PER_MONTH, Debt,
-    DebtKind, Distributions, EquityIssuance, FACTOR_COUNT, FieldError, FleetBand, GpuCloud,
-    GpuGeneration, GpuMarket, HOURS_PER_MONTH, Hedge, HedgeKind, Holding, LiquidationDepth,
-    LiquidationMarkets, MAX_DEBT_INSTRUMENTS, MAX_HORIZON_MONTHS, MODEL_FACTORS, MachineModel,
-    Market, MarketModel, MiningFleet, NetworkStart, Opex, PIVOT_MINER_TOML, Ppa, Recovery,
-    Refinancing, Renewal, SCENARIO_SCHEMA_VERSION, SECONDS_PER_MONTH, Scenario, ScenarioErrors,
-    Schedule, Seniority, Site, Tax, Treasury, WorldFleet, YearMonth, built_in_example,
-    correlation_cholesky, nearest_correlation, scenario_json_schema,
+    ASIC_BAND_EDGES_J_PER_TH, AsicBandDepth, BOOK_SCHEMA_VERSION, BUILT_IN_EXAMPLES, Backstop,
+    Book, BookBorrower, BookError, BookErrors, CallPrice, ColocationLease, Conversion,
+    Counterparty, Covenants, DAYS_PER_MONTH, Debt, DebtKind, Distributions, EquityIssuance,
+    FACTOR_COUNT, FieldError, FleetBand, GenerationDepth, GpuCloud, GpuGeneration, GpuMarket,
+    HOURS_PER_MONTH, Hedge, HedgeKind, Holding, LiquidationDepth, LiquidationMarkets,
+    MAX_DEBT_INSTRUMENTS, MAX_HORIZON_MONTHS, MODEL_FACTORS, MachineModel, Market, MarketModel,
+    MiningFleet, NetworkStart, Opex, PIVOT_MINER_TOML, Ppa, Recovery, Refinancing, Renewal,
+    SCENARIO_SCHEMA_VERSION, SECONDS_PER_MONTH, Scenario, ScenarioErrors, Schedule, Seniority,
+    Site, Tax, Treasury, WorldFleet, YearMonth, asic_band, built_in_example, correlation_cholesky,
+    nearest_correlation, scenario_json_schema,
 };

@@ -7,10 +7,11 @@ use std::sync::OnceLock;
 use std::sync::atomic::AtomicBool;
 
 use bitwatt_engine::{
-    Liquidation, Portfolio, PortfolioBorrower, PortfolioError, PortfolioMetrics, PortfolioResult,
-    PortfolioShard, RunControl, Shard, SimulationError, Stress, simulate,
+    Borrower, Liquidation, LiquidationClass, LiquidationMarket, Portfolio, PortfolioBorrower,
+    PortfolioError, PortfolioMetrics, PortfolioResult, PortfolioShard, RunControl, Shard,
+    SimulationError, Stress, base_market_path, simulate,
 };
-use bitwatt_model::{Scenario, built_in_example};
+use bitwatt_model::{AsicBandDepth, GenerationDepth, Scenario, asic_band, built_in_example};
 
 use crate::common::scenario;
 
@@ -294,4 +295,70 @@ fn book_shards_round_trip_through_json() {
         PortfolioResult::merge(shards).expect("merges"),
         portfolio.run_all()
     );
+}
+
+/// A GPU generation or an ASIC efficiency band given a market of its own gets it; the other
+/// classes keep their kind's. On the same paths a thin H100 market makes a neocloud holding
+/// H100s lose at least as much on every path and more on some.
+#[test]
+fn generation_and_band_markets_override_their_kind() {
+    let scenario = example("neocloud-abl");
+    let mut thin = scenario.clone();
+    thin.market.liquidation.gpu_generation = vec![GenerationDepth {
+        generation: "H100".to_string(),
+        monthly_volume_usd: 2e6,
+        impact_percent: 40.0,
+    }];
+    thin.market.liquidation.asic_band = vec![AsicBandDepth {
+        efficiency_j_per_th: 16.0,
+        monthly_volume_usd: 3e6,
+        impact_percent: 20.0,
+    }];
+    let borrower = Borrower::with_base_path(&thin, &base_market_path(&thin)).expect("compiles");
+    let markets = &borrower.liquidation_markets;
+    let h100 = thin
+        .market
+        .gpu
+        .generations
+        .iter()
+        .position(|g| g.name == "H100")
+        .expect("an H100 generation") as u8;
+    let depth = |d: &bitwatt_model::LiquidationDepth| {
+        LiquidationMarket::from_impact(d.monthly_volume_usd, d.impact_percent / 100.0)
+    };
+    let kind_gpu = depth(&thin.market.liquidation.gpu);
+    let kind_asic = depth(&thin.market.liquidation.asic);
+    assert_eq!(
+        markets.get(LiquidationClass::Gpu { generation: h100 }),
+        LiquidationMarket::from_impact(2e6, 0.4)
+    );
+    assert_eq!(
+        markets.get(LiquidationClass::Gpu {
+            generation: h100 + 1
+        }),
+        kind_gpu
+    );
+    let band = asic_band(16.0);
+    assert_eq!(band, 1);
+    assert_eq!(
+        markets.get(LiquidationClass::Asic { band }),
+        LiquidationMarket::from_impact(3e6, 0.2)
+    );
+    assert_eq!(markets.get(LiquidationClass::Asic { band: 0 }), kind_asic);
+
+    let stresses: Vec<Stress> = vec!["ai-capex-pullback".parse().expect("a stress")];
+    let (_, deep) = simulate(&scenario, &stresses, 1_000, 5).expect("simulates");
+    let (_, shallow) = simulate(&thin, &stresses, 1_000, 5).expect("simulates");
+    assert_eq!(deep.path_default_month, shallow.path_default_month);
+    let mut more = 0;
+    for (deep, shallow) in deep.path_loss_usd.iter().zip(&shallow.path_loss_usd) {
+        assert!(
+            *shallow >= deep - 1e-9 * deep.abs(),
+            "{shallow} below {deep}"
+        );
+        if *shallow > deep * (1.0 + 1e-9) {
+            more += 1;
+        }
+    }
+    assert!(more > 0, "the thin H100 market never costs more");
 }

@@ -272,27 +272,27 @@ fn stresses_never_raise_revenue_over_their_window() {
 /// market value: the pivot miner's converts default at maturity after a hashprice collapse.
 #[test]
 fn lgd_rises_as_liquidation_markets_thin() {
-    use bitwatt_engine::{LiquidationMarket, LiquidationPrices, recover};
+    use bitwatt_engine::{ClassMarkets, LiquidationMarket, LiquidationPrices, recover};
     let scenario = pivot();
     let stress: Stress = "hashprice-collapse".parse().unwrap();
     let projection = bitwatt_engine::project(&scenario, &[stress]).unwrap();
     let summary = &projection.summary;
     assert!(summary.default.is_some(), "the fixture defaults");
-    let loss_at = |scale: f64| {
-        let markets = projection
-            .borrower
-            .liquidation_markets
-            .map(|m| LiquidationMarket {
-                monthly_volume_usd: m.monthly_volume_usd * scale,
-                ..m
-            });
-        let prices = LiquidationPrices::for_estate(
-            &summary.estate,
-            &markets,
-            &projection.market.liquidation_depth_factor,
-        );
-        recover(summary, &prices)
-    };
+    let loss_at =
+        |scale: f64| {
+            let markets = ClassMarkets(projection.borrower.liquidation_markets.0.map(|m| {
+                LiquidationMarket {
+                    monthly_volume_usd: m.monthly_volume_usd * scale,
+                    ..m
+                }
+            }));
+            let prices = LiquidationPrices::for_estate(
+                &summary.estate,
+                &markets,
+                &projection.market.liquidation_depth_factor,
+            );
+            recover(summary, &prices)
+        };
     let unlimited = loss_at(f64::INFINITY);
     for proceeds in &unlimited.liquidation {
         assert_eq!(proceeds.impacted_value_usd, proceeds.undisturbed_value_usd);

@@ -75,6 +75,52 @@ pub struct LiquidationMarkets {
     /// Depth in the stress regime, in percent of the calm depth.
     #[serde(default = "default_stress_depth_percent")]
     pub stress_depth_percent: f64,
+    /// Markets of particular GPU generations deeper or thinner than `gpu`
+    /// (`[[market.liquidation.gpu_generation]]`).
+    #[serde(default)]
+    pub gpu_generation: Vec<GenerationDepth>,
+    /// Markets of particular efficiency bands of mining machines deeper or thinner than
+    /// `asic` (`[[market.liquidation.asic_band]]`).
+    #[serde(default)]
+    pub asic_band: Vec<AsicBandDepth>,
+}
+
+/// The liquidation market of one GPU generation, replacing `gpu`'s depth for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationDepth {
+    /// The generation (a name of `market.gpu.generations`).
+    pub generation: String,
+    /// Volume the market clears in a month at undisturbed prices (USD).
+    pub monthly_volume_usd: f64,
+    /// Price fall from selling a tenth of the monthly volume (percent).
+    pub impact_percent: f64,
+}
+
+/// The liquidation market of one efficiency band of mining machines, replacing `asic`'s
+/// depth for it. Bands are bounded at 14, 17, 20, 24, 28, 34 and 45 J/TH.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AsicBandDepth {
+    /// An efficiency in the band (J/TH): the band it falls in.
+    pub efficiency_j_per_th: f64,
+    /// Volume the market clears in a month at undisturbed prices (USD).
+    pub monthly_volume_usd: f64,
+    /// Price fall from selling a tenth of the monthly volume (percent).
+    pub impact_percent: f64,
+}
+
+/// Upper edges of the efficiency bands of mining machines' liquidation markets (J/TH): a
+/// machine is in the first band whose edge is above its efficiency, the least efficient in
+/// the last.
+pub const ASIC_BAND_EDGES_J_PER_TH: [f64; 7] = [14.0, 17.0, 20.0, 24.0, 28.0, 34.0, 45.0];
+
+/// The liquidation band of machines at `j_per_th` (0 = most efficient).
+pub fn asic_band(j_per_th: f64) -> u8 {
+    ASIC_BAND_EDGES_J_PER_TH
+        .iter()
+        .position(|&edge| j_per_th < edge)
+        .unwrap_or(ASIC_BAND_EDGES_J_PER_TH.len()) as u8
 }
 
 /// One asset class's liquidation market in the calm regime.
@@ -351,6 +397,8 @@ impl Default for LiquidationMarkets {
             btc: default_btc_depth(),
             site: default_site_depth(),
             stress_depth_percent: default_stress_depth_percent(),
+            gpu_generation: Vec::new(),
+            asic_band: Vec::new(),
         }
     }
 }

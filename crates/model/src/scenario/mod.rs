@@ -24,8 +24,8 @@ pub use borrower::{
 pub use capital::{EquityIssuance, Hedge, HedgeKind, Recovery};
 pub use debt::{CallPrice, Covenants, Debt, DebtKind, Refinancing, Schedule, Seniority};
 pub use market::{
-    FleetBand, GpuGeneration, GpuMarket, LiquidationDepth, LiquidationMarkets, Market,
-    NetworkStart, WorldFleet,
+    ASIC_BAND_EDGES_J_PER_TH, AsicBandDepth, FleetBand, GenerationDepth, GpuGeneration, GpuMarket,
+    LiquidationDepth, LiquidationMarkets, Market, NetworkStart, WorldFleet, asic_band,
 };
 pub use market_model::{
     FACTOR_COUNT, MODEL_FACTORS, MarketModel, correlation_cholesky, nearest_correlation,

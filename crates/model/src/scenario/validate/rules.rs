@@ -16,10 +16,10 @@ use crate::fleet::{
     format_bound,
 };
 use crate::scenario::{
-    ColocationLease, Conversion, Counterparty, Debt, FACTOR_COUNT, GpuCloud, GpuMarket, Hedge,
-    LiquidationMarkets, MAX_HORIZON_MONTHS, MODEL_FACTORS, Market, MarketModel, MiningFleet,
-    NetworkStart, SCENARIO_SCHEMA_VERSION, Scenario, Site, Treasury, WorldFleet, YearMonth,
-    correlation_cholesky,
+    ASIC_BAND_EDGES_J_PER_TH, ColocationLease, Conversion, Counterparty, Debt, FACTOR_COUNT,
+    GpuCloud, GpuMarket, Hedge, LiquidationMarkets, MAX_HORIZON_MONTHS, MODEL_FACTORS, Market,
+    MarketModel, MiningFleet, NetworkStart, SCENARIO_SCHEMA_VERSION, Scenario, Site, Treasury,
+    WorldFleet, YearMonth, asic_band, correlation_cholesky,
 };
 
 /// Largest amount of money a field accepts (USD): beyond it a figure is a typo.
@@ -466,17 +466,18 @@ fn check_market(root: &DeTable<'_>, report: &mut Report) -> Names {
     {
         check_world_fleet(&world_fleet, report);
     }
-    if let Some(liquidation) = table.get("liquidation")
-        && let Some(liquidation) = read(liquidation, "market.liquidation", &[], report)
-    {
-        check_liquidation(&liquidation, report);
+    let liquidation = table.get("liquidation").and_then(|liquidation| {
+        read::<LiquidationMarkets>(liquidation, "market.liquidation", &[], report)
+    });
+    if let Some(liquidation) = &liquidation {
+        check_liquidation(liquidation, report);
     }
     if let Some(model) = table.get("model")
         && let Some(model) = read(model, "market.model", &[], report)
     {
         check_model(&model, report);
     }
-    match table.get("gpu") {
+    let generations = match table.get("gpu") {
         None => default_generations(),
         Some(gpu) => match read::<GpuMarket>(gpu, "market.gpu", &[], report) {
             Some(gpu) => {
@@ -485,7 +486,19 @@ fn check_market(root: &DeTable<'_>, report: &mut Report) -> Names {
             }
             None => Names::unknown(),
         },
+    };
+    if let Some(liquidation) = &liquidation {
+        for (i, depth) in liquidation.gpu_generation.iter().enumerate() {
+            let mut fields = Fields::new(report, format!("market.liquidation.gpu_generation[{i}]"));
+            fields.reference(
+                "generation",
+                &depth.generation,
+                "a GPU generation of market.gpu.generations",
+                Names::all(&[&generations]),
+            );
+        }
     }
+    generations
 }
 
 fn check_market_scalars(market: &Market, report: &mut Report) {
@@ -818,6 +831,71 @@ fn check_liquidation(liquidation: &LiquidationMarkets, report: &mut Report) {
         100.0,
         "% of the calm depth",
     );
+    let overrides = liquidation
+        .gpu_generation
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            (
+                format!("gpu_generation[{i}]"),
+                d.monthly_volume_usd,
+                d.impact_percent,
+            )
+        })
+        .chain(liquidation.asic_band.iter().enumerate().map(|(i, d)| {
+            (
+                format!("asic_band[{i}]"),
+                d.monthly_volume_usd,
+                d.impact_percent,
+            )
+        }));
+    for (class, volume, impact) in overrides {
+        fields.positive(
+            &format!("{class}.monthly_volume_usd"),
+            volume,
+            MAX_AMOUNT_USD,
+            "USD a month",
+        );
+        fields.half_open(
+            &format!("{class}.impact_percent"),
+            impact,
+            0.0,
+            100.0,
+            "% price fall from selling a tenth of the monthly volume",
+        );
+    }
+    for (i, band) in liquidation.asic_band.iter().enumerate() {
+        fields.range(
+            &format!("asic_band[{i}].efficiency_j_per_th"),
+            band.efficiency_j_per_th,
+            1.0,
+            1_000.0,
+            "J/TH",
+        );
+    }
+    let mut seen = Vec::new();
+    for (i, depth) in liquidation.gpu_generation.iter().enumerate() {
+        if seen.contains(&&depth.generation) {
+            fields.push(
+                &format!("gpu_generation[{i}].generation"),
+                format!("{:?}", depth.generation),
+                "each generation at most once".to_string(),
+            );
+        }
+        seen.push(&depth.generation);
+    }
+    let mut bands = Vec::new();
+    for (i, band) in liquidation.asic_band.iter().enumerate() {
+        let index = asic_band(band.efficiency_j_per_th);
+        if bands.contains(&index) {
+            fields.push(
+                &format!("asic_band[{i}].efficiency_j_per_th"),
+                band.efficiency_j_per_th.to_string(),
+                format!("each band at most once (edges {ASIC_BAND_EDGES_J_PER_TH:?} J/TH)"),
+            );
+        }
+        bands.push(index);
+    }
 }
 
 fn check_network(network: &NetworkStart, report: &mut Report) {

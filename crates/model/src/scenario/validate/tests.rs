@@ -741,3 +741,30 @@ fn asset_correlations_are_correlations() {
         .expect("an offtaker");
     assert_eq!(offtaker.asset_correlation, 0.24);
 }
+
+#[test]
+fn generation_and_band_liquidation_markets_are_checked() {
+    let text = format!(
+        "{MINIMAL}\n[market.liquidation]\n\
+         gpu_generation = [{{ generation = \"H100\", monthly_volume_usd = 5e8, impact_percent = 10 }}, \
+         {{ generation = \"Z9000\", monthly_volume_usd = 5e8, impact_percent = 10 }}, \
+         {{ generation = \"H100\", monthly_volume_usd = -1, impact_percent = 10 }}]\n\
+         asic_band = [{{ efficiency_j_per_th = 15, monthly_volume_usd = 1e8, impact_percent = 10 }}, \
+         {{ efficiency_j_per_th = 16.5, monthly_volume_usd = 1e8, impact_percent = 100 }}]\n"
+    );
+    let errors = errors_of(&text);
+    let unknown = error_at(&errors, "market.liquidation.gpu_generation[1].generation");
+    assert!(unknown.expected.contains("GPU generation"), "{unknown}");
+    error_at(&errors, "market.liquidation.gpu_generation[2].generation");
+    error_at(
+        &errors,
+        "market.liquidation.gpu_generation[2].monthly_volume_usd",
+    );
+    let band = error_at(
+        &errors,
+        "market.liquidation.asic_band[1].efficiency_j_per_th",
+    );
+    assert!(band.expected.contains("each band at most once"), "{band}");
+    error_at(&errors, "market.liquidation.asic_band[1].impact_percent");
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+}
