@@ -6,6 +6,7 @@ use bitwatt_model::{
     MachineModel, Renewal, Scenario, Schedule, Seniority, YearMonth, find_catalog_model,
 };
 
+use crate::idiosyncratic::IdiosyncraticPlan;
 use crate::market::{MarketPath, base_market_path};
 use crate::recovery::{LIQUIDATION_KINDS, LiquidationMarket, MAX_ESTATE_ASSETS, RecoveryTerms};
 use crate::waterfall::{opening_net_asset_value, project_ebitda_usd};
@@ -71,6 +72,9 @@ pub struct Borrower {
     /// Net asset value at the start, valued on the base case: the shareholders' stake that
     /// every path's equity IRR starts from (USD).
     pub opening_nav_usd: f64,
+    /// The borrower's own random risks (site outages, conversion delays), drawn per path into
+    /// [`crate::PathBuffers::idiosyncratic`].
+    pub idiosyncratic: IdiosyncraticPlan,
 }
 
 /// A site.
@@ -727,6 +731,7 @@ impl Borrower {
             },
             liquidation_markets: liquidation_markets(&scenario.market.liquidation),
             opening_nav_usd: 0.0,
+            idiosyncratic: IdiosyncraticPlan::new(scenario, t_of),
         };
         for (i, debt) in scenario.debt.iter().enumerate() {
             let plan = debt_plan(scenario, &borrower, base, i, debt, debt_entity[i])?;
