@@ -314,3 +314,82 @@ fn drawing_and_running_a_path_allocates_nothing() {
     }
     assert_eq!(allocations, 0, "allocations drawing and running");
 }
+
+/// A miner converting 20 MW of its site into a GPU cloud, without debt.
+const GPU_PIVOT: &str = r#"schema_version = 1
+name = "GPU pivot"
+start_month = "2026-01"
+horizon_months = 48
+opening_cash_usd = 2e9
+
+[[site]]
+name = "Texas"
+grid_capacity_mw = 60
+
+[[mining_fleet]]
+name = "S21 XP"
+site = "Texas"
+model = "Antminer S21 XP"
+count = 5000
+
+[[gpu_cloud]]
+name = "Cloud"
+site = "Texas"
+generation = "H100"
+gpu_count = 10_000
+capex_usd_per_gpu = 50_000
+power_kw_per_gpu = 1.275
+start_month = "2026-07"
+
+[[conversion]]
+name = "Hall"
+site = "Texas"
+critical_it_mw = 20
+start_month = "2026-01"
+duration_months = 6
+capex_usd_per_mw = 1e6
+feeds = "Cloud"
+
+[idiosyncratic]
+site_outage_events_per_year = 0
+conversion_delay_probability_percent = 100
+"#;
+
+#[test]
+fn a_late_conversion_holds_back_the_gpu_cloud_it_feeds_and_outages_dim_it() {
+    let pivot = scenario(GPU_PIVOT);
+    let borrower = Borrower::new(&pivot).expect("compiles");
+    let market = flat_path_for(&pivot);
+    let mut buffers = PathBuffers::new(&borrower);
+    let first_revenue = |buffers: &PathBuffers| {
+        buffers
+            .rows
+            .iter()
+            .position(|row| row.gpu_revenue_usd > 0.0)
+    };
+    run_path(&borrower, &market, &mut buffers);
+    assert_eq!(first_revenue(&buffers), Some(6));
+    let on_time: Vec<f64> = buffers.rows.iter().map(|r| r.gpu_revenue_usd).collect();
+    let mining: Vec<f64> = buffers.rows.iter().map(|r| r.hashrate_phs).collect();
+    let mined_on_time: Vec<f64> = buffers.rows.iter().map(|r| r.btc_mined).collect();
+    buffers.idiosyncratic.set_conversion_delay_months(0, 5);
+    run_path(&borrower, &market, &mut buffers);
+    assert_eq!(first_revenue(&buffers), Some(11));
+    let late: Vec<f64> = buffers.rows.iter().map(|r| r.gpu_revenue_usd).collect();
+    // The same revenue once it runs (the GPUs age from their purchase), and the same mining:
+    // the MW left mining as scheduled.
+    assert_eq!(late[11..], on_time[11..]);
+    let late_mining: Vec<f64> = buffers.rows.iter().map(|r| r.hashrate_phs).collect();
+    assert_eq!(late_mining, mining);
+    // Five dark days at the site in month 20 cut the cloud's revenue by 5 / 30.4375.
+    buffers.idiosyncratic.clear();
+    buffers.idiosyncratic.set_site_dark_days(0, 20, 5.0);
+    run_path(&borrower, &market, &mut buffers);
+    let expected = on_time[20] * (1.0 - 5.0 / DAYS_PER_MONTH);
+    let dimmed = buffers.rows[20].gpu_revenue_usd;
+    assert!(
+        (dimmed - expected).abs() <= 1e-9 * expected,
+        "{dimmed} vs {expected}"
+    );
+    assert!(buffers.rows[20].btc_mined < mined_on_time[20]);
+}
