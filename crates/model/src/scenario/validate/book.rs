@@ -587,6 +587,20 @@ maturity_month = "2028-12"
             [Holding::Share(0.2), Holding::Share(0.0)]
         );
         assert_eq!(holdings("Helios (Galaxy-like)").len(), 1);
+        let risk = |name: &str| {
+            let borrower = book.borrowers.iter().find(|b| b.name == name).unwrap();
+            borrower.scenario.idiosyncratic.clone()
+        };
+        // The book's [borrower.idiosyncratic] replaces the scenario's 30 %.
+        assert_eq!(
+            risk("Helios (Galaxy-like)").conversion_delay_probability_percent,
+            50.0
+        );
+        assert_eq!(
+            risk("CoreWeave Host Co.").conversion_delay_probability_percent,
+            30.0
+        );
+        assert_eq!(risk("Hydro Hash Ltd.").site_outage_events_per_year, 0.5);
         assert_eq!(
             holdings("Lake Mariner Compute Inc."),
             [Holding::Share(0.1), Holding::Share(0.1)]
