@@ -6,6 +6,7 @@ use bitwatt_model::{
     Renewal, Scenario, Schedule, Seniority, YearMonth, asic_band, find_catalog_model,
 };
 
+use crate::idiosyncratic::IdiosyncraticPlan;
 use crate::market::{MarketPath, base_market_path};
 use crate::recovery::{
     ClassMarkets, LiquidationClass, LiquidationMarket, MAX_ESTATE_ASSETS, RecoveryTerms,
@@ -73,6 +74,9 @@ pub struct Borrower {
     /// Net asset value at the start, valued on the base case: the shareholders' stake that
     /// every path's equity IRR starts from (USD).
     pub opening_nav_usd: f64,
+    /// The borrower's own random risks (site outages, conversion delays), drawn per path into
+    /// [`crate::PathBuffers::idiosyncratic`].
+    pub idiosyncratic: IdiosyncraticPlan,
 }
 
 /// A site.
@@ -729,6 +733,7 @@ impl Borrower {
             },
             liquidation_markets: liquidation_markets(&scenario.market),
             opening_nav_usd: 0.0,
+            idiosyncratic: IdiosyncraticPlan::new(scenario, t_of),
         };
         for (i, debt) in scenario.debt.iter().enumerate() {
             let plan = debt_plan(scenario, &borrower, base, i, debt, debt_entity[i])?;

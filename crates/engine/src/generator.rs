@@ -112,6 +112,17 @@ impl RandomKey {
         RandomKey(hasher.finalize().into())
     }
 
+    /// The key of a borrower's own draws (site outages, conversion delays): the run's key and
+    /// the borrower's name, so that a borrower has the same luck whatever the other borrowers
+    /// of a book.
+    pub fn borrower(&self, name: &str) -> RandomKey {
+        let mut hasher = Sha256::new();
+        hasher.update(self.0);
+        hasher.update(b"borrower");
+        hasher.update(name.as_bytes());
+        RandomKey(hasher.finalize().into())
+    }
+
     /// The generator of `lane` of path `path`'s stream.
     pub fn lane(&self, path: u64, lane: u64) -> ChaCha8Rng {
         let mut rng = ChaCha8Rng::from_seed(self.0);

@@ -19,6 +19,7 @@
 mod borrower;
 mod generator;
 mod headroom;
+mod idiosyncratic;
 mod instruments;
 mod market;
 mod mining;
@@ -44,6 +45,10 @@ pub use generator::{
 pub use headroom::{
     Breach, CovenantHeadroom, CovenantLevel, FirstBreach, HEADROOM_GRID_STEPS,
     HEADROOM_SEARCH_RANGE, HEADROOM_TOLERANCE, Headroom, HeadroomSolver, Lever, headroom,
+};
+pub use idiosyncratic::{
+    ConversionRisk, DELAY_LANE, FedCapacity, IdiosyncraticDraws, IdiosyncraticPlan, OUTAGE_LANE,
+    draw_idiosyncratic,
 };
 pub use market::{
     MarketPath, base_fees_btc_per_block, base_market_path, bridge_crossing_probability,

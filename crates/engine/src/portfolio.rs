@@ -3,7 +3,10 @@
 //!
 //! Every borrower of the book runs on the same generated market path; the generator draws the
 //! defaults of every borrower's tenants, guarantors and offtakers, each keyed by its name, so
-//! a counterparty several borrowers depend on fails on the same paths for all of them. On
+//! a counterparty several borrowers depend on fails on the same paths for all of them. Each
+//! borrower's own risks (`[idiosyncratic]`: site outages, conversion delays) are drawn from
+//! the key of its name in the book, so its luck does not depend on the other borrowers (a
+//! borrower named as its scenario has `simulate`'s luck). On
 //! each path the defaulted borrowers' estates are recovered twice, on the same random
 //! numbers:
 //! * **shared** liquidation: every defaulted estate enters one [`SalesLedger`], the
@@ -339,6 +342,18 @@ impl Portfolio {
             });
         }
         let key = RandomKey::from_seed(self.fingerprint.seed);
+        // Each borrower's own risks are drawn from the key of its name in the book.
+        let borrower_keys: Vec<Option<RandomKey>> = self
+            .borrowers
+            .iter()
+            .zip(&self.names)
+            .map(|(borrower, name)| {
+                borrower
+                    .idiosyncratic
+                    .is_active()
+                    .then(|| key.borrower(name))
+            })
+            .collect();
         let threads = rayon::current_num_threads().max(1) as u64;
         let mut result = PortfolioShard {
             fingerprint: self.fingerprint.clone(),
@@ -367,7 +382,7 @@ impl Portfolio {
                         summaries: Vec::with_capacity(self.borrowers.len()),
                     },
                     |worker, chunk| {
-                        let values = self.run_chunk(&key, chunk, worker);
+                        let values = self.run_chunk((&key, &borrower_keys), chunk, worker);
                         if let Some(progress) = progress {
                             progress(values.book_loss_shared_usd.len() as u64);
                         }
@@ -393,7 +408,12 @@ impl Portfolio {
     }
 
     /// Runs the paths of chunk `chunk`.
-    fn run_chunk(&self, key: &RandomKey, chunk: u64, worker: &mut Worker) -> PathValues {
+    fn run_chunk(
+        &self,
+        keys: (&RandomKey, &[Option<RandomKey>]),
+        chunk: u64,
+        worker: &mut Worker,
+    ) -> PathValues {
         let first = chunk * CHUNK_PATHS;
         let last = (first + CHUNK_PATHS).min(self.fingerprint.paths);
         let paths = (last - first) as usize;
@@ -403,18 +423,32 @@ impl Portfolio {
             defaults: Vec::new(),
         };
         for path in first..last {
-            self.run_one(key, path, worker, &mut out);
+            self.run_one(keys, path, worker, &mut out);
         }
         out
     }
 
     /// Runs every borrower on path `path` and appends their values to `out`.
-    fn run_one(&self, key: &RandomKey, path: u64, worker: &mut Worker, out: &mut PathValues) {
+    fn run_one(
+        &self,
+        (key, borrower_keys): (&RandomKey, &[Option<RandomKey>]),
+        path: u64,
+        worker: &mut Worker,
+        out: &mut PathValues,
+    ) {
         let market = &mut worker.market;
         self.generator
             .generate_with(key, path, market, &mut worker.scratch);
         worker.summaries.clear();
-        for (borrower, buffers) in self.borrowers.iter().zip(&mut worker.buffers) {
+        for ((borrower, buffers), borrower_key) in self
+            .borrowers
+            .iter()
+            .zip(&mut worker.buffers)
+            .zip(borrower_keys)
+        {
+            if let Some(borrower_key) = borrower_key {
+                buffers.idiosyncratic.draw(borrower, borrower_key, path);
+            }
             worker.summaries.push(run_path(borrower, market, buffers));
         }
         // Every defaulted estate sells into the book's markets (the market's, whichever

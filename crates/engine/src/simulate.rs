@@ -659,6 +659,8 @@ pub struct ShardResult {
 /// A scenario ready to simulate: the borrower compiled and the generator built once.
 pub struct Simulation {
     borrower: Borrower,
+    /// The scenario's name: the key of the borrower's own draws is the run's key and it.
+    name: String,
     generator: MarketGenerator,
     fingerprint: Fingerprint,
     risk_free_per_year: f64,
@@ -692,6 +694,7 @@ impl Simulation {
         let base = base_market_path(sizing);
         Ok(Simulation {
             borrower: Borrower::with_base_path(scenario, &base)?,
+            name: scenario.name.clone(),
             generator: MarketGenerator::new(scenario, stresses)?,
             fingerprint: Fingerprint::of_run(scenario, stresses, paths, seed),
             risk_free_per_year: scenario.market.sofr_percent / 100.0,
@@ -720,6 +723,12 @@ impl Simulation {
         let months = self.borrower.horizon_months;
         let debts = self.borrower.debts.len();
         let key = RandomKey::from_seed(self.fingerprint.seed);
+        // The borrower's own risks (outages, conversion delays), if it has any.
+        let borrower_key = self
+            .borrower
+            .idiosyncratic
+            .is_active()
+            .then(|| key.borrower(&self.name));
         let threads = rayon::current_num_threads().max(1);
         let thread_fans: Vec<Mutex<Fans>> = (0..threads)
             .map(|_| Mutex::new(Fans::new(months)))
@@ -762,7 +771,7 @@ impl Simulation {
                         let slot = rayon::current_thread_index().unwrap_or(0) % threads;
                         let mut fans = thread_fans[slot].lock().expect("fans lock");
                         let result = self.run_chunk(
-                            &key,
+                            (&key, borrower_key.as_ref()),
                             chunk,
                             (market, buffers, scratch),
                             &mut fans,
@@ -805,10 +814,11 @@ impl Simulation {
         Ok(result)
     }
 
-    /// Runs chunk `chunk`, adding its monthly values to `fans`.
+    /// Runs chunk `chunk` on the run's key and the borrower's (where it has risks of its
+    /// own), adding its monthly values to `fans`.
     fn run_chunk(
         &self,
-        key: &RandomKey,
+        (key, borrower_key): (&RandomKey, Option<&RandomKey>),
         chunk: u64,
         (market, buffers, scratch): (&mut MarketPath, &mut PathBuffers, &mut GeneratorScratch),
         fans: &mut Fans,
@@ -831,6 +841,9 @@ impl Simulation {
         };
         for path in first..last {
             self.generator.generate_with(key, path, market, scratch);
+            if let Some(borrower_key) = borrower_key {
+                buffers.idiosyncratic.draw(borrower, borrower_key, path);
+            }
             let (outcome, months_run) = self.run_one(path, market, buffers);
             let summary = &mut result.summary;
             let tally = &mut result.tally;

@@ -29,6 +29,7 @@ use serde::Serialize;
 use crate::borrower::{
     AssetRef, Borrower, DebtPlan, FleetPlan, GpuPlan, LeasePlan, Rate, SitePlan,
 };
+use crate::idiosyncratic::{FedCapacity, IdiosyncraticDraws};
 use crate::instruments::{MarginCall, abl_draw_usd, borrowing_base_shortfall_usd};
 use crate::market::{MarketPath, hashprice_of};
 use crate::recovery::{
@@ -683,7 +684,18 @@ pub struct PathBuffers {
     leases: Vec<LeaseState>,
     /// Month each GPU cloud's offtaker defaults on the path, if it does.
     offtaker_default_t: Vec<Option<usize>>,
+    /// First month each lease's rent and opex may run on the path (`i64::MIN` unless a late
+    /// conversion holds it back).
+    lease_service_from: Vec<i64>,
+    /// First month of service of each GPU cloud on the path: its start, or later where a late
+    /// conversion holds it back.
+    cloud_start_t: Vec<i64>,
     discounts: DiscountTables,
+    /// The borrower's own random risks on the next path (site outages, conversion delays):
+    /// empty unless drawn ([`crate::draw_idiosyncratic`], [`IdiosyncraticDraws::draw`]) or set
+    /// by hand, and then kept for every later path until drawn again or cleared. Empty draws
+    /// change nothing.
+    pub idiosyncratic: IdiosyncraticDraws,
 }
 
 impl PathBuffers {
@@ -719,7 +731,10 @@ impl PathBuffers {
             lease_first_rent: Vec::with_capacity(borrower.leases.len()),
             leases: Vec::with_capacity(borrower.leases.len()),
             offtaker_default_t: Vec::with_capacity(borrower.gpu_clouds.len()),
+            lease_service_from: Vec::with_capacity(borrower.leases.len()),
+            cloud_start_t: Vec::with_capacity(borrower.gpu_clouds.len()),
             discounts: DiscountTables::default(),
+            idiosyncratic: IdiosyncraticDraws::new(borrower),
         };
         buffers.discounts.cover(borrower);
         buffers
@@ -831,7 +846,44 @@ impl PathBuffers {
                     .as_deref()
                     .and_then(|name| market.counterparty_default_month(name))
             }));
+        self.lease_service_from.clear();
+        self.lease_service_from
+            .resize(borrower.leases.len(), i64::MIN);
+        self.cloud_start_t.clear();
+        self.cloud_start_t
+            .extend(borrower.gpu_clouds.iter().map(|c| c.start_t));
+        if self.idiosyncratic.has_delays() {
+            self.delay_conversions(borrower);
+        }
         self.discounts.cover(borrower);
+    }
+
+    /// Holds back the leases and GPU clouds fed by the late conversions of the path's draws:
+    /// a conversion `d` months late is ready `d` months after its scheduled completion, and
+    /// the capacity it feeds serves from the later of its own start and then.
+    fn delay_conversions(&mut self, borrower: &Borrower) {
+        for (c, risk) in borrower.idiosyncratic.conversions.iter().enumerate() {
+            let delay = self.idiosyncratic.conversion_delay_months(c);
+            // A conversion complete before the first month cannot be late.
+            if delay == 0 || risk.completion_t <= 0 {
+                continue;
+            }
+            let ready = risk.completion_t + i64::from(delay);
+            match risk.feeds {
+                FedCapacity::Lease(i) if i < borrower.leases.len() => {
+                    let from = &mut self.lease_service_from[i];
+                    *from = (*from).max(ready);
+                    if let Some(first) = &mut self.lease_first_rent[i] {
+                        *first = (*first).max(ready as usize);
+                    }
+                }
+                FedCapacity::GpuCloud(i) if i < borrower.gpu_clouds.len() => {
+                    let start = &mut self.cloud_start_t[i];
+                    *start = (*start).max(ready);
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -954,7 +1006,10 @@ struct PathRun<'a> {
     lease_first_rent: &'a [Option<usize>],
     leases: &'a mut [LeaseState],
     offtaker_default_t: &'a [Option<usize>],
+    lease_service_from: &'a [i64],
+    cloud_start_t: &'a [i64],
     discounts: &'a DiscountTables,
+    idiosyncratic: &'a IdiosyncraticDraws,
     summary: PathSummary,
     /// BTC held in treasury.
     btc_held: f64,
@@ -1002,7 +1057,10 @@ impl<'a> PathRun<'a> {
             lease_first_rent,
             leases,
             offtaker_default_t,
+            lease_service_from,
+            cloud_start_t,
             discounts,
+            idiosyncratic,
         } = b;
         let mut run = PathRun {
             borrower,
@@ -1027,7 +1085,10 @@ impl<'a> PathRun<'a> {
             lease_first_rent,
             leases,
             offtaker_default_t,
+            lease_service_from,
+            cloud_start_t,
             discounts,
+            idiosyncratic,
             summary: PathSummary {
                 months_run: 0,
                 default: None,
@@ -1172,6 +1233,7 @@ impl<'a> PathRun<'a> {
             entities: self.entities,
             sites: None,
             lease_first_rent: self.lease_first_rent,
+            cloud_start_t: self.cloud_start_t,
             discounts: self.discounts,
             btc_held: self.btc_held,
             debts: self.debts,
@@ -1210,6 +1272,7 @@ impl<'a> PathRun<'a> {
             entities: self.entities,
             sites: Some(self.sites),
             lease_first_rent: self.lease_first_rent,
+            cloud_start_t: self.cloud_start_t,
             discounts: self.discounts,
             btc_held: self.btc_held,
             debts: self.debts,
@@ -1289,11 +1352,18 @@ impl<'a> PathRun<'a> {
             sites[plan.site].demand_mw += state.demand_mw;
         }
         let parent = &mut self.entity_month[0];
+        let outages = self.idiosyncratic.has_outages();
         let mut btc_mined = 0.0;
         for (plan, state) in self.fleet_plans.iter().zip(self.fleets.iter_mut()) {
             let site = &site_plans[plan.site];
             let site_month = &mut sites[plan.site];
             state.run_at(site_month.share_of(site.mining_budget_mw[t]), plan, site);
+            let availability = if outages {
+                self.idiosyncratic
+                    .site_availability(plan.site, t, availability)
+            } else {
+                availability
+            };
             let btc =
                 state.hashrate_hs / network_hs * reward_btc * (1.0 - plan.pool_fee) * availability;
             let mwh = state.mwh * availability;
@@ -1351,8 +1421,14 @@ impl<'a> PathRun<'a> {
         let borrower = self.borrower;
         let t = month.t;
         let availability = month.availability;
-        for (lease, state) in borrower.leases.iter().zip(self.leases.iter_mut()) {
-            if self.entities[lease.entity].defaulted {
+        for ((lease, state), &from) in borrower
+            .leases
+            .iter()
+            .zip(self.leases.iter_mut())
+            .zip(self.lease_service_from)
+        {
+            // A lease held back by a late conversion neither earns nor costs until served.
+            if self.entities[lease.entity].defaulted || (t as i64) < from {
                 continue;
             }
             let rent = lease_income_usd(lease, state, self.market, t);
@@ -1373,9 +1449,15 @@ impl<'a> PathRun<'a> {
                 self.entity_month[cloud.entity].growth_capex += capex;
             }
             let tt = t as i64;
-            if tt < cloud.start_t || tt >= cloud.end_t {
+            if tt < self.cloud_start_t[c] || tt >= cloud.end_t {
                 continue;
             }
+            let availability = if self.idiosyncratic.has_outages() {
+                self.idiosyncratic
+                    .site_availability(cloud.site, t, availability)
+            } else {
+                availability
+            };
             let revenue =
                 gpu_revenue_usd(cloud, self.market, t, self.offtaker_default_t[c]) * availability;
             let power =
@@ -2196,6 +2278,7 @@ impl<'a> PathRun<'a> {
             entities: self.entities,
             sites: Some(self.sites),
             lease_first_rent: self.lease_first_rent,
+            cloud_start_t: self.cloud_start_t,
             discounts: self.discounts,
             btc_held: self.btc_held,
             debts: self.debts,
@@ -2484,6 +2567,8 @@ struct Valuation<'v> {
     /// The sites' power prices this month, where already computed.
     sites: Option<&'v [SiteMonth]>,
     lease_first_rent: &'v [Option<usize>],
+    /// First month of service of each GPU cloud on the path.
+    cloud_start_t: &'v [i64],
     discounts: &'v DiscountTables,
     btc_held: f64,
     debts: &'v [DebtState],
@@ -2567,7 +2652,7 @@ impl Valuation<'_> {
                     return (AssetClass::Gpus, 0.0);
                 }
                 let next = t as i64 + 1;
-                let first = cloud.start_t.max(next);
+                let first = self.cloud_start_t[i].max(next);
                 let remaining = cloud.end_t - first;
                 if remaining <= 0 {
                     return (AssetClass::Gpus, 0.0);

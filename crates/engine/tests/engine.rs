@@ -16,6 +16,8 @@ mod finance;
 mod generator;
 #[path = "engine/headroom.rs"]
 mod headroom;
+#[path = "engine/idiosyncratic.rs"]
+mod idiosyncratic;
 #[path = "engine/instruments.rs"]
 mod instruments;
 #[path = "engine/network.rs"]

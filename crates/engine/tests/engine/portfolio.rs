@@ -11,7 +11,9 @@ use bitwatt_engine::{
     PortfolioError, PortfolioMetrics, PortfolioResult, PortfolioShard, RunControl, Shard,
     SimulationError, Stress, base_market_path, simulate,
 };
-use bitwatt_model::{AsicBandDepth, GenerationDepth, Scenario, asic_band, built_in_example};
+use bitwatt_model::{
+    AsicBandDepth, GenerationDepth, IdiosyncraticRisk, Scenario, asic_band, built_in_example,
+};
 
 use crate::common::scenario;
 
@@ -361,4 +363,32 @@ fn generation_and_band_markets_override_their_kind() {
         }
     }
     assert!(more > 0, "the thin H100 market never costs more");
+}
+
+/// A borrower's own risks (site outages, conversion delays) are keyed by its name in the
+/// book: named as its scenario, a book of one is `simulate` path by path; renamed, it draws
+/// other luck.
+#[test]
+fn idiosyncratic_risks_are_keyed_by_the_borrowers_name() {
+    let mut pivot = example("pivot-miner");
+    pivot.idiosyncratic = IdiosyncraticRisk {
+        site_outage_events_per_year: 2.0,
+        site_outage_event_days: 10.0,
+        conversion_delay_probability_percent: 60.0,
+        conversion_delay_mean_months: 6.0,
+    };
+    let (paths, seed) = (1_200, 17);
+    let (_, single) = simulate(&pivot, &[], paths, seed).expect("simulates");
+    let named = Portfolio::new(&pivot, &[whole(&pivot.name, &pivot)], &[], paths, seed)
+        .expect("a book")
+        .run_all();
+    assert_eq!(named.default_months(0), single.path_default_month);
+    assert_eq!(
+        named.losses_usd(0, Liquidation::Independent),
+        single.path_loss_usd
+    );
+    let renamed = Portfolio::new(&pivot, &[whole("Another name", &pivot)], &[], paths, seed)
+        .expect("a book")
+        .run_all();
+    assert_ne!(renamed.default_months(0), single.path_default_month);
 }

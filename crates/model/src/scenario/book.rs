@@ -9,6 +9,9 @@
 //! [[borrower]]
 //! scenario = "miners/core-miner.toml" # relative to the book file's directory
 //! share_percent = 25                  # of every instrument; default 100
+//! [borrower.idiosyncratic]            # optional; replaces the scenario's [idiosyncratic]
+//! site_outage_events_per_year = 0.5
+//! site_outage_event_days = 5
 //!
 //! [[borrower]]
 //! name = "GPU cloud"                  # optional; default: the scenario's name
@@ -51,7 +54,8 @@ pub struct Book {
 pub struct BookBorrower {
     /// Unique within the book (default: the scenario's name).
     pub name: String,
-    /// The borrower's own scenario: its debt is sized on its own base case.
+    /// The borrower's own scenario: its debt is sized on its own base case. Its
+    /// `idiosyncratic` table is the book's `[borrower.idiosyncratic]` where the book gives one.
     pub scenario: Scenario,
     /// The lender's holding in each of the scenario's debts, in the scenario's debt order (0
     /// for none).

@@ -242,6 +242,45 @@ pub struct Conversion {
     pub feeds: String,
 }
 
+/// Random risks of the borrower's own (`[idiosyncratic]`), drawn on every Monte Carlo path
+/// from a key of the run's seed and the borrower's name: unplanned site outages and late
+/// conversions. The deterministic projection draws none of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdiosyncraticRisk {
+    /// Unplanned outages per site per year (events a year; Poisson, each site on its own),
+    /// beyond the expected `outage_days_per_year` of the site.
+    pub site_outage_events_per_year: f64,
+    /// Days a site is dark per unplanned outage (days, 0–31).
+    pub site_outage_event_days: f64,
+    /// Probability that each `[[conversion]]` completes late (percent).
+    pub conversion_delay_probability_percent: f64,
+    /// Mean delay of a late conversion (months): the delay is ⌈E⌉ months with E exponential of
+    /// this mean, capped at 36 months.
+    pub conversion_delay_mean_months: f64,
+}
+
+impl Default for IdiosyncraticRisk {
+    fn default() -> Self {
+        IdiosyncraticRisk {
+            site_outage_events_per_year: 0.0,
+            site_outage_event_days: 7.0,
+            conversion_delay_probability_percent: 0.0,
+            conversion_delay_mean_months: 6.0,
+        }
+    }
+}
+
+impl IdiosyncraticRisk {
+    /// Longest conversion delay drawn (months).
+    pub const MAX_CONVERSION_DELAY_MONTHS: u32 = 36;
+
+    /// Whether any risk is drawn: an outage rate or a delay probability above 0.
+    pub fn is_active(&self) -> bool {
+        self.site_outage_events_per_year > 0.0 || self.conversion_delay_probability_percent > 0.0
+    }
+}
+
 /// The BTC treasury (`[treasury]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub use book::{BOOK_SCHEMA_VERSION, Book, BookBorrower, BookError, BookErrors, Holding};
 pub use borrower::{
-    Backstop, ColocationLease, Conversion, Counterparty, Distributions, GpuCloud, MachineModel,
-    MiningFleet, Opex, Ppa, Renewal, Site, Tax, Treasury,
+    Backstop, ColocationLease, Conversion, Counterparty, Distributions, GpuCloud,
+    IdiosyncraticRisk, MachineModel, MiningFleet, Opex, Ppa, Renewal, Site, Tax, Treasury,
 };
 pub use capital::{EquityIssuance, Hedge, HedgeKind, Recovery};
 pub use debt::{CallPrice, Covenants, Debt, DebtKind, Refinancing, Schedule, Seniority};
@@ -126,6 +126,9 @@ pub struct Scenario {
     /// Workout terms after a default.
     #[serde(default)]
     pub recovery: Recovery,
+    /// The borrower's own random risks (site outages, late conversions); none by default.
+    #[serde(default)]
+    pub idiosyncratic: IdiosyncraticRisk,
 }
 
 impl Scenario {

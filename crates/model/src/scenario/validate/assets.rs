@@ -9,8 +9,8 @@ use super::{Report, read};
 use crate::catalog::{asic_catalog, find_catalog_model};
 use crate::fleet::{MAX_MACHINES_PER_GROUP, POWER_PRICE_RANGE_USD_PER_MWH};
 use crate::scenario::{
-    ColocationLease, Conversion, Distributions, GpuCloud, MachineModel, MiningFleet, Opex, Site,
-    Tax, Treasury, YearMonth,
+    ColocationLease, Conversion, Distributions, GpuCloud, IdiosyncraticRisk, MachineModel,
+    MiningFleet, Opex, Site, Tax, Treasury, YearMonth,
 };
 
 /// Longest economic life of a machine or a GPU (months).
@@ -18,6 +18,10 @@ const MAX_LIFE_MONTHS: i64 = 240;
 
 /// Longest lease or contract term (months).
 const MAX_TENOR_MONTHS: i64 = 600;
+
+/// Most unplanned outages a site may have a year: beyond it a figure is a typo (rates must be
+/// finite).
+const MAX_OUTAGE_EVENTS_PER_YEAR: f64 = 365.0;
 
 /// Largest grid connection of one site (MW).
 const MAX_GRID_CAPACITY_MW: f64 = 10_000.0;
@@ -514,6 +518,11 @@ fn check_policies(root: &DeTable<'_>, report: &mut Report) {
             "USD",
         );
     }
+    if let Some(risk) = root.get("idiosyncratic")
+        && let Some(risk) = read::<IdiosyncraticRisk>(risk, "idiosyncratic", &[], report)
+    {
+        check_idiosyncratic(&risk, &mut Fields::new(report, "idiosyncratic"));
+    }
     if let Some(distributions) = root.get("distributions")
         && let Some(distributions) =
             read::<Distributions>(distributions, "distributions", &[], report)
@@ -534,4 +543,35 @@ fn check_policies(root: &DeTable<'_>, report: &mut Report) {
             "USD",
         );
     }
+}
+
+/// The borrower's random risks (`[idiosyncratic]`, or a book's `[borrower.idiosyncratic]`).
+pub(super) fn check_idiosyncratic(risk: &IdiosyncraticRisk, fields: &mut Fields<'_>) {
+    fields.range(
+        "site_outage_events_per_year",
+        risk.site_outage_events_per_year,
+        0.0,
+        MAX_OUTAGE_EVENTS_PER_YEAR,
+        "events a year per site",
+    );
+    fields.range(
+        "site_outage_event_days",
+        risk.site_outage_event_days,
+        0.0,
+        31.0,
+        "days per event",
+    );
+    fields.range(
+        "conversion_delay_probability_percent",
+        risk.conversion_delay_probability_percent,
+        0.0,
+        100.0,
+        "%",
+    );
+    fields.positive(
+        "conversion_delay_mean_months",
+        risk.conversion_delay_mean_months,
+        f64::from(IdiosyncraticRisk::MAX_CONVERSION_DELAY_MONTHS),
+        "months",
+    );
 }

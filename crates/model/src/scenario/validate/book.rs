@@ -16,7 +16,7 @@ use super::{Report, check_scenario, child_path, parse_document, read, structure,
 use crate::scenario::book::{
     BOOK_SCHEMA_VERSION, Book, BookBorrower, BookError, BookErrors, Holding,
 };
-use crate::scenario::{Debt, FieldError, Scenario};
+use crate::scenario::{Debt, FieldError, IdiosyncraticRisk, Scenario};
 
 /// The book file as written, without the inline scenarios (checked as scenarios).
 #[derive(Deserialize, JsonSchema)]
@@ -50,6 +50,9 @@ struct BorrowerEntry {
     /// Holdings by instrument; instruments not listed are not held.
     #[serde(default)]
     holding: Vec<HoldingEntry>,
+    /// The borrower's own random risks, replacing the `[idiosyncratic]` table of its scenario.
+    #[serde(default)]
+    idiosyncratic: Option<IdiosyncraticRisk>,
 }
 
 /// A `[[borrower.holding]]`: a share or a notional of one instrument.
@@ -192,8 +195,15 @@ impl Reading<'_> {
         let mut borrowers = Vec::with_capacity(file.borrower.len());
         for (i, (entry, inline)) in file.borrower.into_iter().zip(inline).enumerate() {
             let key = format!("borrower[{i}]");
-            let (source, scenario) =
+            let (source, mut scenario) =
                 self.borrower_scenario(&key, entry.scenario.as_deref(), inline);
+            if let Some(risk) = &entry.idiosyncratic {
+                let mut fields = Fields::new(&mut self.report, format!("{key}.idiosyncratic"));
+                super::assets::check_idiosyncratic(risk, &mut fields);
+                if let Some(scenario) = scenario.as_mut() {
+                    scenario.idiosyncratic = risk.clone();
+                }
+            }
             let holdings = self.check_holdings(&key, &entry, scenario.as_ref());
             if let Some(name) = &entry.name {
                 Fields::new(&mut self.report, key.as_str()).name("name", name);
@@ -577,6 +587,20 @@ maturity_month = "2028-12"
             [Holding::Share(0.2), Holding::Share(0.0)]
         );
         assert_eq!(holdings("Helios (Galaxy-like)").len(), 1);
+        let risk = |name: &str| {
+            let borrower = book.borrowers.iter().find(|b| b.name == name).unwrap();
+            borrower.scenario.idiosyncratic.clone()
+        };
+        // The book's [borrower.idiosyncratic] replaces the scenario's 30 %.
+        assert_eq!(
+            risk("Helios (Galaxy-like)").conversion_delay_probability_percent,
+            50.0
+        );
+        assert_eq!(
+            risk("CoreWeave Host Co.").conversion_delay_probability_percent,
+            30.0
+        );
+        assert_eq!(risk("Hydro Hash Ltd.").site_outage_events_per_year, 0.5);
         assert_eq!(
             holdings("Lake Mariner Compute Inc."),
             [Holding::Share(0.1), Holding::Share(0.1)]
@@ -770,6 +794,89 @@ scenario = "good.toml"
                 .contains("not both")
         );
         assert_eq!(errors.len(), 3, "{errors:#?}");
+    }
+
+    #[test]
+    fn a_borrower_idiosyncratic_table_replaces_its_scenarios() {
+        let own = "[idiosyncratic]\nsite_outage_events_per_year = 2\n\
+                   conversion_delay_probability_percent = 10\n";
+        let with_own = (
+            "horizon_months = 60",
+            "horizon_months = 60\nidiosyncratic = { site_outage_events_per_year = 2, \
+             conversion_delay_probability_percent = 10 }",
+        );
+        let text = book(&[
+            inline_borrower("", "Miner A", with_own),
+            inline_borrower(
+                "[borrower.idiosyncratic]\nsite_outage_events_per_year = 0.5\n\
+                 site_outage_event_days = 5",
+                "Miner B",
+                with_own,
+            ),
+        ]);
+        let book = Book::from_toml(&text, Path::new("")).unwrap_or_else(|e| panic!("{e}"));
+        let risk = &book.borrowers[0].scenario.idiosyncratic;
+        assert_eq!(risk.site_outage_events_per_year, 2.0);
+        assert_eq!(risk.conversion_delay_probability_percent, 10.0);
+        let risk = &book.borrowers[1].scenario.idiosyncratic;
+        assert_eq!(risk.site_outage_events_per_year, 0.5);
+        assert_eq!(risk.site_outage_event_days, 5.0);
+        assert_eq!(risk.conversion_delay_probability_percent, 0.0);
+        assert_eq!(risk.conversion_delay_mean_months, 6.0);
+
+        // The book's table replaces the scenario's whole table, defaults included.
+        let scenario_with_risk = format!("{MINIMAL}\n{own}");
+        let dir = std::env::temp_dir().join(format!("bitwatt-idio-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.toml"), &scenario_with_risk).unwrap();
+        let text = "schema_version = 1\nname = \"B\"\n[[borrower]]\nscenario = \"a.toml\"\n\
+                    [[borrower]]\nname = \"A again\"\nscenario = \"a.toml\"\n\
+                    [borrower.idiosyncratic]\nconversion_delay_mean_months = 4\n";
+        let book = Book::from_toml(text, &dir).unwrap_or_else(|e| panic!("{e}"));
+        let risk = &book.borrowers[0].scenario.idiosyncratic;
+        assert_eq!(risk.site_outage_events_per_year, 2.0);
+        assert_eq!(risk.conversion_delay_probability_percent, 10.0);
+        let risk = &book.borrowers[1].scenario.idiosyncratic;
+        assert_eq!(risk.site_outage_events_per_year, 0.0);
+        assert_eq!(risk.conversion_delay_probability_percent, 0.0);
+        assert_eq!(risk.conversion_delay_mean_months, 4.0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_borrower_idiosyncratic_table_is_checked_in_the_book() {
+        let text = book(&[inline_borrower(
+            "[borrower.idiosyncratic]\nsite_outage_event_days = 32\n\
+             conversion_delay_mean_months = 40\nlate = 1",
+            "Miner A",
+            ("", ""),
+        )]);
+        let errors = errors_of(&text, Path::new(""));
+        let unknown = problem_at(&errors, "borrower[0].idiosyncratic.late");
+        assert_eq!(unknown.line, Some(line_of(&text, "late = 1")));
+        assert!(unknown.expected.contains("a known key"), "{unknown}");
+        let text = text.replace("late = 1\n", "");
+        let errors = errors_of(&text, Path::new(""));
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        let days = problem_at(&errors, "borrower[0].idiosyncratic.site_outage_event_days");
+        assert_eq!(days.value, "32");
+        assert_eq!(days.expected, "a number from 0 to 31 days per event");
+        assert_eq!(days.line, Some(line_of(&text, "= 32")));
+        let mean = problem_at(
+            &errors,
+            "borrower[0].idiosyncratic.conversion_delay_mean_months",
+        );
+        assert_eq!(mean.value, "40");
+        assert_eq!(mean.expected, "a number above 0 and at most 36 months");
+        assert_eq!(mean.line, Some(line_of(&text, "= 40")));
+        assert_eq!(
+            errors[0].located("book.toml"),
+            format!(
+                "book.toml:{}: borrower[0].idiosyncratic.site_outage_event_days = 32: expected a \
+                 number from 0 to 31 days per event",
+                line_of(&text, "= 32")
+            )
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ const GENESIS_TIME_UNIX_S: i64 = 1_231_006_505;
 const MAX_BLOCK_TIME_UNIX_S: i64 = 4_102_444_800;
 
 /// The keys of the top level whose values are read as units of their own.
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "market",
     "site",
     "mining_fleet",
@@ -50,6 +50,7 @@ const SECTIONS: [&str; 14] = [
     "distributions",
     "equity_issuance",
     "recovery",
+    "idiosyncratic",
 ];
 
 /// The tables of `[market]` read as units of their own.

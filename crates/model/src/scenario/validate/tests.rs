@@ -768,3 +768,70 @@ fn generation_and_band_liquidation_markets_are_checked() {
     error_at(&errors, "market.liquidation.asic_band[1].impact_percent");
     assert_eq!(errors.len(), 5, "{errors:#?}");
 }
+
+#[test]
+fn idiosyncratic_risks_default_to_none() {
+    let scenario = Scenario::from_toml(MINIMAL).unwrap();
+    let risk = &scenario.idiosyncratic;
+    assert_eq!(risk.site_outage_events_per_year, 0.0);
+    assert_eq!(risk.site_outage_event_days, 7.0);
+    assert_eq!(risk.conversion_delay_probability_percent, 0.0);
+    assert_eq!(risk.conversion_delay_mean_months, 6.0);
+    assert!(!risk.is_active());
+    let text = format!("{MINIMAL}\n[idiosyncratic]\nsite_outage_events_per_year = 0.5\n");
+    let scenario = Scenario::from_toml(&text).unwrap();
+    assert_eq!(scenario.idiosyncratic.site_outage_events_per_year, 0.5);
+    assert_eq!(scenario.idiosyncratic.site_outage_event_days, 7.0);
+    assert!(scenario.idiosyncratic.is_active());
+}
+
+#[test]
+fn idiosyncratic_risks_are_checked_with_their_lines() {
+    let text = format!(
+        "{MINIMAL}\n[idiosyncratic]\nsite_outage_events_per_year = -1\n\
+         site_outage_event_days = 40\nconversion_delay_probability_percent = 120\n\
+         conversion_delay_mean_months = 0\n"
+    );
+    let errors = errors_of(&text);
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+    let rate = error_at(&errors, "idiosyncratic.site_outage_events_per_year");
+    assert_eq!(rate.value, "-1");
+    assert_eq!(
+        rate.expected,
+        "a number from 0 to 365 events a year per site"
+    );
+    assert_eq!(rate.line, Some(line_of(&text, "= -1")));
+    let days = error_at(&errors, "idiosyncratic.site_outage_event_days");
+    assert_eq!(days.value, "40");
+    assert_eq!(days.expected, "a number from 0 to 31 days per event");
+    assert_eq!(days.line, Some(line_of(&text, "= 40")));
+    let probability = error_at(
+        &errors,
+        "idiosyncratic.conversion_delay_probability_percent",
+    );
+    assert_eq!(probability.value, "120");
+    assert_eq!(probability.expected, "a number from 0 to 100 %");
+    assert_eq!(probability.line, Some(line_of(&text, "= 120")));
+    let mean = error_at(&errors, "idiosyncratic.conversion_delay_mean_months");
+    assert_eq!(mean.value, "0");
+    assert_eq!(mean.expected, "a number above 0 and at most 36 months");
+    assert_eq!(mean.line, Some(line_of(&text, "mean_months = 0")));
+    assert_eq!(
+        mean.to_string(),
+        format!(
+            "line {}: idiosyncratic.conversion_delay_mean_months = 0: expected a number above 0 \
+             and at most 36 months",
+            line_of(&text, "mean_months = 0")
+        )
+    );
+    // Not finite.
+    let text = format!("{MINIMAL}\n[idiosyncratic]\nsite_outage_events_per_year = inf\n");
+    let errors = errors_of(&text);
+    let rate = error_at(&errors, "idiosyncratic.site_outage_events_per_year");
+    assert_eq!(rate.value, "inf");
+    // Unknown keys and types, as in every table.
+    let text = format!("{MINIMAL}\n[idiosyncratic]\nsite_outages_per_year = 1\n");
+    let errors = errors_of(&text);
+    let unknown = error_at(&errors, "idiosyncratic.site_outages_per_year");
+    assert!(unknown.expected.contains("a known key"), "{unknown}");
+}
