@@ -539,8 +539,8 @@ pub struct LiquidationPrices {
 
 impl LiquidationPrices {
     /// Runs every class's market from the first month with volume to
-    /// [`MAX_OVERHANG_MONTHS`] after the last one. `markets` are per
-    /// [`LiquidationKind::index`]; `depth_factor` multiplies `Q` per month from month 0 of the
+    /// [`MAX_OVERHANG_MONTHS`] after the last one, or until every sale has cleared. `markets`
+    /// are per class; `depth_factor` multiplies `Q` per month from month 0 of the
     /// path (its last value beyond its end, 1 when empty; non-finite or negative = 0).
     pub fn from_sales(markets: &ClassMarkets, depth_factor: &[f64], sales: &SalesLedger) -> Self {
         let has_volume = |row: &[f64; LIQUIDATION_CLASSES]| row.iter().any(|&v| v > 0.0);
@@ -551,13 +551,15 @@ impl LiquidationPrices {
             return Self::default();
         };
         let rows = last - first + 1 + MAX_OVERHANG_MONTHS;
-        let mut clearing_share = vec![[0.0; LIQUIDATION_CLASSES]; rows];
-        let mut price_factor = vec![[0.0; LIQUIDATION_CLASSES]; rows];
+        let mut clearing_share = Vec::with_capacity(rows);
+        let mut price_factor = Vec::with_capacity(rows);
         let mut overhang = [0.0; LIQUIDATION_CLASSES];
         for row in 0..rows {
             let month = first + row;
             let depth = depth_at(depth_factor, month);
             let entering = sales.volume_usd.get(month);
+            let mut c_row = [0.0; LIQUIDATION_CLASSES];
+            let mut f_row = [0.0; LIQUIDATION_CLASSES];
             for class in 0..LIQUIDATION_CLASSES {
                 let market = markets.0[class];
                 let volume = market.volume_usd();
@@ -568,9 +570,17 @@ impl LiquidationPrices {
                 };
                 let supply = overhang[class] + entering.map_or(0.0, |r| r[class]);
                 let (c, f) = clear(supply, q, market.beta());
-                clearing_share[row][class] = c;
-                price_factor[row][class] = f;
+                c_row[class] = c;
+                f_row[class] = f;
                 overhang[class] = supply * (1.0 - c);
+            }
+            clearing_share.push(c_row);
+            price_factor.push(f_row);
+            // Once every sale has cleared, every seller's last unit has sold (a seller's
+            // class had supply and clears fully no later than this row): later rows would
+            // never be read.
+            if month >= last && overhang.iter().all(|&o| o == 0.0) {
+                break;
             }
         }
         Self {
@@ -592,7 +602,8 @@ impl LiquidationPrices {
         self.start_month
     }
 
-    /// Month after the last row of the table (where the overhang is written off).
+    /// Month after the last row of the table: where the overhang is written off, or the month
+    /// after every sale has cleared.
     pub fn end_month(&self) -> usize {
         self.start_month + self.clearing_share.len()
     }
