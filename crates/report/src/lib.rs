@@ -4,7 +4,8 @@
 //! * [`Table`]: a column table, first column left-aligned, the others right-aligned;
 //! * [`Facts`]: a two-column list of labelled values;
 //! * [`thousands`]: a number rounded to fixed decimals with `,` between thousands;
-//! * [`monthly_csv`]: a projection's monthly table (every source and use, per instrument);
+//! * [`MonthlyTable`], [`monthly_csv`]: a projection's monthly table (every source and use,
+//!   per instrument);
 //! * [`utc_datetime`], [`utc_date`]: Unix seconds as calendar dates.
 #![deny(missing_docs)]
 
@@ -13,7 +14,7 @@ mod number;
 mod table;
 mod time;
 
-pub use monthly::{MONTHLY_COLUMNS, monthly_csv};
+pub use monthly::{MONTHLY_COLUMNS, MonthlyTable, monthly_csv};
 pub use number::{thousands, thousands_or, usd_millions};
 pub use table::{Facts, Table};
 pub use time::{utc_date, utc_datetime};

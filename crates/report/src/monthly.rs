@@ -68,58 +68,89 @@ pub const MONTHLY_COLUMNS: &[Column] = &[
     ("net_leverage", |r| r.net_leverage),
 ];
 
-/// The monthly table as CSV: a `month` column (`YYYY-MM`), the consolidated columns, then for
-/// each instrument its draw, interest, principal, debt service, balance, reserve, tested DSCR,
-/// LTV and borrowing base. Values not defined in a month (a DSCR without debt service) are empty cells.
-pub fn monthly_csv(projection: &Projection) -> Result<String, csv::Error> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = vec!["month".to_string()];
-    header.extend(MONTHLY_COLUMNS.iter().map(|(name, _)| (*name).to_string()));
-    for debt in &projection.borrower.debts {
-        for field in [
-            "draw_usd",
-            "interest_paid_usd",
-            "interest_capitalised_usd",
-            "principal_paid_usd",
-            "debt_service_usd",
-            "balance_usd",
-            "dsra_usd",
-            "tested_dscr",
-            "ltv",
-            "borrowing_base_usd",
-        ] {
-            header.push(format!("{}: {field}", debt.name));
+/// The per-instrument columns, after the consolidated ones, for each instrument.
+const DEBT_FIELDS: [&str; 10] = [
+    "draw_usd",
+    "interest_paid_usd",
+    "interest_capitalised_usd",
+    "principal_paid_usd",
+    "debt_service_usd",
+    "balance_usd",
+    "dsra_usd",
+    "tested_dscr",
+    "ltv",
+    "borrowing_base_usd",
+];
+
+/// A projection's monthly table: the consolidated columns, then each instrument's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MonthlyTable {
+    /// Column headers (without the month): the consolidated columns' names, then
+    /// `INSTRUMENT: field` for each instrument's draw, interest, principal, debt service,
+    /// balance, reserve, tested DSCR, LTV and borrowing base.
+    pub header: Vec<String>,
+    /// One row a month: the month (`YYYY-MM`) and a value per column (none where it is not
+    /// defined, e.g. a DSCR without debt service).
+    pub rows: Vec<(String, Vec<Option<f64>>)>,
+}
+
+impl MonthlyTable {
+    /// The table of `projection`.
+    pub fn of(projection: &Projection) -> MonthlyTable {
+        let mut header: Vec<String> = MONTHLY_COLUMNS
+            .iter()
+            .map(|(name, _)| (*name).to_string())
+            .collect();
+        for debt in &projection.borrower.debts {
+            header.extend(DEBT_FIELDS.iter().map(|field| format!("{}: {field}", debt.name)));
         }
+        let debts = projection.borrower.debts.len();
+        let rows = projection
+            .months
+            .iter()
+            .enumerate()
+            .map(|(t, row)| {
+                let month = projection
+                    .borrower
+                    .start_month
+                    .plus_months(t as i32)
+                    .to_string();
+                let mut values: Vec<Option<f64>> =
+                    MONTHLY_COLUMNS.iter().map(|(_, read)| read(row)).collect();
+                for d in 0..debts {
+                    let m = &projection.debt_months[t * debts + d];
+                    values.extend([
+                        Some(m.draw_usd),
+                        Some(m.interest_paid_usd),
+                        Some(m.interest_capitalised_usd),
+                        Some(m.principal_paid_usd),
+                        Some(m.debt_service_usd),
+                        Some(m.closing_balance_usd),
+                        Some(m.dsra_usd),
+                        m.tested_dscr,
+                        m.ltv,
+                        m.borrowing_base_usd,
+                    ]);
+                }
+                (month, values)
+            })
+            .collect();
+        MonthlyTable { header, rows }
     }
+}
+
+/// The monthly table as CSV: a `month` column (`YYYY-MM`), then the columns of
+/// [`MonthlyTable`]. Values not defined in a month are empty cells.
+pub fn monthly_csv(projection: &Projection) -> Result<String, csv::Error> {
+    let table = MonthlyTable::of(projection);
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["month".to_string()];
+    header.extend(table.header);
     writer.write_record(&header)?;
-    let debts = projection.borrower.debts.len();
-    let cell = |value: Option<f64>| value.map_or_else(String::new, |v| format!("{v}"));
-    for (t, row) in projection.months.iter().enumerate() {
-        let mut record = vec![
-            projection
-                .borrower
-                .start_month
-                .plus_months(t as i32)
-                .to_string(),
-        ];
-        record.extend(MONTHLY_COLUMNS.iter().map(|(_, read)| cell(read(row))));
-        for d in 0..debts {
-            let m = &projection.debt_months[t * debts + d];
-            for value in [
-                Some(m.draw_usd),
-                Some(m.interest_paid_usd),
-                Some(m.interest_capitalised_usd),
-                Some(m.principal_paid_usd),
-                Some(m.debt_service_usd),
-                Some(m.closing_balance_usd),
-                Some(m.dsra_usd),
-                m.tested_dscr,
-                m.ltv,
-                m.borrowing_base_usd,
-            ] {
-                record.push(cell(value));
-            }
-        }
+    let cell = |value: &Option<f64>| value.map_or_else(String::new, |v| format!("{v}"));
+    for (month, values) in &table.rows {
+        let mut record = vec![month.clone()];
+        record.extend(values.iter().map(cell));
         writer.write_record(&record)?;
     }
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;
