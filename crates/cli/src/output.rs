@@ -30,3 +30,17 @@ pub fn json<T: Serialize>(body: &T) -> anyhow::Result<String> {
     };
     Ok(serde_json::to_string_pretty(&versioned)? + "\n")
 }
+
+/// Writes a workbook (`--xlsx`) built by `build` to `path`; either failing names the file.
+pub fn write_workbook<E>(
+    path: &std::path::Path,
+    build: impl FnOnce() -> Result<Vec<u8>, E>,
+) -> anyhow::Result<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    use anyhow::Context;
+    let bytes = build().with_context(|| format!("cannot build the workbook {}", path.display()))?;
+    std::fs::write(path, bytes)
+        .with_context(|| format!("cannot write the workbook {}", path.display()))
+}

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -14,12 +14,12 @@ use bitwatt_engine::{
     base_market_path,
 };
 use bitwatt_model::Holding;
-use bitwatt_report::{Facts, Table, thousands, usd_millions};
+use bitwatt_report::{Facts, Table, portfolio_workbook, thousands, usd_millions};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
-use crate::output::{RunJson, json};
+use crate::output::{RunJson, json, write_workbook};
 use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c};
 use crate::scenario_cmd::{load_book, parse_stresses};
 use crate::simulate_cmd::percent;
@@ -56,6 +56,10 @@ pub struct PortfolioArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Write a workbook for spreadsheets to FILE.xlsx: the book's summary under both
+    /// liquidations, the borrowers, the default correlations and the loss histogram.
+    #[arg(long, value_name = "FILE.xlsx", conflicts_with = "shard")]
+    xlsx: Option<PathBuf>,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -199,11 +203,15 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
         stresses: &args.stresses,
         liquidation: liquidation(args.independent_liquidation),
     };
-    report(&facts, &metrics, args.json, &run)
+    report(&facts, &metrics, (args.json, args.xlsx.as_deref()), &run)
 }
 
 /// Merges portfolio shard files (already read, their format checked) and reports the book.
-pub(crate) fn merge(files: Vec<PortfolioShardFile>, as_json: bool) -> Result<String> {
+pub(crate) fn merge(
+    files: Vec<PortfolioShardFile>,
+    as_json: bool,
+    xlsx: Option<&Path>,
+) -> Result<String> {
     let began = Instant::now();
     let first = &files[0];
     let (book, stresses, independent) = (
@@ -225,7 +233,7 @@ pub(crate) fn merge(files: Vec<PortfolioShardFile>, as_json: bool) -> Result<Str
         stresses: &stresses,
         liquidation: liquidation(independent),
     };
-    report(&facts, &metrics, as_json, &run)
+    report(&facts, &metrics, (as_json, xlsx), &run)
 }
 
 /// The liquidation the summary reports.
@@ -241,9 +249,12 @@ fn liquidation(independent: bool) -> Liquidation {
 fn report(
     facts: &RunFacts<'_>,
     metrics: &PortfolioMetrics,
-    as_json: bool,
+    (as_json, xlsx): (bool, Option<&Path>),
     run: &RunJson,
 ) -> Result<String> {
+    if let Some(path) = xlsx {
+        write_workbook(path, || portfolio_workbook(facts.book, facts.seed, metrics))?;
+    }
     if as_json {
         json(&PortfolioJson {
             book: facts.book,

@@ -8,12 +8,14 @@ use bitwatt_engine::{
     LiquidationKind, MonthRow, Projection, Rate, Recoveries, Stress, btc_drift_per_year, project,
 };
 use bitwatt_model::{DebtKind, Scenario, YearMonth};
-use bitwatt_report::{Facts, Table, monthly_csv, thousands, usd_millions};
+use bitwatt_report::{
+    Facts, Table, WorkbookResult, borrower_workbook, monthly_csv, thousands, usd_millions,
+};
 use clap::Args;
 use serde::Serialize;
 
 use crate::args::BadInput;
-use crate::output::json;
+use crate::output::{json, write_workbook};
 use crate::scenario_cmd::{parse_stresses, scenario_of};
 
 /// Arguments of `project`.
@@ -28,6 +30,10 @@ pub struct ProjectArgs {
     /// Write the monthly table (every source and use, per instrument) as CSV to FILE.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
+    /// Write a workbook for spreadsheets to FILE.xlsx: the summary, the monthly waterfall
+    /// and the covenant tests, with number formats and frozen headers.
+    #[arg(long, value_name = "FILE.xlsx")]
+    xlsx: Option<PathBuf>,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -48,6 +54,11 @@ pub fn run(args: ProjectArgs) -> Result<String> {
         let table = monthly_csv(&projection)?;
         std::fs::write(path, table)
             .with_context(|| format!("cannot write the monthly table to {}", path.display()))?;
+    }
+    if let Some(path) = &args.xlsx {
+        write_workbook(path, || {
+            borrower_workbook(&scenario.name, &projection, &WorkbookResult::Projection)
+        })?;
     }
     if args.json {
         json(&ProjectJson::new(&scenario, &projection, &stresses))

@@ -5,22 +5,22 @@
 
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use bitwatt_engine::{
     Breach, Covenant, CovenantHeadroom, CreditMetrics, Estimate, Fingerprint, Headroom, Lever,
     PathOutcome, RunControl, STANDARD_BUMPS, SensitivityRow, Shard, ShardResult, Simulation,
-    SimulationResult, Stress, headroom, sensitivity,
+    SimulationResult, Stress, headroom, project, sensitivity,
 };
 use bitwatt_model::Scenario;
-use bitwatt_report::{Facts, Table, thousands, usd_millions};
+use bitwatt_report::{Facts, Table, WorkbookResult, borrower_workbook, thousands, usd_millions};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
-use crate::output::{RunJson, json};
+use crate::output::{RunJson, json, write_workbook};
 use crate::paths_out::PathsWriter;
 use crate::portfolio_cmd::{self, PORTFOLIO_SHARD_FORMAT, PortfolioShardFile};
 use crate::project_cmd::cause_text;
@@ -72,6 +72,11 @@ pub struct SimulateArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Write a workbook for spreadsheets to FILE.xlsx: the summary, PD by year, the
+    /// instruments, the loss tail, the monthly fans' percentiles, and the base case's monthly
+    /// waterfall and covenant tests.
+    #[arg(long, value_name = "FILE.xlsx", conflicts_with = "shard")]
+    xlsx: Option<PathBuf>,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -84,6 +89,10 @@ pub struct MergeArgs {
     /// --shard`), in any order.
     #[arg(value_name = "SHARD.json", required = true)]
     shards: Vec<PathBuf>,
+    /// Write the merged result's workbook to FILE.xlsx (as `simulate --xlsx`, `portfolio
+    /// --xlsx`).
+    #[arg(long, value_name = "FILE.xlsx")]
+    xlsx: Option<PathBuf>,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -245,7 +254,7 @@ pub fn run(args: SimulateArgs) -> Result<String> {
         &result,
         (&args.stresses, &stresses),
         sensitivities.as_deref(),
-        args.json,
+        (args.json, args.xlsx.as_deref()),
         &run,
     )
 }
@@ -294,7 +303,7 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
         files.push(file);
     }
     match (files.is_empty(), books.is_empty()) {
-        (true, false) => return portfolio_cmd::merge(books, args.json),
+        (true, false) => return portfolio_cmd::merge(books, args.json, args.xlsx.as_deref()),
         (false, false) => {
             return Err(BadInput(
                 "cannot merge shards of `simulate` with shards of `portfolio`".to_string(),
@@ -331,7 +340,7 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
         &result,
         (&stress_names, &stresses),
         None,
-        args.json,
+        (args.json, args.xlsx.as_deref()),
         &run,
     )
 }
@@ -343,11 +352,25 @@ fn report(
     result: &SimulationResult,
     (stress_names, stresses): (&[String], &[Stress]),
     sensitivities: Option<&[SensitivityRow]>,
-    as_json: bool,
+    (as_json, xlsx): (bool, Option<&Path>),
     run: &RunJson,
 ) -> Result<String> {
     let metrics = result.metrics(simulation.borrower());
     let headroom = headroom(scenario, stresses).map_err(|e| BadInput(e.to_string()))?;
+    if let Some(path) = xlsx {
+        let projection = project(scenario, stresses).map_err(|e| BadInput(e.to_string()))?;
+        let seed = result.fingerprint.seed;
+        write_workbook(path, || {
+            borrower_workbook(
+                &scenario.name,
+                &projection,
+                &WorkbookResult::Simulation {
+                    metrics: &metrics,
+                    seed,
+                },
+            )
+        })?;
+    }
     if as_json {
         json(&SimulateJson {
             scenario: &scenario.name,

@@ -8,6 +8,7 @@ mod golden;
 mod portfolio;
 mod simulate;
 mod validate;
+mod workbook;
 
 fn bitwatt(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bitwatt"))

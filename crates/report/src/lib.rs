@@ -6,6 +6,7 @@
 //! * [`thousands`]: a number rounded to fixed decimals with `,` between thousands;
 //! * [`MonthlyTable`], [`monthly_csv`]: a projection's monthly table (every source and use,
 //!   per instrument);
+//! * [`borrower_workbook`], [`portfolio_workbook`]: workbooks for spreadsheets (`--xlsx`);
 //! * [`utc_datetime`], [`utc_date`]: Unix seconds as calendar dates.
 #![deny(missing_docs)]
 
@@ -13,8 +14,10 @@ mod monthly;
 mod number;
 mod table;
 mod time;
+mod workbook;
 
 pub use monthly::{MONTHLY_COLUMNS, MonthlyTable, monthly_csv};
 pub use number::{thousands, thousands_or, usd_millions};
 pub use table::{Facts, Table};
 pub use time::{utc_date, utc_datetime};
+pub use workbook::{WorkbookResult, borrower_workbook, portfolio_workbook};

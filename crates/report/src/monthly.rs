@@ -102,7 +102,11 @@ impl MonthlyTable {
             .map(|(name, _)| (*name).to_string())
             .collect();
         for debt in &projection.borrower.debts {
-            header.extend(DEBT_FIELDS.iter().map(|field| format!("{}: {field}", debt.name)));
+            header.extend(
+                DEBT_FIELDS
+                    .iter()
+                    .map(|field| format!("{}: {field}", debt.name)),
+            );
         }
         let debts = projection.borrower.debts.len();
         let rows = projection
