@@ -359,7 +359,9 @@ fn render(facts: &RunFacts<'_>, metrics: &PortfolioMetrics, run: &RunJson) -> St
             pair.second.clone(),
             percent(&pair.joint_pd),
             pair.correlation.map_or("n/a".to_string(), |c| {
-                format!("{:.2} ± {:.2}", c.value, c.standard_error)
+                // Rounded first, so a correlation of -0.001 reads 0.00, not -0.00.
+                let value = (c.value * 100.0).round() / 100.0 + 0.0;
+                format!("{value:.2} ± {:.2}", c.standard_error)
             }),
         ]);
     }
