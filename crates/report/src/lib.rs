@@ -5,9 +5,11 @@
 //! * [`Facts`]: a two-column list of labelled values;
 //! * [`thousands`]: a number rounded to fixed decimals with `,` between thousands;
 //! * [`monthly_csv`]: a projection's monthly table (every source and use, per instrument);
-//! * [`utc_datetime`], [`utc_date`]: Unix seconds as calendar dates.
+//! * [`utc_datetime`], [`utc_date`]: Unix seconds as calendar dates;
+//! * [`html::SimulateReport`]: the self-contained HTML report of a simulation.
 #![deny(missing_docs)]
 
+pub mod html;
 mod monthly;
 mod number;
 mod table;
