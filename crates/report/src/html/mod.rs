@@ -291,12 +291,14 @@ impl SimulateReport<'_> {
             "total loss of all instruments (USD M)",
             "paths (count)",
         );
+        let none = paths - losses.len().min(paths);
         let caption = format!(
-            "Total loss on the {} paths with a loss; the other {} of paths ({:.1} %) lose \
-             nothing and are not drawn. VaR solid, ES dashed, both over all paths.",
+            "Total loss on the {} paths with a loss; {} of {} paths ({:.1} %) lose nothing \
+             and are not drawn. VaR solid, ES dashed, both over all paths.",
             thousands(losses.len() as f64, 0),
-            thousands((paths - losses.len()) as f64, 0),
-            (paths - losses.len()) as f64 / paths as f64 * 100.0
+            thousands(none as f64, 0),
+            thousands(paths as f64, 0),
+            none as f64 / paths as f64 * 100.0
         );
         figure(out, "Loss distribution", &chart, &caption);
     }
