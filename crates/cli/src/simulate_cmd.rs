@@ -14,7 +14,8 @@ use bitwatt_engine::{
     PathOutcome, RunControl, STANDARD_BUMPS, SensitivityRow, Shard, ShardResult, Simulation,
     SimulationResult, Stress, headroom, project, sensitivity,
 };
-use bitwatt_model::Scenario;
+use bitwatt_model::{Scenario, built_in_example};
+use bitwatt_report::html::SimulateReport;
 use bitwatt_report::{Facts, Table, WorkbookResult, borrower_workbook, thousands, usd_millions};
 use clap::Args;
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,10 @@ pub struct SimulateArgs {
     /// correlation matrix (with a warning) instead of refusing the file.
     #[arg(long)]
     repair_correlation: bool,
+    /// Also write a self-contained HTML report (charts, the base-case monthly table, the
+    /// scenario and seed to reproduce it) to FILE.html.
+    #[arg(long, value_name = "FILE.html", conflicts_with = "shard")]
+    report: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -80,6 +85,70 @@ pub struct SimulateArgs {
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// Where `--report` writes and what it embeds besides the result.
+struct HtmlOut<'a> {
+    path: &'a Path,
+    scenario_toml: String,
+    command: String,
+}
+
+/// The scenario's text as read: the file, or the built-in example.
+fn scenario_text(args: &SimulateArgs) -> Result<String> {
+    match &args.file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read scenario file {}", path.display())),
+        None => {
+            let name = args.example.as_deref().unwrap_or("pivot-miner");
+            Ok(built_in_example(name).unwrap_or_default().to_string())
+        }
+    }
+}
+
+/// A word for a POSIX shell: quoted when it holds anything but letters, digits and `_./-:@`.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-:@".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The command that runs `args` again (without the options that do not change the result).
+fn reproducing_command(args: &SimulateArgs) -> String {
+    let mut words = vec!["bitwatt".to_string(), "simulate".to_string()];
+    match (&args.file, &args.example) {
+        (Some(path), _) => words.push(shell_word(&path.display().to_string())),
+        (None, Some(name)) => words.extend(["--example".to_string(), shell_word(name)]),
+        (None, None) => {}
+    }
+    words.extend([
+        "--paths".to_string(),
+        args.paths.to_string(),
+        "--seed".to_string(),
+        args.seed.to_string(),
+    ]);
+    for stress in &args.stresses {
+        words.extend(["--stress".to_string(), shell_word(stress)]);
+    }
+    if args.repair_correlation {
+        words.push("--repair-correlation".to_string());
+    }
+    if args.sensitivity {
+        words.push("--sensitivity".to_string());
+    }
+    if let Some(path) = &args.report {
+        words.extend([
+            "--report".to_string(),
+            shell_word(&path.display().to_string()),
+        ]);
+    }
+    words.join(" ")
 }
 
 /// Arguments of `merge`.
@@ -248,13 +317,21 @@ pub fn run(args: SimulateArgs) -> Result<String> {
         seconds: began.elapsed().as_secs_f64(),
         ..run
     };
+    let html = match &args.report {
+        Some(path) => Some(HtmlOut {
+            path,
+            scenario_toml: scenario_text(&args)?,
+            command: reproducing_command(&args),
+        }),
+        None => None,
+    };
     report(
         &scenario,
         &simulation,
         &result,
         (&args.stresses, &stresses),
         sensitivities.as_deref(),
-        (args.json, args.xlsx.as_deref()),
+        (args.json, html.as_ref(), args.xlsx.as_deref()),
         &run,
     )
 }
@@ -340,7 +417,7 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
         &result,
         (&stress_names, &stresses),
         None,
-        (args.json, args.xlsx.as_deref()),
+        (args.json, None, args.xlsx.as_deref()),
         &run,
     )
 }
@@ -352,24 +429,43 @@ fn report(
     result: &SimulationResult,
     (stress_names, stresses): (&[String], &[Stress]),
     sensitivities: Option<&[SensitivityRow]>,
-    (as_json, xlsx): (bool, Option<&Path>),
+    (as_json, html, xlsx): (bool, Option<&HtmlOut>, Option<&Path>),
     run: &RunJson,
 ) -> Result<String> {
     let metrics = result.metrics(simulation.borrower());
     let headroom = headroom(scenario, stresses).map_err(|e| BadInput(e.to_string()))?;
-    if let Some(path) = xlsx {
-        let projection = project(scenario, stresses).map_err(|e| BadInput(e.to_string()))?;
+    let projection = if html.is_some() || xlsx.is_some() {
+        Some(project(scenario, stresses).map_err(|e| BadInput(e.to_string()))?)
+    } else {
+        None
+    };
+    if let (Some(path), Some(projection)) = (xlsx, &projection) {
         let seed = result.fingerprint.seed;
         write_workbook(path, || {
             borrower_workbook(
                 &scenario.name,
-                &projection,
+                projection,
                 &WorkbookResult::Simulation {
                     metrics: &metrics,
                     seed,
                 },
             )
         })?;
+    }
+    if let (Some(html), Some(projection)) = (html, &projection) {
+        let page = SimulateReport {
+            scenario,
+            scenario_toml: &html.scenario_toml,
+            metrics: &metrics,
+            result,
+            projection,
+            stresses: stress_names,
+            sensitivity: sensitivities,
+            command: &html.command,
+        }
+        .render();
+        std::fs::write(html.path, page)
+            .with_context(|| format!("cannot write the report to {}", html.path.display()))?;
     }
     if as_json {
         json(&SimulateJson {
@@ -408,13 +504,9 @@ struct SimulateJson<'a> {
     run: &'a RunJson,
 }
 
-/// A probability and its standard error, in percent.
+/// A probability and its standard error, in percent (as the HTML report prints it).
 pub(crate) fn percent(estimate: &Estimate) -> String {
-    format!(
-        "{:.2} % ± {:.2}",
-        estimate.value * 100.0,
-        estimate.standard_error * 100.0
-    )
+    bitwatt_report::html::percent(estimate)
 }
 
 fn render(

@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 
 mod golden;
 mod portfolio;
+mod report;
 mod simulate;
 mod validate;
 mod workbook;

@@ -7,9 +7,11 @@
 //! * [`MonthlyTable`], [`monthly_csv`]: a projection's monthly table (every source and use,
 //!   per instrument);
 //! * [`borrower_workbook`], [`portfolio_workbook`]: workbooks for spreadsheets (`--xlsx`);
-//! * [`utc_datetime`], [`utc_date`]: Unix seconds as calendar dates.
+//! * [`utc_datetime`], [`utc_date`]: Unix seconds as calendar dates;
+//! * [`html::SimulateReport`]: the self-contained HTML report of a simulation.
 #![deny(missing_docs)]
 
+pub mod html;
 mod monthly;
 mod number;
 mod table;
