@@ -2,8 +2,6 @@
 //! distribution, VaR and ES, each borrower's PD, LGD, expected loss and contribution to ES,
 //! default correlation, and what the shared fire sale of repossessed collateral adds.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -20,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
 use crate::output::{RunJson, json, write_workbook};
-use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c};
+use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c, write_shard_file};
 use crate::scenario_cmd::{load_book, parse_stresses};
 use crate::simulate_cmd::percent;
 
@@ -169,24 +167,7 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
             independent_liquidation: args.independent_liquidation,
             result: shard_result,
         };
-        let writer = BufWriter::new(
-            File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
-        );
-        serde_json::to_writer(writer, &file)
-            .with_context(|| format!("cannot write {}", out.display()))?;
-        return Ok(format!(
-            "shard {}/{}: {} paths written to {} ({:.1} s){}\n",
-            shard.index,
-            shard.count,
-            thousands(paths_run as f64, 0),
-            out.display(),
-            run.seconds,
-            if complete {
-                ""
-            } else {
-                "; stopped early: it will not merge with other shards"
-            }
-        ));
+        return write_shard_file(out, &file, shard, (paths_run, complete), run.seconds);
     }
     if shard_result.paths_run == 0 {
         return Err(BadInput("stopped before any path completed".to_string()).into());

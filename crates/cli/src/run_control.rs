@@ -1,12 +1,16 @@
 //! What `simulate` and `portfolio` share to run: `--shard K/N`, the progress bar, Ctrl-C.
 
-use std::io::IsTerminal;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use bitwatt_engine::Shard;
+use bitwatt_report::thousands;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
 
 use crate::args::BadInput;
 
@@ -58,4 +62,32 @@ pub(crate) fn progress_bar(paths: u64, shard: Shard, quiet: bool) -> ProgressBar
             .expect("a valid template"),
     );
     bar
+}
+
+/// Writes a shard's file (JSON) to `out` and says what was written: `shard K/N: P paths
+/// written to FILE (S s)`, with a warning when the shard was stopped early.
+pub(crate) fn write_shard_file(
+    out: &Path,
+    file: &impl Serialize,
+    shard: Shard,
+    (paths_run, complete): (u64, bool),
+    seconds: f64,
+) -> Result<String> {
+    let writer = BufWriter::new(
+        File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+    );
+    serde_json::to_writer(writer, file)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(format!(
+        "shard {}/{}: {} paths written to {} ({seconds:.1} s){}\n",
+        shard.index,
+        shard.count,
+        thousands(paths_run as f64, 0),
+        out.display(),
+        if complete {
+            ""
+        } else {
+            "; stopped early: it will not merge with other shards"
+        }
+    ))
 }

@@ -3,8 +3,6 @@
 //! expected loss, the loss tail, covenant breaches, fans and attribution per instrument, each
 //! with its Monte Carlo standard error — run whole or in shards merged afterwards.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -25,7 +23,7 @@ use crate::output::{RunJson, json, write_workbook};
 use crate::paths_out::PathsWriter;
 use crate::portfolio_cmd::{self, PORTFOLIO_SHARD_FORMAT, PortfolioShardFile};
 use crate::project_cmd::cause_text;
-use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c};
+use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c, write_shard_file};
 use crate::scenario_cmd::{parse_stresses, scenario_repairing};
 
 /// Arguments of `simulate`.
@@ -255,24 +253,7 @@ pub fn run(args: SimulateArgs) -> Result<String> {
             stresses: args.stresses.clone(),
             result: shard_result,
         };
-        let writer = BufWriter::new(
-            File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
-        );
-        serde_json::to_writer(writer, &file)
-            .with_context(|| format!("cannot write {}", out.display()))?;
-        return Ok(format!(
-            "shard {}/{}: {} paths written to {} ({:.1} s){}\n",
-            shard.index,
-            shard.count,
-            thousands(paths_run as f64, 0),
-            out.display(),
-            run.seconds,
-            if complete {
-                ""
-            } else {
-                "; stopped early: it will not merge with other shards"
-            }
-        ));
+        return write_shard_file(out, &file, shard, (paths_run, complete), run.seconds);
     }
     if shard_result.paths_run == 0 {
         return Err(BadInput("stopped before any path completed".to_string()).into());

@@ -103,3 +103,12 @@ pub fn assert_some_close(actual: Option<f64>, expected: f64, what: &str) {
         None => panic!("{what}: got None, expected {expected}"),
     }
 }
+
+/// Runs `f` on a rayon pool of `threads` threads.
+pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(f)
+}

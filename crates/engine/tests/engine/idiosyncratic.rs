@@ -10,20 +10,11 @@ use bitwatt_engine::{
 };
 use bitwatt_model::{DAYS_PER_MONTH, PIVOT_MINER_TOML, Scenario, built_in_example};
 
-use crate::common::{flat_path_for, scenario};
+use crate::common::{flat_path_for, on_threads, scenario};
 
 /// The pivot example with `table` appended as its `[idiosyncratic]` table.
 fn pivot_with(table: &str) -> Scenario {
     scenario(&format!("{PIVOT_MINER_TOML}\n[idiosyncratic]\n{table}\n"))
-}
-
-/// Runs `f` on a rayon pool of `threads` threads.
-fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("a thread pool")
-        .install(f)
 }
 
 /// The first month of positive lease revenue of the last path run.

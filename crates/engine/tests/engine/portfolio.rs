@@ -15,7 +15,7 @@ use bitwatt_model::{
     AsicBandDepth, GenerationDepth, IdiosyncraticRisk, Scenario, asic_band, built_in_example,
 };
 
-use crate::common::scenario;
+use crate::common::{on_threads, scenario};
 
 /// A built-in example.
 fn example(name: &str) -> Scenario {
@@ -77,14 +77,6 @@ fn thin_book() -> &'static (PortfolioResult, PortfolioMetrics) {
         let metrics = result.metrics();
         (result, metrics)
     })
-}
-
-fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("a thread pool")
-        .install(f)
 }
 
 /// A book of `pure-miner` alone, holding all its debt, gives `simulate`'s default month and

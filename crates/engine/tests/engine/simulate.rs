@@ -7,7 +7,7 @@ use bitwatt_engine::{
 };
 use bitwatt_model::{Scenario, built_in_example};
 
-use crate::common::scenario;
+use crate::common::{on_threads, scenario};
 
 /// BTC at the start (USD).
 const PRICE_USD: f64 = 100_000.0;
@@ -185,15 +185,6 @@ fn treasury_bullet_defaults_with_its_closed_form_probability() {
         "expected loss (USD)",
     );
     assert_eq!(metrics.expected_loss_usd, bullet.expected_loss_usd);
-}
-
-/// Runs `f` on a rayon pool of `threads` threads.
-fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("a thread pool")
-        .install(f)
 }
 
 /// A run does not depend on the thread count nor on the split into shards: `pure-miner` under
