@@ -474,30 +474,13 @@ fn size_of(debt: &Debt) -> (f64, &'static str) {
 mod tests {
     use super::*;
 
-    /// One site, one mining fleet, two debts.
-    const MINIMAL: &str = r#"schema_version = 1
-name = "Minimal miner"
-start_month = "2026-01"
-horizon_months = 60
-
-[[site]]
-name = "Texas"
-grid_capacity_mw = 50
-
-[[mining_fleet]]
-name = "S21 XP"
-site = "Texas"
-model = "Antminer S21 XP"
-count = 5000
-
-[[debt]]
-name = "Term loan"
-kind = "term_loan"
-principal_usd = 20_000_000
-fixed_rate_percent = 12
-schedule = "linear"
-maturity_month = "2029-12"
-
+    /// The scenario tests' minimal miner (one site, one fleet, a term loan) with a revolver:
+    /// two debts.
+    fn minimal() -> String {
+        format!(
+            "{}{}",
+            super::super::tests::MINIMAL,
+            r#"
 [[debt]]
 name = "Revolver"
 kind = "revolver"
@@ -505,7 +488,9 @@ commitment_usd = 5_000_000
 fixed_rate_percent = 10
 schedule = "bullet"
 maturity_month = "2028-12"
-"#;
+"#
+        )
+    }
 
     /// The directory of the example book.
     fn example_dir() -> PathBuf {
@@ -515,7 +500,7 @@ maturity_month = "2028-12"
     /// A `[[borrower]]` holding `scenario` inline, with the borrower's own keys `keys`, renamed
     /// `name` and with `replace` applied to the scenario's text.
     fn inline_borrower(keys: &str, name: &str, replace: (&str, &str)) -> String {
-        let scenario = MINIMAL
+        let scenario = minimal()
             .replace("Minimal miner", name)
             .replace(replace.0, replace.1);
         let mut text = format!("[[borrower]]\n{keys}\n[borrower.inline]\n");
@@ -749,10 +734,10 @@ debt = "Revolver"
     fn scenario_files_are_read_relative_to_the_book() {
         let dir = std::env::temp_dir().join(format!("bitwatt-book-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("good.toml"), MINIMAL).unwrap();
+        std::fs::write(dir.join("good.toml"), minimal()).unwrap();
         std::fs::write(
             dir.join("bad.toml"),
-            MINIMAL.replace("count = 5000", "count = -1"),
+            minimal().replace("count = 5000", "count = -1"),
         )
         .unwrap();
         let text = r#"schema_version = 1
@@ -783,7 +768,10 @@ scenario = "good.toml"
         assert_eq!(bad[0].within, "borrower[1].scenario");
         assert_eq!(bad[0].file.as_deref(), Some(dir.join("bad.toml").as_path()));
         assert_eq!(bad[0].problem.path, "mining_fleet[0].count");
-        assert_eq!(bad[0].problem.line, Some(line_of(MINIMAL, "count = 5000")));
+        assert_eq!(
+            bad[0].problem.line,
+            Some(line_of(&minimal(), "count = 5000"))
+        );
         assert!(bad[0].located("book.toml").starts_with(&format!(
             "borrower[1].scenario: {}:",
             dir.join("bad.toml").display()
@@ -825,7 +813,7 @@ scenario = "good.toml"
         assert_eq!(risk.conversion_delay_mean_months, 6.0);
 
         // The book's table replaces the scenario's whole table, defaults included.
-        let scenario_with_risk = format!("{MINIMAL}\n{own}");
+        let scenario_with_risk = format!("{}\n{own}", minimal());
         let dir = std::env::temp_dir().join(format!("bitwatt-idio-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("a.toml"), &scenario_with_risk).unwrap();
@@ -914,7 +902,7 @@ borrower = []
             problem_at(&wrong_type, "borrower[0].inline").expected,
             "a table"
         );
-        assert!(!Book::is_book(MINIMAL));
+        assert!(!Book::is_book(&minimal()));
         assert!(!Book::is_book("borrower = ["));
     }
 }

@@ -2,7 +2,7 @@ use super::*;
 use crate::scenario::{DebtKind, MachineModel, Schedule};
 
 /// One site, one mining fleet, one term loan.
-const MINIMAL: &str = r#"schema_version = 1
+pub(super) const MINIMAL: &str = r#"schema_version = 1
 name = "Minimal miner"
 start_month = "2026-01"
 horizon_months = 60
