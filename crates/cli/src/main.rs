@@ -3,6 +3,7 @@
 
 mod args;
 mod chain_cmd;
+mod history_cmd;
 mod mine_cmd;
 mod network_cmd;
 mod output;
@@ -46,6 +47,9 @@ enum Command {
     /// A lender's book on shared market paths: loss distribution, VaR / ES, contributions,
     /// default correlation and the shared fire sale's add-on.
     Portfolio(portfolio_cmd::PortfolioArgs),
+    /// The run history: `list` the runs recorded, `show` one, `diff` two.
+    #[command(subcommand)]
+    Runs(history_cmd::RunsCommand),
     /// A borrower's base case month by month: cash waterfall, DSCR, LTV, covenants, default.
     Project(project_cmd::ProjectArgs),
     /// Print the JSON Schema of the scenario file.
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Mine(command) => mine_cmd::run(command),
         Command::Portfolio(command) => portfolio_cmd::run(command),
         Command::Project(command) => project_cmd::run(command),
+        Command::Runs(command) => history_cmd::run(command),
         Command::Schema => scenario_cmd::run_schema(),
         Command::Simulate(command) => simulate_cmd::run(command),
         Command::Validate(command) => scenario_cmd::run_validate(command),

@@ -13,14 +13,16 @@ use bitwatt_engine::{
 };
 use bitwatt_model::Holding;
 use bitwatt_report::{Facts, Table, portfolio_workbook, thousands, usd_millions};
+use bitwatt_store::Metric;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
+use crate::history_cmd::{HistoryArgs, Recorder, RunRecord, repeated_option};
 use crate::output::{RunJson, json, write_workbook};
 use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c, write_shard_file};
 use crate::scenario_cmd::{load_book, parse_stresses};
-use crate::simulate_cmd::percent;
+use crate::simulate_cmd::{percent, tail_level_name};
 
 /// Arguments of `portfolio`.
 #[derive(Args)]
@@ -58,6 +60,8 @@ pub struct PortfolioArgs {
     /// liquidations, the borrowers, the default correlations and the loss histogram.
     #[arg(long, value_name = "FILE.xlsx", conflicts_with = "shard")]
     xlsx: Option<PathBuf>,
+    #[command(flatten)]
+    history: HistoryArgs,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -129,6 +133,43 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
         Some(text) => parse_shard(text)?,
         None => Shard::WHOLE,
     };
+    let recorder = args.history.open()?;
+    let record = |metrics: Vec<Metric>, complete: bool| -> Result<RunRecord> {
+        let mut options = repeated_option("stress", &args.stresses);
+        if args.independent_liquidation {
+            options.push(("independent-liquidation".to_string(), "yes".to_string()));
+        }
+        if let Some(shard) = &args.shard {
+            options.push(("shard".to_string(), shard.clone()));
+        }
+        let borrowers = book
+            .borrowers
+            .iter()
+            .map(|borrower| {
+                Ok(serde_json::json!({
+                    "name": borrower.name,
+                    "holdings": format!("{:?}", borrower.holdings),
+                    "scenario": serde_json::to_value(&borrower.scenario)?,
+                }))
+            })
+            .collect::<Result<Vec<_>, serde_json::Error>>()?;
+        Ok(RunRecord {
+            command: "portfolio",
+            name: book.name.clone(),
+            seed: Some(args.seed),
+            paths: Some(args.paths),
+            complete,
+            input_text: std::fs::read_to_string(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?,
+            inputs: serde_json::json!({
+                "market": serde_json::to_value(&book.market)?,
+                "borrowers": borrowers,
+            }),
+            options,
+            metrics,
+            report_path: None,
+        })
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()
@@ -160,6 +201,10 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
     };
     if let Some(out) = &args.out {
         let (paths_run, complete) = (shard_result.paths_run, shard_result.complete);
+        if let Some(recorder) = recorder {
+            let paths_done = vec![Metric::new("paths_done_count", paths_run as f64)];
+            recorder.record(record(paths_done, complete)?);
+        }
         let file = PortfolioShardFile {
             format: PORTFOLIO_SHARD_FORMAT.to_string(),
             book: book.name.clone(),
@@ -184,7 +229,54 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
         stresses: &args.stresses,
         liquidation: liquidation(args.independent_liquidation),
     };
-    report(&facts, &metrics, (args.json, args.xlsx.as_deref()), &run)
+    let text = report(&facts, &metrics, (args.json, args.xlsx.as_deref()), &run)?;
+    if let Some(recorder) = recorder {
+        recorder.record(record(history_metrics(&metrics), result.complete)?);
+    }
+    Ok(text)
+}
+
+/// The summary metrics the run history keeps of a book: its expected loss and tail under the
+/// shared liquidation, the fire sale's add-on, then each borrower's PD, expected loss and
+/// contribution to ES 99 %.
+fn history_metrics(metrics: &PortfolioMetrics) -> Vec<Metric> {
+    let book = &metrics.shared;
+    let mut out = vec![Metric::new(
+        "expected_loss_usd",
+        book.expected_loss_usd.value,
+    )];
+    for tail in &book.loss_tail {
+        let level = tail_level_name(tail.level);
+        out.push(Metric::new(format!("var_{level}_usd"), tail.var_usd));
+        out.push(Metric::new(format!("es_{level}_usd"), tail.es_usd.value));
+    }
+    out.push(Metric::new(
+        "fire_sale_add_on_expected_loss_usd",
+        metrics.fire_sale_add_on.expected_loss_usd.value,
+    ));
+    for tail in &metrics.fire_sale_add_on.es_usd {
+        out.push(Metric::new(
+            format!("fire_sale_add_on_es_{}_usd", tail_level_name(tail.level)),
+            tail.difference_usd.value,
+        ));
+    }
+    out.push(Metric::new("paths_done_count", metrics.paths as f64));
+    for (default, loss) in metrics.borrowers.iter().zip(&book.borrowers) {
+        let name = &default.name;
+        out.push(Metric::new(
+            format!("{name}.pd_percent"),
+            default.pd.value * 100.0,
+        ));
+        out.push(Metric::new(
+            format!("{name}.expected_loss_usd"),
+            loss.expected_loss_usd.value,
+        ));
+        out.push(Metric::new(
+            format!("{name}.es_99_contribution_usd"),
+            loss.es_99_contribution_usd.value,
+        ));
+    }
+    out
 }
 
 /// Merges portfolio shard files (already read, their format checked) and reports the book.
@@ -192,6 +284,7 @@ pub(crate) fn merge(
     files: Vec<PortfolioShardFile>,
     as_json: bool,
     xlsx: Option<&Path>,
+    recorder: Option<Recorder>,
 ) -> Result<String> {
     let began = Instant::now();
     let first = &files[0];
@@ -214,7 +307,27 @@ pub(crate) fn merge(
         stresses: &stresses,
         liquidation: liquidation(independent),
     };
-    report(&facts, &metrics, (as_json, xlsx), &run)
+    let text = report(&facts, &metrics, (as_json, xlsx), &run)?;
+    if let Some(recorder) = recorder {
+        let mut options = repeated_option("stress", &stresses);
+        if independent {
+            options.push(("independent-liquidation".to_string(), "yes".to_string()));
+        }
+        recorder.record(RunRecord {
+            command: "merge",
+            name: book.clone(),
+            seed: Some(seed),
+            paths: Some(metrics.paths),
+            complete: result.complete,
+            // A book shard carries its result, not the book file.
+            input_text: String::new(),
+            inputs: serde_json::json!({ "book": book }),
+            options,
+            metrics: history_metrics(&metrics),
+            report_path: None,
+        });
+    }
+    Ok(text)
 }
 
 /// The liquidation the summary reports.

@@ -11,12 +11,14 @@ use bitwatt_model::{DebtKind, Scenario, YearMonth};
 use bitwatt_report::{
     Facts, Table, WorkbookResult, borrower_workbook, monthly_csv, thousands, usd_millions,
 };
+use bitwatt_store::Metric;
 use clap::Args;
 use serde::Serialize;
 
 use crate::args::BadInput;
+use crate::history_cmd::{HistoryArgs, RunRecord, repeated_option};
 use crate::output::{json, write_workbook};
-use crate::scenario_cmd::{parse_stresses, scenario_of};
+use crate::scenario_cmd::{parse_stresses, scenario_of, scenario_source};
 
 /// Arguments of `project`.
 #[derive(Args)]
@@ -43,12 +45,15 @@ pub struct ProjectArgs {
     /// (default: the first projected month). Repeat to compose them in order.
     #[arg(long = "stress", value_name = "NAME[@YYYY-MM]")]
     stresses: Vec<String>,
+    #[command(flatten)]
+    history: HistoryArgs,
 }
 
 /// Runs `project`.
 pub fn run(args: ProjectArgs) -> Result<String> {
     let scenario = scenario_of(args.file.as_deref(), args.example.as_deref())?;
     let stresses = parse_stresses(&args.stresses, &scenario)?;
+    let recorder = args.history.open()?;
     let projection = project(&scenario, &stresses).map_err(|e| BadInput(e.to_string()))?;
     if let Some(path) = &args.csv {
         let table = monthly_csv(&projection)?;
@@ -60,11 +65,62 @@ pub fn run(args: ProjectArgs) -> Result<String> {
             borrower_workbook(&scenario.name, &projection, &WorkbookResult::Projection)
         })?;
     }
-    if args.json {
-        json(&ProjectJson::new(&scenario, &projection, &stresses))
+    let text = if args.json {
+        json(&ProjectJson::new(&scenario, &projection, &stresses))?
     } else {
-        Ok(render(&scenario, &projection, &stresses))
+        render(&scenario, &projection, &stresses)
+    };
+    if let Some(recorder) = recorder {
+        recorder.record(RunRecord {
+            command: "project",
+            name: scenario.name.clone(),
+            seed: None,
+            paths: None,
+            complete: true,
+            input_text: scenario_source(args.file.as_deref(), args.example.as_deref())?,
+            inputs: serde_json::to_value(&scenario)?,
+            options: repeated_option("stress", &args.stresses),
+            metrics: history_metrics(&projection),
+            report_path: None,
+        });
     }
+    Ok(text)
+}
+
+/// The summary metrics the run history keeps of a base case: the worst DSCR, when it
+/// defaults, the worst LTV, cash and equity at the end, covenant breaches, and the loss if it defaults.
+fn history_metrics(projection: &Projection) -> Vec<Metric> {
+    let summary = &projection.summary;
+    let loss_usd = projection.recoveries.as_ref().map_or(0.0, |recoveries| {
+        recoveries.total_ead_usd - recoveries.total_recovered_usd
+    });
+    vec![
+        Metric::new(
+            "worst_dscr",
+            summary.min_dscr.map_or(f64::NAN, |(dscr, _)| dscr),
+        ),
+        Metric::new(
+            "months_to_default_months",
+            summary
+                .default
+                .map_or(f64::NAN, |event| event.month_index as f64),
+        ),
+        Metric::new(
+            "max_ltv_percent",
+            summary.max_ltv.map_or(f64::NAN, |(ltv, _)| ltv * 100.0),
+        ),
+        Metric::new("final_cash_usd", summary.final_cash_usd),
+        Metric::new("market_equity_usd", summary.market_equity_usd),
+        Metric::new(
+            "equity_irr_percent",
+            projection.equity_irr.map_or(f64::NAN, |irr| irr * 100.0),
+        ),
+        Metric::new(
+            "covenant_breaches_count",
+            f64::from(summary.covenant_breaches),
+        ),
+        Metric::new("loss_given_default_usd", loss_usd),
+    ]
 }
 
 fn month_label(projection: &Projection, month_index: usize) -> String {

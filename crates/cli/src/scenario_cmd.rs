@@ -179,6 +179,20 @@ pub(crate) fn scenario_repairing(
     }
 }
 
+/// The scenario's text as read: the file, or the built-in example (default: `pivot-miner`);
+/// what reports embed and the run history keeps to reproduce a run.
+pub(crate) fn scenario_source(
+    file: Option<&std::path::Path>,
+    example: Option<&str>,
+) -> Result<String> {
+    match file {
+        Some(path) => read_scenario_text(path),
+        None => Ok(built_in_example(example.unwrap_or("pivot-miner"))
+            .unwrap_or_default()
+            .to_string()),
+    }
+}
+
 /// The built-in example `name`.
 pub(crate) fn built_in_scenario(name: &str) -> Result<Scenario> {
     let text = built_in_example(name).ok_or_else(|| {

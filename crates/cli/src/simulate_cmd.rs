@@ -12,19 +12,21 @@ use bitwatt_engine::{
     PathOutcome, RunControl, STANDARD_BUMPS, SensitivityRow, Shard, ShardResult, Simulation,
     SimulationResult, Stress, headroom, project, sensitivity,
 };
-use bitwatt_model::{Scenario, built_in_example};
+use bitwatt_model::Scenario;
 use bitwatt_report::html::SimulateReport;
 use bitwatt_report::{Facts, Table, WorkbookResult, borrower_workbook, thousands, usd_millions};
+use bitwatt_store::Metric;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
+use crate::history_cmd::{HistoryArgs, RunRecord, repeated_option};
 use crate::output::{RunJson, json, write_workbook};
 use crate::paths_out::PathsWriter;
 use crate::portfolio_cmd::{self, PORTFOLIO_SHARD_FORMAT, PortfolioShardFile};
 use crate::project_cmd::cause_text;
 use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c, write_shard_file};
-use crate::scenario_cmd::{parse_stresses, scenario_repairing};
+use crate::scenario_cmd::{parse_stresses, scenario_repairing, scenario_source};
 
 /// Arguments of `simulate`.
 #[derive(Args)]
@@ -80,6 +82,8 @@ pub struct SimulateArgs {
     /// waterfall and covenant tests.
     #[arg(long, value_name = "FILE.xlsx", conflicts_with = "shard")]
     xlsx: Option<PathBuf>,
+    #[command(flatten)]
+    history: HistoryArgs,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -90,18 +94,6 @@ struct HtmlOut<'a> {
     path: &'a Path,
     scenario_toml: String,
     command: String,
-}
-
-/// The scenario's text as read: the file, or the built-in example.
-fn scenario_text(args: &SimulateArgs) -> Result<String> {
-    match &args.file {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read scenario file {}", path.display())),
-        None => {
-            let name = args.example.as_deref().unwrap_or("pivot-miner");
-            Ok(built_in_example(name).unwrap_or_default().to_string())
-        }
-    }
 }
 
 /// A word for a POSIX shell: quoted when it holds anything but letters, digits and `_./-:@`.
@@ -160,6 +152,8 @@ pub struct MergeArgs {
     /// --xlsx`).
     #[arg(long, value_name = "FILE.xlsx")]
     xlsx: Option<PathBuf>,
+    #[command(flatten)]
+    history: HistoryArgs,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -194,6 +188,7 @@ pub fn run(args: SimulateArgs) -> Result<String> {
         Some(text) => parse_shard(text)?,
         None => Shard::WHOLE,
     };
+    let recorder = args.history.open()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()
@@ -245,8 +240,33 @@ pub fn run(args: SimulateArgs) -> Result<String> {
         seconds: began.elapsed().as_secs_f64(),
     };
 
+    let record = |metrics: Vec<Metric>, complete: bool| -> Result<RunRecord> {
+        let mut options = repeated_option("stress", &args.stresses);
+        if args.repair_correlation {
+            options.push(("repair-correlation".to_string(), "yes".to_string()));
+        }
+        if let Some(shard) = &args.shard {
+            options.push(("shard".to_string(), shard.clone()));
+        }
+        Ok(RunRecord {
+            command: "simulate",
+            name: scenario.name.clone(),
+            seed: Some(args.seed),
+            paths: Some(args.paths),
+            complete,
+            input_text: scenario_source(args.file.as_deref(), args.example.as_deref())?,
+            inputs: serde_json::to_value(&scenario)?,
+            options,
+            metrics,
+            report_path: args.report.clone(),
+        })
+    };
     if let Some(out) = &args.out {
         let (paths_run, complete) = (shard_result.paths_run, shard_result.complete);
+        if let Some(recorder) = recorder {
+            let paths_done = vec![Metric::new("paths_done_count", paths_run as f64)];
+            recorder.record(record(paths_done, complete)?);
+        }
         let file = ShardFile {
             format: SHARD_FORMAT.to_string(),
             scenario: scenario.clone(),
@@ -301,20 +321,75 @@ pub fn run(args: SimulateArgs) -> Result<String> {
     let html = match &args.report {
         Some(path) => Some(HtmlOut {
             path,
-            scenario_toml: scenario_text(&args)?,
+            scenario_toml: scenario_source(args.file.as_deref(), args.example.as_deref())?,
             command: reproducing_command(&args),
         }),
         None => None,
     };
-    report(
+    let metrics = result.metrics(simulation.borrower());
+    let text = report(
         &scenario,
-        &simulation,
+        &metrics,
         &result,
         (&args.stresses, &stresses),
         sensitivities.as_deref(),
         (args.json, html.as_ref(), args.xlsx.as_deref()),
         &run,
-    )
+    )?;
+    if let Some(recorder) = recorder {
+        recorder.record(record(history_metrics(&metrics), result.complete)?);
+    }
+    Ok(text)
+}
+
+/// The summary metrics the run history keeps of a simulation: PD, expected loss and the
+/// loss tail of the borrower, then each instrument's PD, LGD, expected loss and break-even
+/// spread.
+fn history_metrics(metrics: &CreditMetrics) -> Vec<Metric> {
+    let mut out = Vec::new();
+    if let Some(pd) = metrics.cumulative_pd_by_year.last() {
+        out.push(Metric::new("pd_to_horizon_percent", pd.value * 100.0));
+    }
+    out.push(Metric::new(
+        "expected_loss_usd",
+        metrics.expected_loss_usd.value,
+    ));
+    for tail in &metrics.loss_tail {
+        let level = tail_level_name(tail.level);
+        out.push(Metric::new(format!("var_{level}_usd"), tail.var_usd));
+        out.push(Metric::new(format!("es_{level}_usd"), tail.es_usd));
+    }
+    out.push(Metric::new("paths_done_count", metrics.paths as f64));
+    for instrument in &metrics.instruments {
+        let name = &instrument.name;
+        out.push(Metric::new(
+            format!("{name}.pd_percent"),
+            instrument.pd.value * 100.0,
+        ));
+        out.push(Metric::new(
+            format!("{name}.lgd_percent"),
+            instrument.lgd.map_or(f64::NAN, |lgd| lgd.value * 100.0),
+        ));
+        out.push(Metric::new(
+            format!("{name}.expected_loss_usd"),
+            instrument.expected_loss_usd.value,
+        ));
+        out.push(Metric::new(
+            format!("{name}.break_even_spread_bp"),
+            instrument
+                .spread
+                .break_even_spread_bps
+                .map_or(f64::NAN, |spread| spread.value),
+        ));
+    }
+    out
+}
+
+/// A tail level as a metric's name reads it: 0.99 → `99`, 0.999 → `99_9`.
+pub(crate) fn tail_level_name(level: f64) -> String {
+    format!("{:.1}", level * 100.0)
+        .trim_end_matches(".0")
+        .replace('.', "_")
 }
 
 /// The `format` field of a shard file, if it has one.
@@ -329,6 +404,7 @@ fn shard_format(text: &str) -> Option<String> {
 /// Runs `merge`: shards of `simulate` or of `portfolio`.
 pub fn run_merge(args: MergeArgs) -> Result<String> {
     let began = Instant::now();
+    let recorder = args.history.open()?;
     let mut files = Vec::with_capacity(args.shards.len());
     let mut books = Vec::new();
     for path in &args.shards {
@@ -361,7 +437,9 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
         files.push(file);
     }
     match (files.is_empty(), books.is_empty()) {
-        (true, false) => return portfolio_cmd::merge(books, args.json, args.xlsx.as_deref()),
+        (true, false) => {
+            return portfolio_cmd::merge(books, args.json, args.xlsx.as_deref(), recorder);
+        }
         (false, false) => {
             return Err(BadInput(
                 "cannot merge shards of `simulate` with shards of `portfolio`".to_string(),
@@ -384,36 +462,52 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
         ))
         .into());
     }
-    let simulation = Simulation::new(&scenario, &stresses, fingerprint.paths, fingerprint.seed)
-        .map_err(|e| BadInput(e.to_string()))?;
+    let (seed, paths) = (fingerprint.seed, fingerprint.paths);
+    let simulation =
+        Simulation::new(&scenario, &stresses, paths, seed).map_err(|e| BadInput(e.to_string()))?;
     let result = SimulationResult::merge(files.into_iter().map(|file| file.result).collect())
         .map_err(|e| BadInput(e.to_string()))?;
     let run = RunJson {
         threads: 1,
         seconds: began.elapsed().as_secs_f64(),
     };
-    report(
+    let metrics = result.metrics(simulation.borrower());
+    let text = report(
         &scenario,
-        &simulation,
+        &metrics,
         &result,
         (&stress_names, &stresses),
         None,
         (args.json, None, args.xlsx.as_deref()),
         &run,
-    )
+    )?;
+    if let Some(recorder) = recorder {
+        recorder.record(RunRecord {
+            command: "merge",
+            name: scenario.name.clone(),
+            seed: Some(seed),
+            paths: Some(paths),
+            complete: result.complete,
+            input_text: toml::to_string(&scenario)?,
+            inputs: serde_json::to_value(&scenario)?,
+            options: repeated_option("stress", &stress_names),
+            metrics: history_metrics(&metrics),
+            report_path: None,
+        });
+    }
+    Ok(text)
 }
 
 /// The result as text or JSON.
 fn report(
     scenario: &Scenario,
-    simulation: &Simulation,
+    metrics: &CreditMetrics,
     result: &SimulationResult,
     (stress_names, stresses): (&[String], &[Stress]),
     sensitivities: Option<&[SensitivityRow]>,
     (as_json, html, xlsx): (bool, Option<&HtmlOut>, Option<&Path>),
     run: &RunJson,
 ) -> Result<String> {
-    let metrics = result.metrics(simulation.borrower());
     let headroom = headroom(scenario, stresses).map_err(|e| BadInput(e.to_string()))?;
     let projection = if html.is_some() || xlsx.is_some() {
         Some(project(scenario, stresses).map_err(|e| BadInput(e.to_string()))?)
@@ -426,10 +520,7 @@ fn report(
             borrower_workbook(
                 &scenario.name,
                 projection,
-                &WorkbookResult::Simulation {
-                    metrics: &metrics,
-                    seed,
-                },
+                &WorkbookResult::Simulation { metrics, seed },
             )
         })?;
     }
@@ -437,7 +528,7 @@ fn report(
         let page = SimulateReport {
             scenario,
             scenario_toml: &html.scenario_toml,
-            metrics: &metrics,
+            metrics,
             result,
             projection,
             stresses: stress_names,
@@ -454,13 +545,13 @@ fn report(
             stresses: stress_names.to_vec(),
             fingerprint: &result.fingerprint,
             complete: result.complete,
-            metrics: &metrics,
+            metrics,
             headroom: &headroom,
             sensitivity: sensitivities,
             run,
         })
     } else {
-        let mut text = render(scenario, &metrics, &headroom, result, stress_names, run);
+        let mut text = render(scenario, metrics, &headroom, result, stress_names, run);
         if let Some(rows) = sensitivities {
             text.push_str(&render_sensitivity(rows));
         }

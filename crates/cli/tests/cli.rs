@@ -5,18 +5,42 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod golden;
+mod history;
 mod portfolio;
 mod report;
 mod simulate;
 mod validate;
 mod workbook;
 
-fn bitwatt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bitwatt"))
-        .args(args)
+/// The binary, run from the repository root with its run history in this test process's
+/// scratch data directory (never the user's).
+fn bitwatt_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bitwatt"));
+    command
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .env("XDG_DATA_HOME", test_data_home());
+    command
+}
+
+/// Runs the binary with `args`.
+fn bitwatt(args: &[&str]) -> Output {
+    bitwatt_command()
+        .args(args)
         .output()
         .expect("the binary runs")
+}
+
+/// The data directory the tests' runs are recorded in.
+fn test_data_home() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("bitwatt-test-data-{}", std::process::id()))
+}
+
+/// A fresh scratch directory for one test.
+pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bitwatt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Every `console` block of the README runs and prints exactly what the README shows.
@@ -27,6 +51,7 @@ fn readme_examples() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     std::env::set_current_dir(&root).unwrap();
     trycmd::TestCases::new()
+        .env("XDG_DATA_HOME", test_data_home().display().to_string())
         .register_bin("bitwatt", Path::new(env!("CARGO_BIN_EXE_bitwatt")))
         .case("README.md");
 }
@@ -198,8 +223,7 @@ mod bad_input {
 
     #[test]
     fn bad_fleet_file_names_the_field() {
-        let dir = std::env::temp_dir().join(format!("bitwatt-cli-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("bad-fleet");
         let path = dir.join("fleet.toml");
         std::fs::write(
             &path,

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::bitwatt;
+use super::{bitwatt, scratch};
 
 const BOOK: &str = "examples/book/compute-credit.toml";
 
@@ -90,8 +90,7 @@ fn a_bad_book_is_refused() {
 /// exactly the unsharded result; a simulate shard does not merge with a book's.
 #[test]
 fn book_shards_merge_into_exactly_the_unsharded_result() {
-    let dir = std::env::temp_dir().join(format!("bitwatt-portfolio-shards-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("portfolio-shards");
     let common = [
         "--paths",
         "1100",

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::bitwatt;
-use super::simulate::scratch;
+use super::scratch;
 
 /// Checks that `text` is well-formed XML after its `<!DOCTYPE html>`: every tag closes in
 /// order, attributes are quoted, `&` starts a known entity and `<` starts markup.

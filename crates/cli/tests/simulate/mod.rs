@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::bitwatt;
+use super::{bitwatt, scratch};
 
 /// `simulate --json` without its `run` key (timings and threads).
 fn result(args: &[&str]) -> Value {
@@ -60,14 +60,6 @@ fn zero_paths_is_refused() {
     let out = bitwatt(&["simulate", "--paths", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--paths 0: expected at least one path"));
-}
-
-/// A fresh scratch directory for one test.
-pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("bitwatt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Runs shard `k` of `n` of pure-miner into `dir` and returns the file.
@@ -200,7 +192,7 @@ fn paths_out_writes_every_path_and_agrees_with_the_summary() {
 #[cfg(unix)]
 fn ctrl_c_stops_cleanly_with_the_paths_done() {
     use std::process::{Command, Stdio};
-    let child = Command::new(env!("CARGO_BIN_EXE_bitwatt"))
+    let child = super::bitwatt_command()
         .args([
             "simulate",
             "--example",

@@ -4,15 +4,7 @@
 use calamine::{Data, Range, Reader, Xlsx, open_workbook};
 use serde_json::Value;
 
-use super::bitwatt;
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("bitwatt-xlsx-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use super::{bitwatt, scratch};
 
 /// Runs `args` (which must succeed) and returns its JSON.
 fn json_of(args: &[&str]) -> Value {
@@ -49,7 +41,7 @@ fn number_by_label(range: &Range<Data>, label: &str, col: usize) -> f64 {
 
 #[test]
 fn a_simulation_workbook_holds_the_runs_numbers() {
-    let dir = scratch("simulate");
+    let dir = scratch("xlsx-simulate");
     let path = dir.join("pure.xlsx");
     let path_text = path.to_str().unwrap();
     let common = [
@@ -139,7 +131,7 @@ fn a_simulation_workbook_holds_the_runs_numbers() {
 
 #[test]
 fn project_and_portfolio_workbooks_and_a_bad_path() {
-    let dir = scratch("other");
+    let dir = scratch("xlsx-other");
     let path = dir.join("pivot.xlsx");
     let out = bitwatt(&["project", "--xlsx", path.to_str().unwrap()]);
     assert!(
