@@ -10,14 +10,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use bitwatt_engine::{Borrower, PathOutcome};
 use bitwatt_model::{Scenario, YearMonth};
+use bitwatt_report::cause_text;
 use parquet::basic::Compression;
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
-
-use crate::project_cmd::cause_text;
 
 /// Rows buffered before a Parquet row group is written.
 const ROW_GROUP_ROWS: usize = 65_536;

@@ -9,9 +9,10 @@ use anyhow::{Context, Result};
 use bitwatt_engine::{
     BookMetrics, Borrower, Estimate, Liquidation, MAX_CORRELATED_BORROWERS, Portfolio,
     PortfolioBorrower, PortfolioMetrics, PortfolioResult, PortfolioShard, RunControl, Shard,
-    base_market_path,
+    StressCase, base_market_path, stress_comparison,
 };
 use bitwatt_model::Holding;
+use bitwatt_report::html::{BorrowerStressCases, PortfolioReport};
 use bitwatt_report::{Facts, Table, portfolio_workbook, thousands, usd_millions};
 use bitwatt_store::Metric;
 use clap::Args;
@@ -19,10 +20,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
 use crate::history_cmd::{HistoryArgs, Recorder, RunRecord, repeated_option};
-use crate::output::{RunJson, json, write_workbook};
+use crate::output::{
+    RunJson, command_line, json, path_words, repeated_words, write_report, write_workbook,
+};
 use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c, write_shard_file};
 use crate::scenario_cmd::{load_book, parse_stresses};
-use crate::simulate_cmd::{percent, tail_level_name};
+use crate::simulate_cmd::{MergeArgs, merge_command, percent, tail_level_name};
 
 /// Arguments of `portfolio`.
 #[derive(Args)]
@@ -60,6 +63,11 @@ pub struct PortfolioArgs {
     /// liquidations, the borrowers, the default correlations and the loss histogram.
     #[arg(long, value_name = "FILE.xlsx", conflicts_with = "shard")]
     xlsx: Option<PathBuf>,
+    /// Also write a self-contained HTML report to FILE.html: the book's loss distribution,
+    /// VaR / ES under both liquidations, the borrowers, the pairs that default together,
+    /// each borrower's base case under the library's stresses, and the book file.
+    #[arg(long, value_name = "FILE.html", conflicts_with = "shard")]
+    report: Option<PathBuf>,
     #[command(flatten)]
     history: HistoryArgs,
     /// Print the full result as JSON.
@@ -167,7 +175,7 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
             }),
             options,
             metrics,
-            report_path: None,
+            report_path: args.report.clone(),
         })
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -229,11 +237,65 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
         stresses: &args.stresses,
         liquidation: liquidation(args.independent_liquidation),
     };
-    let text = report(&facts, &metrics, (args.json, args.xlsx.as_deref()), &run)?;
+    let html = match &args.report {
+        Some(path) => Some(HtmlOut {
+            path,
+            book_toml: Some(
+                std::fs::read_to_string(&args.file)
+                    .with_context(|| format!("cannot read {}", args.file.display()))?,
+            ),
+            borrower_cases: book
+                .borrowers
+                .iter()
+                .map(|borrower| {
+                    let cases = stress_comparison(&borrower.scenario, &stresses)
+                        .map_err(|e| BadInput(format!("borrower {:?}: {e}", borrower.name)))?;
+                    Ok((borrower.name.clone(), cases))
+                })
+                .collect::<Result<_>>()?,
+            command: reproducing_command(&args),
+        }),
+        None => None,
+    };
+    let text = report(
+        &facts,
+        (&metrics, &result),
+        (args.json, html.as_ref(), args.xlsx.as_deref()),
+        &run,
+    )?;
     if let Some(recorder) = recorder {
         recorder.record(record(history_metrics(&metrics), result.complete)?);
     }
     Ok(text)
+}
+
+/// Where `--report` writes and what it embeds besides the result.
+struct HtmlOut<'a> {
+    path: &'a Path,
+    /// The book file (not at hand when merged from shards).
+    book_toml: Option<String>,
+    /// Each borrower's base case under the library's stresses (none when merged).
+    borrower_cases: Vec<(String, Vec<StressCase>)>,
+    command: String,
+}
+
+/// The command that runs `args` again (without the options that do not change the result).
+fn reproducing_command(args: &PortfolioArgs) -> String {
+    let mut words = vec![
+        "bitwatt".to_string(),
+        "portfolio".to_string(),
+        args.file.display().to_string(),
+        "--paths".to_string(),
+        args.paths.to_string(),
+        "--seed".to_string(),
+        args.seed.to_string(),
+    ];
+    words.extend(repeated_words("--stress", &args.stresses));
+    if args.independent_liquidation {
+        words.push("--independent-liquidation".to_string());
+    }
+    words.extend(path_words("--report", args.report.as_deref()));
+    command_line(&words)
 }
 
 /// The summary metrics the run history keeps of a book: its expected loss and tail under the
@@ -282,8 +344,7 @@ fn history_metrics(metrics: &PortfolioMetrics) -> Vec<Metric> {
 /// Merges portfolio shard files (already read, their format checked) and reports the book.
 pub(crate) fn merge(
     files: Vec<PortfolioShardFile>,
-    as_json: bool,
-    xlsx: Option<&Path>,
+    args: &MergeArgs,
     recorder: Option<Recorder>,
 ) -> Result<String> {
     let began = Instant::now();
@@ -307,7 +368,18 @@ pub(crate) fn merge(
         stresses: &stresses,
         liquidation: liquidation(independent),
     };
-    let text = report(&facts, &metrics, (as_json, xlsx), &run)?;
+    let html = args.report.as_deref().map(|path| HtmlOut {
+        path,
+        book_toml: None,
+        borrower_cases: Vec::new(),
+        command: merge_command(args),
+    });
+    let text = report(
+        &facts,
+        (&metrics, &result),
+        (args.json, html.as_ref(), args.xlsx.as_deref()),
+        &run,
+    )?;
     if let Some(recorder) = recorder {
         let mut options = repeated_option("stress", &stresses);
         if independent {
@@ -324,7 +396,7 @@ pub(crate) fn merge(
             inputs: serde_json::json!({ "book": book }),
             options,
             metrics: history_metrics(&metrics),
-            report_path: None,
+            report_path: args.report.clone(),
         });
     }
     Ok(text)
@@ -342,12 +414,31 @@ fn liquidation(independent: bool) -> Liquidation {
 /// The result as text or JSON.
 fn report(
     facts: &RunFacts<'_>,
-    metrics: &PortfolioMetrics,
-    (as_json, xlsx): (bool, Option<&Path>),
+    (metrics, result): (&PortfolioMetrics, &PortfolioResult),
+    (as_json, html, xlsx): (bool, Option<&HtmlOut>, Option<&Path>),
     run: &RunJson,
 ) -> Result<String> {
     if let Some(path) = xlsx {
         write_workbook(path, || portfolio_workbook(facts.book, facts.seed, metrics))?;
+    }
+    if let Some(html) = html {
+        let borrower_cases: Vec<BorrowerStressCases<'_>> = html
+            .borrower_cases
+            .iter()
+            .map(|(name, cases)| BorrowerStressCases { name, cases })
+            .collect();
+        let page = PortfolioReport {
+            book: facts.book,
+            book_toml: html.book_toml.as_deref(),
+            metrics,
+            result,
+            liquidation: facts.liquidation,
+            stresses: facts.stresses,
+            borrower_cases: &borrower_cases,
+            command: &html.command,
+        }
+        .render();
+        write_report(html.path, &page)?;
     }
     if as_json {
         json(&PortfolioJson {

@@ -6,10 +6,13 @@ use anyhow::{Context, Result};
 use bitwatt_engine::{
     ClaimRecovery, CollateralValues, DebtMonth, DebtOutcome, DefaultCause, KindProceeds,
     LiquidationKind, MonthRow, Projection, Rate, Recoveries, Stress, btc_drift_per_year, project,
+    stress_comparison,
 };
 use bitwatt_model::{DebtKind, Scenario, YearMonth};
+use bitwatt_report::html::ProjectReport;
 use bitwatt_report::{
-    Facts, Table, WorkbookResult, borrower_workbook, monthly_csv, thousands, usd_millions,
+    Facts, Table, WorkbookResult, borrower_workbook, cause_text, monthly_csv, thousands,
+    usd_millions,
 };
 use bitwatt_store::Metric;
 use clap::Args;
@@ -17,7 +20,9 @@ use serde::Serialize;
 
 use crate::args::BadInput;
 use crate::history_cmd::{HistoryArgs, RunRecord, repeated_option};
-use crate::output::{json, write_workbook};
+use crate::output::{
+    command_line, json, path_words, repeated_words, scenario_words, write_report, write_workbook,
+};
 use crate::scenario_cmd::{parse_stresses, scenario_of, scenario_source};
 
 /// Arguments of `project`.
@@ -36,6 +41,11 @@ pub struct ProjectArgs {
     /// and the covenant tests, with number formats and frozen headers.
     #[arg(long, value_name = "FILE.xlsx")]
     xlsx: Option<PathBuf>,
+    /// Also write a self-contained HTML report to FILE.html: the summary, the debts, the
+    /// market and ratios month by month as charts, the stress comparison, the monthly tables
+    /// and the scenario file.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -65,6 +75,28 @@ pub fn run(args: ProjectArgs) -> Result<String> {
             borrower_workbook(&scenario.name, &projection, &WorkbookResult::Projection)
         })?;
     }
+    if let Some(path) = &args.report {
+        let scenario_toml = scenario_source(args.file.as_deref(), args.example.as_deref())?;
+        let stress_cases =
+            stress_comparison(&scenario, &stresses).map_err(|e| BadInput(e.to_string()))?;
+        let mut words = vec!["bitwatt".to_string(), "project".to_string()];
+        words.extend(scenario_words(
+            args.file.as_deref(),
+            args.example.as_deref(),
+        ));
+        words.extend(repeated_words("--stress", &args.stresses));
+        words.extend(path_words("--report", Some(path)));
+        let page = ProjectReport {
+            scenario: &scenario,
+            scenario_toml: &scenario_toml,
+            projection: &projection,
+            stresses: &args.stresses,
+            stress_cases: &stress_cases,
+            command: &command_line(&words),
+        }
+        .render();
+        write_report(path, &page)?;
+    }
     let text = if args.json {
         json(&ProjectJson::new(&scenario, &projection, &stresses))?
     } else {
@@ -81,7 +113,7 @@ pub fn run(args: ProjectArgs) -> Result<String> {
             inputs: serde_json::to_value(&scenario)?,
             options: repeated_option("stress", &args.stresses),
             metrics: history_metrics(&projection),
-            report_path: None,
+            report_path: args.report.clone(),
         });
     }
     Ok(text)
@@ -129,18 +161,6 @@ fn month_label(projection: &Projection, month_index: usize) -> String {
         .start_month
         .plus_months(month_index as i32)
         .to_string()
-}
-
-/// How a default cause reads in a table.
-pub(crate) fn cause_text(cause: DefaultCause) -> &'static str {
-    match cause {
-        DefaultCause::Payment => "payment shortfall",
-        DefaultCause::DscrCovenant => "DSCR covenant",
-        DefaultCause::LtvCovenant => "LTV covenant",
-        DefaultCause::Maturity => "balance due at maturity unpaid",
-        DefaultCause::MarginCall => "margin call unmet",
-        DefaultCause::CrossDefault => "cross-default",
-    }
 }
 
 fn kind_text(kind: DebtKind) -> &'static str {

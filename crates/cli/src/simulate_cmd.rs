@@ -10,21 +10,25 @@ use anyhow::{Context, Result};
 use bitwatt_engine::{
     Breach, Covenant, CovenantHeadroom, CreditMetrics, Estimate, Fingerprint, Headroom, Lever,
     PathOutcome, RunControl, STANDARD_BUMPS, SensitivityRow, Shard, ShardResult, Simulation,
-    SimulationResult, Stress, headroom, project, sensitivity,
+    SimulationResult, Stress, headroom, project, sensitivity, stress_comparison,
 };
 use bitwatt_model::Scenario;
 use bitwatt_report::html::SimulateReport;
-use bitwatt_report::{Facts, Table, WorkbookResult, borrower_workbook, thousands, usd_millions};
+use bitwatt_report::{
+    Facts, Table, WorkbookResult, borrower_workbook, cause_text, thousands, usd_millions,
+};
 use bitwatt_store::Metric;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
 use crate::history_cmd::{HistoryArgs, RunRecord, repeated_option};
-use crate::output::{RunJson, json, write_workbook};
+use crate::output::{
+    RunJson, command_line, json, path_words, repeated_words, scenario_words, write_report,
+    write_workbook,
+};
 use crate::paths_out::PathsWriter;
 use crate::portfolio_cmd::{self, PORTFOLIO_SHARD_FORMAT, PortfolioShardFile};
-use crate::project_cmd::cause_text;
 use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c, write_shard_file};
 use crate::scenario_cmd::{parse_stresses, scenario_repairing, scenario_source};
 
@@ -96,49 +100,36 @@ struct HtmlOut<'a> {
     command: String,
 }
 
-/// A word for a POSIX shell: quoted when it holds anything but letters, digits and `_./-:@`.
-fn shell_word(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./-:@".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
 /// The command that runs `args` again (without the options that do not change the result).
 fn reproducing_command(args: &SimulateArgs) -> String {
     let mut words = vec!["bitwatt".to_string(), "simulate".to_string()];
-    match (&args.file, &args.example) {
-        (Some(path), _) => words.push(shell_word(&path.display().to_string())),
-        (None, Some(name)) => words.extend(["--example".to_string(), shell_word(name)]),
-        (None, None) => {}
-    }
+    words.extend(scenario_words(
+        args.file.as_deref(),
+        args.example.as_deref(),
+    ));
     words.extend([
         "--paths".to_string(),
         args.paths.to_string(),
         "--seed".to_string(),
         args.seed.to_string(),
     ]);
-    for stress in &args.stresses {
-        words.extend(["--stress".to_string(), shell_word(stress)]);
-    }
+    words.extend(repeated_words("--stress", &args.stresses));
     if args.repair_correlation {
         words.push("--repair-correlation".to_string());
     }
     if args.sensitivity {
         words.push("--sensitivity".to_string());
     }
-    if let Some(path) = &args.report {
-        words.extend([
-            "--report".to_string(),
-            shell_word(&path.display().to_string()),
-        ]);
-    }
-    words.join(" ")
+    words.extend(path_words("--report", args.report.as_deref()));
+    command_line(&words)
+}
+
+/// The command that merges the same shard files again.
+pub(crate) fn merge_command(args: &MergeArgs) -> String {
+    let mut words = vec!["bitwatt".to_string(), "merge".to_string()];
+    words.extend(args.shards.iter().map(|path| path.display().to_string()));
+    words.extend(path_words("--report", args.report.as_deref()));
+    command_line(&words)
 }
 
 /// Arguments of `merge`.
@@ -147,16 +138,20 @@ pub struct MergeArgs {
     /// Shard files written by `simulate --shard K/N --out FILE` (or all by `portfolio
     /// --shard`), in any order.
     #[arg(value_name = "SHARD.json", required = true)]
-    shards: Vec<PathBuf>,
+    pub(crate) shards: Vec<PathBuf>,
     /// Write the merged result's workbook to FILE.xlsx (as `simulate --xlsx`, `portfolio
     /// --xlsx`).
     #[arg(long, value_name = "FILE.xlsx")]
-    xlsx: Option<PathBuf>,
+    pub(crate) xlsx: Option<PathBuf>,
+    /// Write the merged result's HTML report to FILE.html (as `simulate --report`,
+    /// `portfolio --report`).
+    #[arg(long, value_name = "FILE.html")]
+    pub(crate) report: Option<PathBuf>,
     #[command(flatten)]
-    history: HistoryArgs,
+    pub(crate) history: HistoryArgs,
     /// Print the full result as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// What `simulate --shard` writes: the shard's result with the scenario and stresses it ran,
@@ -438,7 +433,7 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
     }
     match (files.is_empty(), books.is_empty()) {
         (true, false) => {
-            return portfolio_cmd::merge(books, args.json, args.xlsx.as_deref(), recorder);
+            return portfolio_cmd::merge(books, &args, recorder);
         }
         (false, false) => {
             return Err(BadInput(
@@ -472,13 +467,21 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
         seconds: began.elapsed().as_secs_f64(),
     };
     let metrics = result.metrics(simulation.borrower());
+    let html = match &args.report {
+        Some(path) => Some(HtmlOut {
+            path,
+            scenario_toml: toml::to_string(&scenario)?,
+            command: merge_command(&args),
+        }),
+        None => None,
+    };
     let text = report(
         &scenario,
         &metrics,
         &result,
         (&stress_names, &stresses),
         None,
-        (args.json, None, args.xlsx.as_deref()),
+        (args.json, html.as_ref(), args.xlsx.as_deref()),
         &run,
     )?;
     if let Some(recorder) = recorder {
@@ -492,7 +495,7 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
             inputs: serde_json::to_value(&scenario)?,
             options: repeated_option("stress", &stress_names),
             metrics: history_metrics(&metrics),
-            report_path: None,
+            report_path: args.report.clone(),
         });
     }
     Ok(text)
@@ -533,11 +536,12 @@ fn report(
             projection,
             stresses: stress_names,
             sensitivity: sensitivities,
+            stress_cases: &stress_comparison(scenario, stresses)
+                .map_err(|e| BadInput(e.to_string()))?,
             command: &html.command,
         }
         .render();
-        std::fs::write(html.path, page)
-            .with_context(|| format!("cannot write the report to {}", html.path.display()))?;
+        write_report(html.path, &page)?;
     }
     if as_json {
         json(&SimulateJson {

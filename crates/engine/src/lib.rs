@@ -65,7 +65,7 @@ pub use portfolio::{
     Portfolio, PortfolioBorrower, PortfolioError, PortfolioMetrics, PortfolioResult,
     PortfolioShard, TailAddOn,
 };
-pub use project::{Projection, project};
+pub use project::{Projection, StressCase, project, stress_comparison};
 pub use rating::{Grade, MAX_RATING_HORIZON_YEARS, RatingGrade, rating_grade};
 pub use recovery::{
     ASIC_BANDS, Claim, ClaimRecovery, ClassMarkets, Estate, EstateAsset, EstateFull,

@@ -5,7 +5,7 @@ use bitwatt_model::Scenario;
 use crate::borrower::{Borrower, CompileError};
 use crate::market::{MarketPath, base_market_path, stressed_market_path};
 use crate::recovery::{LiquidationPrices, Recoveries};
-use crate::stress::Stress;
+use crate::stress::{Stress, StressKind};
 use crate::waterfall::{DebtMonth, MonthRow, PathBuffers, PathSummary, recover, run_path};
 
 /// A borrower run on the base case (or a stressed base case), with every month kept.
@@ -70,4 +70,45 @@ pub fn project(scenario: &Scenario, stresses: &[Stress]) -> Result<Projection, C
         equity_irr,
         recoveries,
     })
+}
+/// One case of a stress comparison: the base case under some stresses.
+#[derive(Clone, Debug)]
+pub struct StressCase {
+    /// What was applied, in words: `base case`, a stress's name, or the run's stresses.
+    pub label: String,
+    /// The stresses applied, in order.
+    pub stresses: Vec<Stress>,
+    /// The base case under them.
+    pub projection: Projection,
+}
+
+/// The stress comparison of a scenario: its base case, then the base case under each stress
+/// of the library alone (its window opening in the first projected month), then under
+/// `run_stresses` when they are not one of those alone.
+pub fn stress_comparison(
+    scenario: &Scenario,
+    run_stresses: &[Stress],
+) -> Result<Vec<StressCase>, CompileError> {
+    let mut cases: Vec<(String, Vec<Stress>)> = vec![("base case".to_string(), Vec::new())];
+    for kind in StressKind::ALL {
+        let stress = Stress {
+            kind,
+            start_month: None,
+        };
+        cases.push((kind.name().to_string(), vec![stress]));
+    }
+    if !run_stresses.is_empty() && !cases.iter().any(|(_, stresses)| stresses == run_stresses) {
+        let names: Vec<String> = run_stresses.iter().map(Stress::to_string).collect();
+        cases.push((names.join(" then "), run_stresses.to_vec()));
+    }
+    cases
+        .into_iter()
+        .map(|(label, stresses)| {
+            Ok(StressCase {
+                projection: project(scenario, &stresses)?,
+                label,
+                stresses,
+            })
+        })
+        .collect()
 }

@@ -8,7 +8,9 @@
 //!   per instrument);
 //! * [`borrower_workbook`], [`portfolio_workbook`]: workbooks for spreadsheets (`--xlsx`);
 //! * [`utc_datetime`], [`utc_date`]: Unix seconds as calendar dates;
-//! * [`html::SimulateReport`]: the self-contained HTML report of a simulation.
+//! * [`cause_text`]: how a default cause reads;
+//! * [`html::ProjectReport`], [`html::SimulateReport`], [`html::PortfolioReport`]: the
+//!   self-contained HTML reports of a base case, a simulation and a book.
 #![deny(missing_docs)]
 
 pub mod html;
@@ -16,10 +18,12 @@ mod monthly;
 mod number;
 mod table;
 mod time;
+mod words;
 mod workbook;
 
 pub use monthly::{MONTHLY_COLUMNS, MonthlyTable, monthly_csv};
 pub use number::{thousands, thousands_or, usd_millions};
 pub use table::{Facts, Table};
 pub use time::{utc_date, utc_datetime};
+pub use words::cause_text;
 pub use workbook::{WorkbookResult, borrower_workbook, portfolio_workbook};

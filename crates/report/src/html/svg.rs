@@ -284,6 +284,94 @@ fn empty_note(out: &mut String, frame: &Frame, note: &str) {
     );
 }
 
+/// The contiguous runs of months that have a value.
+fn runs_with_values<T>(values: &[Option<T>]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut t = 0;
+    while t < values.len() {
+        if values[t].is_none() {
+            t += 1;
+            continue;
+        }
+        let start = t;
+        while t < values.len() && values[t].is_some() {
+            t += 1;
+        }
+        runs.push(start..t);
+    }
+    runs
+}
+
+/// The x ticks of a monthly chart: each month's position and its label.
+fn month_axis_ticks(month_ticks: &[(usize, String)]) -> Vec<(f64, String)> {
+    month_ticks
+        .iter()
+        .map(|(t, label)| (*t as f64, label.clone()))
+        .collect()
+}
+
+/// A monthly series as a line; months without a value break it.
+pub struct LineInput<'a> {
+    /// Screen-reader label.
+    pub label: &'a str,
+    /// Per month: the value in the unit of the axis.
+    pub values: &'a [Option<f64>],
+    /// Per month: its position on the x axis and its tick label when it has one.
+    pub month_ticks: Vec<(usize, String)>,
+    /// Title of the x axis.
+    pub x_title: &'a str,
+    /// Title of the y axis, with its unit.
+    pub y_title: &'a str,
+}
+
+/// Draws a line chart of a monthly series.
+pub fn line_chart(input: &LineInput) -> String {
+    let frame = Frame::STANDARD;
+    let mut out = open(&frame, input.label);
+    let months = input.values.len();
+    let (low, high) = input
+        .values
+        .iter()
+        .flatten()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let axes = Axes::new(
+        frame,
+        (0.0, months.saturating_sub(1).max(1) as f64),
+        month_axis_ticks(&input.month_ticks),
+        nice_ticks(low, high, 5),
+        input.x_title,
+        input.y_title,
+    );
+    axes.draw(&mut out);
+    if input.values.iter().all(Option::is_none) {
+        empty_note(&mut out, &frame, "no value in any month");
+    }
+    for months in runs_with_values(input.values) {
+        let run: Vec<(f64, f64)> = months
+            .map(|m| {
+                let value = input.values[m].expect("a value");
+                (axes.x.map(m as f64), axes.y.map(value))
+            })
+            .collect();
+        if let [(x, y)] = run[..] {
+            let _ = write!(
+                out,
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5" class="dot"/>"#
+            );
+        } else {
+            let _ = write!(
+                out,
+                r#"<polyline points="{}" class="median"/>"#,
+                points(run.into_iter())
+            );
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
 /// A series of monthly quantiles (5, 25, 50, 75, 95 %) as a fan: the 5–95 % band, the
 /// 25–75 % band and the median against months; months without a value break the fan.
 pub struct FanInput<'a> {
@@ -308,17 +396,11 @@ pub fn fan_chart(input: &FanInput) -> String {
     let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), q| {
         (lo.min(q[0]), hi.max(q[4]))
     });
-    let y_ticks = nice_ticks(low, high, 5);
-    let x_ticks = input
-        .month_ticks
-        .iter()
-        .map(|(t, label)| (*t as f64, label.clone()))
-        .collect();
     let axes = Axes::new(
         frame,
         (0.0, months.saturating_sub(1).max(1) as f64),
-        x_ticks,
-        y_ticks,
+        month_axis_ticks(&input.month_ticks),
+        nice_ticks(low, high, 5),
         input.x_title,
         input.y_title,
     );
@@ -326,18 +408,8 @@ pub fn fan_chart(input: &FanInput) -> String {
     if !low.is_finite() {
         empty_note(&mut out, &frame, "no path has a value in any month");
     }
-    // Contiguous runs of months with values.
-    let mut t = 0;
-    while t < months {
-        if input.quantiles[t].is_none() {
-            t += 1;
-            continue;
-        }
-        let start = t;
-        while t < months && input.quantiles[t].is_some() {
-            t += 1;
-        }
-        let run: Vec<(f64, [f64; 5])> = (start..t)
+    for months in runs_with_values(input.quantiles) {
+        let run: Vec<(f64, [f64; 5])> = months
             .map(|m| (axes.x.map(m as f64), input.quantiles[m].expect("a value")))
             .collect();
         for (lower, upper, class) in [(0, 4, "band90"), (1, 3, "band50")] {
