@@ -4,11 +4,15 @@
 //!   `GetDifficulty` and `CalculateNextWorkRequired`, on rust-bitcoin's `pow` types;
 //! * [`block_subsidy_sat`] and the halving schedule;
 //! * [`hashprice_usd_per_ph_day`] and [`hashvalue_btc_per_ph_day`] as Luxor defines them;
-//! * [`NetworkState`] and the compiled-in [`snapshot`].
+//! * [`NetworkState`] and the compiled-in [`snapshot`];
+//! * [`UtcDay`]: calendar days of daily data; readers of daily history ([`read_daily_closes`],
+//!   [`read_daily_difficulty`], [`read_block_rewards`], [`read_daily_miner_economics`]).
 #![deny(missing_docs)]
 
 mod adjustment;
+mod calendar;
 mod hashprice;
+mod history;
 mod network;
 mod pow;
 mod sources;
@@ -18,9 +22,14 @@ pub use adjustment::{
     AdjustmentEstimate, AdjustmentInput, AdjustmentNetwork, QUARTER_EPOCH_OFFSET_BLOCKS,
     epoch_start_height, estimate_adjustment, quarter_epoch_block_height,
 };
+pub use calendar::{BadDay, UtcDay, civil_from_days, days_from_civil};
 pub use hashprice::{
     HS_PER_PHS, SECONDS_PER_DAY, blocks_per_ph_day, hashprice_usd_per_ph_day,
     hashvalue_btc_per_ph_day,
+};
+pub use history::{
+    BlockReward, DailyClose, DailyDifficulty, DailyMinerEconomics, DataError, read_block_rewards,
+    read_daily_closes, read_daily_difficulty, read_daily_miner_economics,
 };
 pub use network::{NetworkState, SNAPSHOT_DATE, snapshot};
 pub use pow::{

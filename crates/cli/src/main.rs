@@ -2,6 +2,7 @@
 //! them. This binary only parses arguments, calls the libraries and prints.
 
 mod args;
+mod backtest_cmd;
 mod chain_cmd;
 mod history_cmd;
 mod mine_cmd;
@@ -37,6 +38,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The model against history: `hashprice` recomputed from price, difficulty and fees.
+    #[command(subcommand)]
+    Backtest(backtest_cmd::BacktestCommand),
     /// Consensus-exact calculators: difficulty, retarget, subsidy, hashprice, next adjustment.
     #[command(subcommand)]
     Chain(chain_cmd::ChainCommand),
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Err(error) => return args::report_clap_error(&error),
     };
     let result = match cli.command {
+        Command::Backtest(command) => backtest_cmd::run(command),
         Command::Chain(command) => chain_cmd::run(command),
         Command::Network(command) => network_cmd::run(command),
         Command::Merge(command) => simulate_cmd::run_merge(command),

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod backtest;
 mod golden;
 mod history;
 mod portfolio;

@@ -13,9 +13,11 @@
 //! * [`Portfolio`] → [`PortfolioResult`] → [`PortfolioMetrics`]: a lender's book of borrowers
 //!   on one market, their collateral sold into shared or independent liquidation markets;
 //! * [`rating_grade`] → [`RatingGrade`]: a cumulative PD mapped to a rating grade on a
-//!   published table of corporate default rates.
+//!   published table of corporate default rates;
+//! * [`backtest_hashprice`] → [`HashpriceBacktest`]: daily hashprice recomputed against history.
 #![deny(missing_docs)]
 
+mod backtest;
 mod borrower;
 mod generator;
 mod headroom;
@@ -34,6 +36,7 @@ mod sketch;
 mod stress;
 mod waterfall;
 
+pub use backtest::{HashpriceBacktest, HashpriceDay, backtest_hashprice};
 pub use borrower::{
     AssetRef, Borrower, CompileError, ConversionPlan, DebtPlan, EquityIssuancePlan, FleetPlan,
     GpuPlan, HedgePlan, LeasePlan, Rate, RefinancingPlan, SitePlan,

@@ -1,5 +1,7 @@
 //! Calendar dates for Unix timestamps (proleptic Gregorian, UTC).
 
+use bitwatt_chain::civil_from_days;
+
 /// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn utc_datetime(unix_s: i64) -> String {
     let days = unix_s.div_euclid(86_400);
@@ -17,25 +19,6 @@ pub fn utc_datetime(unix_s: i64) -> String {
 pub fn utc_date(unix_s: i64) -> String {
     let (year, month, day) = civil_from_days(unix_s.div_euclid(86_400));
     format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

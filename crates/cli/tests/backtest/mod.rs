@@ -1,0 +1,97 @@
+//! `bitwatt backtest`: against the real history in `shared/data` (skipped with a message where
+//! it is absent), and its errors on bad files.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::{bitwatt, scratch};
+
+/// The public data folder (`../shared/data` beside the repository, or `BITWATT_SHARED_DATA`).
+fn shared_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("BITWATT_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    if dir.join("btc_daily_onchain_partial.csv").is_file() {
+        Some(dir)
+    } else {
+        println!(
+            "skipped: shared data not found at {} (set BITWATT_SHARED_DATA)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// The realised hashprice is matched within 1 % on at least 99 % of the days without a
+/// retarget; the counts and range are those of the data as published (golden).
+#[test]
+fn hashprice_matches_the_realised_series() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let out = bitwatt(&[
+        "backtest",
+        "hashprice",
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let days = result["days"].as_array().unwrap();
+    assert_eq!(days.len(), 412);
+    assert_eq!(result["retarget_days"], 31);
+    assert_eq!(result["incomplete_days"], 0);
+    assert_eq!(days[0]["day"], "2017-12-19");
+    assert_eq!(days[days.len() - 1]["day"], "2026-01-31");
+    assert!(result["within_1_percent_share"].as_f64().unwrap() >= 0.99);
+    // The realised series carries 6 to 8 significant digits: the recomputation agrees to them.
+    assert!(result["worst_abs_relative_error"].as_f64().unwrap() < 1e-7);
+    // 2021-04-30: 145 blocks, 906.25 + 143.19592537 BTC, at $57 750.18.
+    let day = days.iter().find(|d| d["day"] == "2021-04-30").unwrap();
+    assert_eq!(day["blocks"], 145);
+    let realised = day["realised_usd_per_ph_day"].as_f64().unwrap();
+    assert!((realised - 356.548786).abs() < 1e-9);
+    assert!((day["model_usd_per_ph_day"].as_f64().unwrap() / realised - 1.0).abs() < 1e-7);
+}
+
+#[test]
+fn bad_history_files_are_named() {
+    let dir = scratch("backtest-bad");
+    let prices = dir.join("prices.csv");
+    std::fs::write(&prices, "Date,Close\n2024-01-01,42000\n2024-01-02,oops\n").unwrap();
+    let other = dir.join("other.csv");
+    std::fs::write(&other, "date\n").unwrap();
+    let out = bitwatt(&[
+        "backtest",
+        "hashprice",
+        "--prices",
+        prices.to_str().unwrap(),
+        "--difficulty",
+        other.to_str().unwrap(),
+        "--blocks",
+        other.to_str().unwrap(),
+        "--onchain",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("prices.csv: line 3, column \"Close\": \"oops\": expected a positive price"),
+        "{stderr}"
+    );
+    let out = bitwatt(&[
+        "backtest",
+        "hashprice",
+        "--prices",
+        prices.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--difficulty: expected a file"));
+}
