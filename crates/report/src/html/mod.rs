@@ -98,7 +98,7 @@ impl SimulateReport<'_> {
              <title>{}</title><style>{STYLE}</style></head><body>",
             escape(&title)
         );
-        self.summary(&mut out);
+        out.push_str(&self.summary_html());
         self.term_structure(&mut out);
         self.loss_histogram(&mut out);
         self.fans(&mut out);
@@ -112,6 +112,15 @@ impl SimulateReport<'_> {
 
     fn first_month(&self) -> YearMonth {
         self.scenario.first_month()
+    }
+
+    /// The head of the report alone: the title line and the summary card (PD to the horizon,
+    /// rating grade, expected loss, loss VaR / ES, the worst base-case DSCR, and each
+    /// instrument's PD, LGD, expected loss and spreads), as the dashboard shows it.
+    pub fn summary_html(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        self.summary(&mut out);
+        out
     }
 
     fn summary(&self, out: &mut String) {
@@ -173,6 +182,17 @@ impl SimulateReport<'_> {
             Some("expected-loss"),
             usd_millions_estimate(&m.expected_loss_usd),
         );
+        for tail in &m.loss_tail {
+            fact(
+                &format!("Loss VaR / ES {:.1} %", tail.level * 100.0),
+                None,
+                format!(
+                    "{} / {}",
+                    usd_millions(tail.var_usd),
+                    usd_millions(tail.es_usd)
+                ),
+            );
+        }
         let summary = &self.projection.summary;
         fact(
             "Worst base-case DSCR (tested)",
@@ -194,7 +214,7 @@ impl SimulateReport<'_> {
         out.push_str("</dl>");
         out.push_str(
             "<div class=\"scroll\"><table><thead><tr><th>debt</th><th>PD</th><th>grade</th>\
-             <th>expected loss</th><th>break-even spread</th><th>market spread + fee</th>\
+             <th>LGD</th><th>expected loss</th><th>break-even spread</th><th>market spread + fee</th>\
              <th>excess</th></tr></thead><tbody>",
         );
         for i in &m.instruments {
@@ -203,6 +223,7 @@ impl SimulateReport<'_> {
                 i.name.clone(),
                 percent(&i.pd),
                 i.rating.grade.label().to_string(),
+                i.lgd.as_ref().map_or("n/a".to_string(), percent),
                 usd_millions_estimate(&i.expected_loss_usd),
                 s.break_even_spread_bps.map_or("n/a".to_string(), |b| {
                     format!("{:.1} bp ± {:.1}", b.value, b.standard_error)
