@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 mod golden;
 mod portfolio;
 mod report;
+#[cfg(feature = "dashboard")]
+mod serve;
 mod simulate;
 mod validate;
 mod workbook;
