@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::levers::Levers;
-use crate::runs::{Job, NewRun, Runs};
+use crate::runs::{Job, NewRun, Run, Runs};
 use crate::{ServeConfig, ServeError};
 
 /// The page: HTML, CSS and script in one file, no build step and nothing fetched elsewhere.
@@ -191,7 +191,7 @@ async fn run_report(State(app): State<Arc<App>>, Path(id): Path<String>) -> Resp
 }
 
 /// The run numbered `id`.
-fn find(app: &App, id: &str) -> Result<Arc<crate::runs::Run>, ApiError> {
+fn find(app: &App, id: &str) -> Result<Arc<Run>, ApiError> {
     id.parse()
         .ok()
         .and_then(|id| app.runs.get(id))

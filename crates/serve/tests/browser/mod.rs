@@ -1,5 +1,6 @@
 //! The page in a real browser: headless Chromium driven through chromedriver's WebDriver HTTP
-//! API loads the dashboard, starts a run and sees its summary appear.
+//! API loads the dashboard, starts a run and sees its summary appear, then uploads a malformed
+//! file and sees its problems.
 //!
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` the test says it is skipped and
 //! passes, unless `BITWATT_REQUIRE_BROWSER=1` (as in CI, which installs them).
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bitwatt_model::{Scenario, problems_in};
 use bitwatt_serve::ServeConfig;
 use serde_json::{Value, json};
 
@@ -170,6 +172,16 @@ impl Page<'_> {
         );
     }
 
+    /// Chooses `path` in the file input `css`.
+    fn type_into_file(&self, css: &str, path: &Path) {
+        let element = self.element(css);
+        let text = path.display().to_string();
+        self.post(
+            &format!("/element/{element}/value"),
+            json!({ "text": text }),
+        );
+    }
+
     fn text(&self, css: &str) -> String {
         let element = self.element(css);
         self.get(&format!("/element/{element}/text"))
@@ -219,7 +231,7 @@ fn browser_installed() -> bool {
 }
 
 #[test]
-fn the_page_runs_an_example_and_shows_its_summary() {
+fn the_page_runs_an_example_shows_its_summary_and_refuses_a_broken_upload() {
     if !browser_installed() {
         return;
     }
@@ -260,4 +272,17 @@ fn the_page_runs_an_example_and_shows_its_summary() {
     let report = page.element("#report");
     let src = page.get(&format!("/element/{report}/attribute/src"));
     assert_eq!(src, json!("/api/runs/1/report"));
+
+    // An uploaded file read by the page: a malformed one shows the command line's problems.
+    let file = driver.profile.join("broken.toml");
+    let text = "schema_version = 1\nname = 3\n";
+    std::fs::write(&file, text).unwrap();
+    page.click("#upload-option");
+    page.type_into_file("#file", &file);
+    page.click("#start");
+    let errors = Scenario::from_toml(text).unwrap_err();
+    let mut lines = errors.located("broken.toml");
+    lines.push(problems_in("broken.toml", errors.0.len()));
+    let shown = page.wait_for_text("#error", |text| text.contains("problems in"));
+    assert_eq!(shown, lines.join("\n"));
 }
