@@ -13,6 +13,8 @@ mod portfolio_cmd;
 mod project_cmd;
 mod run_control;
 mod scenario_cmd;
+#[cfg(feature = "dashboard")]
+mod serve_cmd;
 mod simulate_cmd;
 
 use std::process::ExitCode;
@@ -58,6 +60,10 @@ enum Command {
     Project(project_cmd::ProjectArgs),
     /// Print the JSON Schema of the scenario file.
     Schema,
+    /// A local web page to explore a scenario: examples or an uploaded file, the main levers,
+    /// bounded runs with progress and cancel, the report's summary and charts.
+    #[cfg(feature = "dashboard")]
+    Serve(serve_cmd::ServeArgs),
     /// A borrower on many generated market paths: PD, LGD, EAD, expected loss, loss tail.
     Simulate(simulate_cmd::SimulateArgs),
     /// Combine the shard files of `simulate --shard K/N` into exactly the unsharded result.
@@ -81,6 +87,8 @@ fn main() -> ExitCode {
         Command::Project(command) => project_cmd::run(command),
         Command::Runs(command) => history_cmd::run(command),
         Command::Schema => scenario_cmd::run_schema(),
+        #[cfg(feature = "dashboard")]
+        Command::Serve(command) => serve_cmd::run(command),
         Command::Simulate(command) => simulate_cmd::run(command),
         Command::Validate(command) => scenario_cmd::run_validate(command),
     };

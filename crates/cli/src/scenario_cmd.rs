@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use bitwatt_engine::{Stress, StressError};
-use bitwatt_model::{BUILT_IN_EXAMPLES, Book, Scenario, built_in_example, scenario_json_schema};
+use bitwatt_model::{
+    Book, Scenario, built_in_example, problems_in, scenario_json_schema, unknown_example,
+};
 use clap::Args;
 use serde::Serialize;
 
@@ -136,8 +138,8 @@ fn load_scenario_repairing(path: &Path, repair_correlation: bool) -> Result<Scen
         Scenario::from_toml(&text).map(|scenario| (scenario, Vec::new()))
     };
     let (scenario, warnings) = parsed.map_err(|errors| {
-        for problem in &errors.0 {
-            eprintln!("{}", problem.located(&path.display().to_string()));
+        for line in errors.located(&path.display().to_string()) {
+            eprintln!("{line}");
         }
         problems_error(path, errors.0.len())
     })?;
@@ -153,8 +155,7 @@ fn read_scenario_text(path: &Path) -> Result<String> {
 }
 
 fn problems_error(path: &Path, count: usize) -> anyhow::Error {
-    let noun = if count == 1 { "problem" } else { "problems" };
-    BadInput(format!("{count} {noun} in {}", path.display())).into()
+    BadInput(problems_in(&path.display().to_string(), count)).into()
 }
 
 /// The scenario of `file`, or else of the built-in example `example` (default:
@@ -195,16 +196,8 @@ pub(crate) fn scenario_source(
 
 /// The built-in example `name`.
 pub(crate) fn built_in_scenario(name: &str) -> Result<Scenario> {
-    let text = built_in_example(name).ok_or_else(|| {
-        let names: Vec<String> = BUILT_IN_EXAMPLES
-            .iter()
-            .map(|(name, _)| format!("\"{name}\""))
-            .collect();
-        BadInput(format!(
-            "--example {name:?}: expected one of {}",
-            names.join(", ")
-        ))
-    })?;
+    let text = built_in_example(name)
+        .ok_or_else(|| BadInput(format!("--example {}", unknown_example(name))))?;
     Ok(Scenario::from_toml(text).expect("the built-in examples are valid (tested)"))
 }
 

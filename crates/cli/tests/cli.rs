@@ -9,6 +9,8 @@ mod golden;
 mod history;
 mod portfolio;
 mod report;
+#[cfg(feature = "dashboard")]
+mod serve;
 mod simulate;
 mod validate;
 mod workbook;

@@ -31,5 +31,5 @@ pub use scenario::{
     Market, MarketModel, MiningFleet, NetworkStart, Opex, PIVOT_MINER_TOML, Ppa, Recovery,
     Refinancing, Renewal, SCENARIO_SCHEMA_VERSION, SECONDS_PER_MONTH, Scenario, ScenarioErrors,
     Schedule, Seniority, Site, Tax, Treasury, WorldFleet, YearMonth, asic_band, built_in_example,
-    correlation_cholesky, nearest_correlation, scenario_json_schema,
+    correlation_cholesky, nearest_correlation, problems_in, scenario_json_schema, unknown_example,
 };

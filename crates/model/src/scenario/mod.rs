@@ -31,7 +31,7 @@ pub use market_model::{
     FACTOR_COUNT, MODEL_FACTORS, MarketModel, correlation_cholesky, nearest_correlation,
 };
 pub use month::{DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_MONTH, YearMonth};
-pub use validate::{FieldError, ScenarioErrors, scenario_json_schema};
+pub use validate::{FieldError, ScenarioErrors, problems_in, scenario_json_schema};
 
 /// The scenario file-format version this build reads.
 pub const SCENARIO_SCHEMA_VERSION: u32 = 1;
@@ -59,6 +59,15 @@ pub fn built_in_example(name: &str) -> Option<&'static str> {
         .iter()
         .find(|(example, _)| *example == name)
         .map(|(_, text)| *text)
+}
+
+/// What is wrong with the example name `name`: `"NAME": expected one of "pivot-miner", …`.
+pub fn unknown_example(name: &str) -> String {
+    let names: Vec<String> = BUILT_IN_EXAMPLES
+        .iter()
+        .map(|(name, _)| format!("\"{name}\""))
+        .collect();
+    format!("{name:?}: expected one of {}", names.join(", "))
 }
 
 /// Most debt instruments one scenario may hold (a path keeps their outcomes in a fixed array).

@@ -43,7 +43,7 @@ impl SimulateReport<'_> {
     /// The report as one HTML document.
     pub fn render(&self) -> String {
         let mut out = document_start(&format!("{} — bitwatt simulate", self.scenario.name));
-        self.summary(&mut out);
+        out.push_str(&self.summary_html());
         self.term_structure(&mut out);
         self.loss_histogram(&mut out);
         self.fans(&mut out);
@@ -58,6 +58,15 @@ impl SimulateReport<'_> {
 
     fn first_month(&self) -> YearMonth {
         self.scenario.first_month()
+    }
+
+    /// The head of the report alone: the title line and the summary card (PD to the horizon,
+    /// rating grade, expected loss, loss VaR / ES, the worst base-case DSCR, and each
+    /// instrument's PD, LGD, expected loss and spreads), as the dashboard shows it.
+    pub fn summary_html(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        self.summary(&mut out);
+        out
     }
 
     fn summary(&self, out: &mut String) {
@@ -110,6 +119,18 @@ impl SimulateReport<'_> {
             Some("expected-loss"),
             usd_millions_estimate(&m.expected_loss_usd),
         );
+        for tail in &m.loss_tail {
+            fact(
+                out,
+                &format!("Loss VaR / ES {}", level_text(tail.level)),
+                None,
+                format!(
+                    "{} / {}",
+                    usd_millions(tail.var_usd),
+                    usd_millions(tail.es_usd)
+                ),
+            );
+        }
         let summary = &self.projection.summary;
         fact(
             out,
@@ -133,8 +154,8 @@ impl SimulateReport<'_> {
         out.push_str("</dl>");
         out.push_str(
             "<div class=\"scroll\"><table><thead><tr><th>debt</th><th>PD</th><th>grade</th>\
-             <th>expected loss</th><th>break-even spread</th><th>market spread + fee</th>\
-             <th>excess</th></tr></thead><tbody>",
+             <th>LGD</th><th>expected loss</th><th>break-even spread</th>\
+             <th>market spread + fee</th><th>excess</th></tr></thead><tbody>",
         );
         for i in &m.instruments {
             let s = &i.spread;
@@ -142,6 +163,7 @@ impl SimulateReport<'_> {
                 i.name.clone(),
                 percent(&i.pd),
                 i.rating.grade.label().to_string(),
+                i.lgd.as_ref().map_or("n/a".to_string(), percent),
                 usd_millions_estimate(&i.expected_loss_usd),
                 s.break_even_spread_bps.map_or("n/a".to_string(), |b| {
                     format!("{:.1} bp ± {:.1}", b.value, b.standard_error)

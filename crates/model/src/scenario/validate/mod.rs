@@ -84,6 +84,19 @@ impl fmt::Display for ScenarioErrors {
     }
 }
 
+impl ScenarioErrors {
+    /// Every problem as the command line prints it, located in `file` (`FILE:LINE: problem`).
+    pub fn located(&self, file: &str) -> Vec<String> {
+        self.0.iter().map(|problem| problem.located(file)).collect()
+    }
+}
+
+/// The line that closes the report of an invalid file: `N problems in FILE`.
+pub fn problems_in(file: &str, count: usize) -> String {
+    let noun = if count == 1 { "problem" } else { "problems" };
+    format!("{count} {noun} in {file}")
+}
+
 /// Writes `problems`, one a line.
 fn write_lines(f: &mut fmt::Formatter<'_>, problems: &[impl fmt::Display]) -> fmt::Result {
     for (i, problem) in problems.iter().enumerate() {
