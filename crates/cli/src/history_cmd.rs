@@ -92,6 +92,14 @@ impl HistoryArgs {
         }
     }
 
+    /// The database a long-running server records in, checked as [`HistoryArgs::open`]
+    /// checks it (`None`: not recorded).
+    pub fn checked_path(&self) -> Result<Option<PathBuf>> {
+        Ok(self
+            .open()?
+            .map(|recorder| recorder.history.path().to_path_buf()))
+    }
+
     /// Opens the history for reading (`bitwatt runs`).
     fn open_for_reading(&self) -> Result<RunHistory> {
         let path = self.path().ok_or_else(|| {

@@ -25,7 +25,7 @@ use crate::output::{
 };
 use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c, write_shard_file};
 use crate::scenario_cmd::{load_book, parse_stresses};
-use crate::simulate_cmd::{MergeArgs, merge_command, percent, tail_level_name};
+use crate::simulate_cmd::{MergeArgs, merge_command, percent};
 
 /// Arguments of `portfolio`.
 #[derive(Args)]
@@ -264,7 +264,10 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
         &run,
     )?;
     if let Some(recorder) = recorder {
-        recorder.record(record(history_metrics(&metrics), result.complete)?);
+        recorder.record(record(
+            Metric::list(metrics.headline_values()),
+            result.complete,
+        )?);
     }
     Ok(text)
 }
@@ -296,49 +299,6 @@ fn reproducing_command(args: &PortfolioArgs) -> String {
     }
     words.extend(path_words("--report", args.report.as_deref()));
     command_line(&words)
-}
-
-/// The summary metrics the run history keeps of a book: its expected loss and tail under the
-/// shared liquidation, the fire sale's add-on, then each borrower's PD, expected loss and
-/// contribution to ES 99 %.
-fn history_metrics(metrics: &PortfolioMetrics) -> Vec<Metric> {
-    let book = &metrics.shared;
-    let mut out = vec![Metric::new(
-        "expected_loss_usd",
-        book.expected_loss_usd.value,
-    )];
-    for tail in &book.loss_tail {
-        let level = tail_level_name(tail.level);
-        out.push(Metric::new(format!("var_{level}_usd"), tail.var_usd));
-        out.push(Metric::new(format!("es_{level}_usd"), tail.es_usd.value));
-    }
-    out.push(Metric::new(
-        "fire_sale_add_on_expected_loss_usd",
-        metrics.fire_sale_add_on.expected_loss_usd.value,
-    ));
-    for tail in &metrics.fire_sale_add_on.es_usd {
-        out.push(Metric::new(
-            format!("fire_sale_add_on_es_{}_usd", tail_level_name(tail.level)),
-            tail.difference_usd.value,
-        ));
-    }
-    out.push(Metric::new("paths_done_count", metrics.paths as f64));
-    for (default, loss) in metrics.borrowers.iter().zip(&book.borrowers) {
-        let name = &default.name;
-        out.push(Metric::new(
-            format!("{name}.pd_percent"),
-            default.pd.value * 100.0,
-        ));
-        out.push(Metric::new(
-            format!("{name}.expected_loss_usd"),
-            loss.expected_loss_usd.value,
-        ));
-        out.push(Metric::new(
-            format!("{name}.es_99_contribution_usd"),
-            loss.es_99_contribution_usd.value,
-        ));
-    }
-    out
 }
 
 /// Merges portfolio shard files (already read, their format checked) and reports the book.
@@ -395,7 +355,7 @@ pub(crate) fn merge(
             input_text: String::new(),
             inputs: serde_json::json!({ "book": book }),
             options,
-            metrics: history_metrics(&metrics),
+            metrics: Metric::list(metrics.headline_values()),
             report_path: args.report.clone(),
         });
     }

@@ -112,47 +112,11 @@ pub fn run(args: ProjectArgs) -> Result<String> {
             input_text: scenario_source(args.file.as_deref(), args.example.as_deref())?,
             inputs: serde_json::to_value(&scenario)?,
             options: repeated_option("stress", &args.stresses),
-            metrics: history_metrics(&projection),
+            metrics: Metric::list(projection.headline_values()),
             report_path: args.report.clone(),
         });
     }
     Ok(text)
-}
-
-/// The summary metrics the run history keeps of a base case: the worst DSCR, when it
-/// defaults, the worst LTV, cash and equity at the end, covenant breaches, and the loss if it defaults.
-fn history_metrics(projection: &Projection) -> Vec<Metric> {
-    let summary = &projection.summary;
-    let loss_usd = projection.recoveries.as_ref().map_or(0.0, |recoveries| {
-        recoveries.total_ead_usd - recoveries.total_recovered_usd
-    });
-    vec![
-        Metric::new(
-            "worst_dscr",
-            summary.min_dscr.map_or(f64::NAN, |(dscr, _)| dscr),
-        ),
-        Metric::new(
-            "months_to_default_months",
-            summary
-                .default
-                .map_or(f64::NAN, |event| event.month_index as f64),
-        ),
-        Metric::new(
-            "max_ltv_percent",
-            summary.max_ltv.map_or(f64::NAN, |(ltv, _)| ltv * 100.0),
-        ),
-        Metric::new("final_cash_usd", summary.final_cash_usd),
-        Metric::new("market_equity_usd", summary.market_equity_usd),
-        Metric::new(
-            "equity_irr_percent",
-            projection.equity_irr.map_or(f64::NAN, |irr| irr * 100.0),
-        ),
-        Metric::new(
-            "covenant_breaches_count",
-            f64::from(summary.covenant_breaches),
-        ),
-        Metric::new("loss_given_default_usd", loss_usd),
-    ]
 }
 
 fn month_label(projection: &Projection, month_index: usize) -> String {

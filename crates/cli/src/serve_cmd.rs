@@ -6,6 +6,8 @@ use anyhow::{Context, Result};
 use bitwatt_serve::{ServeConfig, serve_blocking};
 use clap::Args;
 
+use crate::history_cmd::HistoryArgs;
+
 /// Arguments of `serve`.
 #[derive(Args)]
 pub struct ServeArgs {
@@ -27,6 +29,8 @@ pub struct ServeArgs {
     /// Worker threads shared by the runs (default: every core); results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
+    #[command(flatten)]
+    history: HistoryArgs,
 }
 
 /// A count of at least one.
@@ -47,6 +51,7 @@ pub fn run(args: ServeArgs) -> Result<String> {
         max_paths: args.max_paths,
         max_concurrent_runs: args.max_runs,
         threads: args.threads.unwrap_or(0),
+        history: args.history.checked_path()?,
         ..ServeConfig::default()
     };
     eprintln!("bitwatt dashboard on http://{bound}/ (Ctrl-C stops it)");

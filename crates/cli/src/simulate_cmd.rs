@@ -332,59 +332,12 @@ pub fn run(args: SimulateArgs) -> Result<String> {
         &run,
     )?;
     if let Some(recorder) = recorder {
-        recorder.record(record(history_metrics(&metrics), result.complete)?);
+        recorder.record(record(
+            Metric::list(metrics.headline_values()),
+            result.complete,
+        )?);
     }
     Ok(text)
-}
-
-/// The summary metrics the run history keeps of a simulation: PD, expected loss and the
-/// loss tail of the borrower, then each instrument's PD, LGD, expected loss and break-even
-/// spread.
-fn history_metrics(metrics: &CreditMetrics) -> Vec<Metric> {
-    let mut out = Vec::new();
-    if let Some(pd) = metrics.cumulative_pd_by_year.last() {
-        out.push(Metric::new("pd_to_horizon_percent", pd.value * 100.0));
-    }
-    out.push(Metric::new(
-        "expected_loss_usd",
-        metrics.expected_loss_usd.value,
-    ));
-    for tail in &metrics.loss_tail {
-        let level = tail_level_name(tail.level);
-        out.push(Metric::new(format!("var_{level}_usd"), tail.var_usd));
-        out.push(Metric::new(format!("es_{level}_usd"), tail.es_usd));
-    }
-    out.push(Metric::new("paths_done_count", metrics.paths as f64));
-    for instrument in &metrics.instruments {
-        let name = &instrument.name;
-        out.push(Metric::new(
-            format!("{name}.pd_percent"),
-            instrument.pd.value * 100.0,
-        ));
-        out.push(Metric::new(
-            format!("{name}.lgd_percent"),
-            instrument.lgd.map_or(f64::NAN, |lgd| lgd.value * 100.0),
-        ));
-        out.push(Metric::new(
-            format!("{name}.expected_loss_usd"),
-            instrument.expected_loss_usd.value,
-        ));
-        out.push(Metric::new(
-            format!("{name}.break_even_spread_bp"),
-            instrument
-                .spread
-                .break_even_spread_bps
-                .map_or(f64::NAN, |spread| spread.value),
-        ));
-    }
-    out
-}
-
-/// A tail level as a metric's name reads it: 0.99 → `99`, 0.999 → `99_9`.
-pub(crate) fn tail_level_name(level: f64) -> String {
-    format!("{:.1}", level * 100.0)
-        .trim_end_matches(".0")
-        .replace('.', "_")
 }
 
 /// The `format` field of a shard file, if it has one.
@@ -494,7 +447,7 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
             input_text: toml::to_string(&scenario)?,
             inputs: serde_json::to_value(&scenario)?,
             options: repeated_option("stress", &stress_names),
-            metrics: history_metrics(&metrics),
+            metrics: Metric::list(metrics.headline_values()),
             report_path: args.report.clone(),
         });
     }

@@ -20,6 +20,7 @@
 mod backtest;
 mod borrower;
 mod generator;
+mod headline;
 mod headroom;
 mod idiosyncratic;
 mod instruments;
@@ -45,6 +46,7 @@ pub use generator::{
     GeneratorError, GeneratorScratch, MarketGenerator, RandomKey, STRESS_DIRECTION,
     correlated_shocks,
 };
+pub use headline::HeadlineValue;
 pub use headroom::{
     Breach, CovenantHeadroom, CovenantLevel, FirstBreach, HEADROOM_GRID_STEPS,
     HEADROOM_SEARCH_RANGE, HEADROOM_TOLERANCE, Headroom, HeadroomSolver, Lever, headroom,

@@ -304,11 +304,14 @@ fn prepare(request: RunRequest, config: &ServeConfig) -> Result<(NewRun, Job), A
     };
     let new = NewRun {
         source,
-        levers: request.levers,
+        levers: request.levers.clone(),
         paths: request.paths,
         seed: request.seed,
     };
     let job = Job {
+        levers_json: serde_json::to_string(&request.levers).expect("levers are JSON"),
+        source: new.source.clone(),
+        history: config.history.clone(),
         scenario,
         scenario_toml,
         command,

@@ -45,6 +45,9 @@ pub struct ServeConfig {
     pub max_kept_runs: usize,
     /// Worker threads shared by the runs (0: one per core).
     pub threads: usize,
+    /// The run history each finished run is recorded in (none: not recorded).
+    #[serde(skip)]
+    pub history: Option<std::path::PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -56,6 +59,7 @@ impl Default for ServeConfig {
             max_concurrent_runs: 2,
             max_kept_runs: 50,
             threads: 0,
+            history: None,
         }
     }
 }

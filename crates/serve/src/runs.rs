@@ -3,8 +3,10 @@
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bitwatt_engine::{
     CreditMetrics, Fingerprint, RunControl, Shard, Simulation, SimulationResult, project,
@@ -12,6 +14,7 @@ use bitwatt_engine::{
 };
 use bitwatt_model::Scenario;
 use bitwatt_report::html::SimulateReport;
+use bitwatt_store::{Metric, Run as StoredRun, RunHistory, RunId};
 use serde::Serialize;
 
 use crate::levers::Levers;
@@ -42,6 +45,8 @@ pub(crate) struct Finished {
     pub summary_html: String,
     /// The whole HTML report, as `simulate --report` writes it.
     pub report_html: String,
+    /// Its number in the run history, or why it could not be recorded (none: no history).
+    pub history: Option<Result<RunId, String>>,
 }
 
 /// Where a run stands, with what it gave.
@@ -101,6 +106,12 @@ pub(crate) struct RunSummary<'a> {
     metrics: &'a CreditMetrics,
     fingerprint: &'a Fingerprint,
     html: &'a str,
+    /// The run's number in the run history (`bitwatt runs show N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history_run: Option<RunId>,
+    /// Why the run could not be recorded in the run history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history_error: Option<&'a str>,
 }
 
 /// A run with its summary when done.
@@ -122,6 +133,12 @@ pub(crate) struct Job {
     pub command: String,
     /// The compiled simulation.
     pub simulation: Simulation,
+    /// The scenario's name and where it came from (an example or an uploaded file).
+    pub source: String,
+    /// The levers, as JSON.
+    pub levers_json: String,
+    /// The run history to record the run in.
+    pub history: Option<PathBuf>,
 }
 
 impl Run {
@@ -192,6 +209,11 @@ impl Run {
                 metrics: &f.metrics,
                 fingerprint: &f.fingerprint,
                 html: &f.summary_html,
+                history_run: f.history.as_ref().and_then(|h| h.as_ref().ok().copied()),
+                history_error: f
+                    .history
+                    .as_ref()
+                    .and_then(|h| h.as_ref().err().map(String::as_str)),
             }),
         }
     }
@@ -206,7 +228,11 @@ impl Run {
             return;
         }
         self.set(State::Running);
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| self.simulate(&job, pool)));
+        let started_at_unix_s = now_unix_s();
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            self.simulate(&job, pool)
+                .map(|finished| finished.map(|f| f.recorded(&job, started_at_unix_s)))
+        }));
         let state = match outcome {
             Ok(Ok(Some(finished))) => State::Done(Arc::new(finished)),
             Ok(Ok(None)) => State::Cancelled,
@@ -255,7 +281,48 @@ impl Run {
             metrics,
             summary_html,
             report_html,
+            history: None,
         }))
+    }
+}
+
+fn now_unix_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
+impl Finished {
+    /// The run recorded in `job`'s run history (as `simulate` records its runs, with the
+    /// command `serve` and the levers as an option).
+    fn recorded(mut self, job: &Job, started_at_unix_s: i64) -> Finished {
+        let Some(path) = &job.history else {
+            return self;
+        };
+        let run = StoredRun {
+            command: "serve".to_string(),
+            name: job.scenario.name.clone(),
+            seed: Some(self.fingerprint.seed),
+            paths: Some(self.fingerprint.paths),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at_unix_s,
+            finished_at_unix_s: now_unix_s(),
+            complete: true,
+            input_text: job.scenario_toml.clone(),
+            inputs: serde_json::to_value(&job.scenario).unwrap_or_default(),
+            options: vec![
+                ("source".to_string(), job.source.clone()),
+                ("levers".to_string(), job.levers_json.clone()),
+            ],
+            metrics: Metric::list(self.metrics.headline_values()),
+            report_path: None,
+        };
+        self.history = Some(
+            RunHistory::open(path)
+                .and_then(|mut history| history.record(&run))
+                .map_err(|error| error.to_string()),
+        );
+        self
     }
 }
 

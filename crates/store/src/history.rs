@@ -104,6 +104,14 @@ impl Metric {
             value: value.is_finite().then_some(value),
         }
     }
+
+    /// The metrics of `(name, value)` pairs, in their order.
+    pub fn list(values: impl IntoIterator<Item = (String, f64)>) -> Vec<Metric> {
+        values
+            .into_iter()
+            .map(|(name, value)| Metric::new(name, value))
+            .collect()
+    }
 }
 
 /// Everything a run records.

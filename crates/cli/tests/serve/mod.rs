@@ -3,11 +3,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use serde_json::{Value, json};
 
-use super::bitwatt;
+use super::{bitwatt, scratch};
 
 /// A `bitwatt serve` process, stopped when dropped.
 struct Dashboard {
@@ -25,7 +25,7 @@ impl Drop for Dashboard {
 impl Dashboard {
     /// Starts `bitwatt serve --port 0 ARGS` and reads its address from standard error.
     fn start(args: &[&str]) -> Dashboard {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bitwatt"))
+        let mut child = super::bitwatt_command()
             .args(["serve", "--port", "0"])
             .args(args)
             .stdout(Stdio::null())
@@ -75,7 +75,7 @@ fn an_upload_is_refused_with_the_lines_of_simulate() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let dashboard = Dashboard::start(&[]);
     for file in ["bad_scenario_many.toml", "bad_scenario_syntax.toml"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_bitwatt"))
+        let out = super::bitwatt_command()
             .args(["simulate", file, "--paths", "10"])
             .current_dir(&data)
             .output()
@@ -104,4 +104,54 @@ fn serve_refuses_bad_bounds() {
         assert!(stderr.contains(args[1]), "{args:?}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
     }
+}
+
+/// A run of the dashboard is recorded in the run history like a run of `simulate`.
+#[test]
+fn dashboard_runs_are_recorded_in_the_run_history() {
+    let dir = scratch("serve-history");
+    let db = dir.join("runs.sqlite3");
+    let db = db.to_str().unwrap();
+    let dashboard = Dashboard::start(&["--db", db]);
+    let body = json!({ "example": "pure-miner", "paths": 200, "seed": 4 });
+    let (status, started) = dashboard.request("/api/runs", Some(&body));
+    assert_eq!(status, 202, "{started}");
+    let path = format!("/api/runs/{}", started["id"]);
+    let run = (0..600)
+        .find_map(|_| {
+            let (_, run) = dashboard.request(&path, None);
+            if run["status"] == "done" {
+                return Some(run);
+            }
+            assert!(
+                run["status"] == "queued" || run["status"] == "running",
+                "{run}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            None
+        })
+        .expect("the run ends");
+    let id = run["summary"]["history_run"].as_i64().expect("recorded");
+    let out = bitwatt(&["runs", "show", &id.to_string(), "--db", db, "--json"]);
+    assert!(out.status.success());
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["command"], "serve");
+    assert_eq!(shown["paths"], 200);
+    assert_eq!(shown["seed"], 4);
+    let pd = run["summary"]["metrics"]["cumulative_pd_by_year"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    let recorded = shown["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "pd_to_horizon_percent")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(recorded, pd * 100.0);
 }

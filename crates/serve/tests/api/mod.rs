@@ -36,7 +36,7 @@ fn example_run_gives_the_engines_metrics_and_the_report() {
     assert_eq!(run["pd"], json!(pd));
     let html = summary["html"].as_str().unwrap();
     assert!(html.contains("PD to the horizon"), "{html}");
-    assert!(html.contains("Loss VaR / ES 99.0 %"), "{html}");
+    assert!(html.contains("Loss VaR / ES 99 %"), "{html}");
 
     let (status, content_type, report) = server.get_text(&format!("/api/runs/{id}/report"));
     assert_eq!(status, 200);
