@@ -94,6 +94,7 @@ impl HistoryArgs {
 
     /// The database a long-running server records in, checked as [`HistoryArgs::open`]
     /// checks it (`None`: not recorded).
+    #[cfg(feature = "dashboard")]
     pub fn checked_path(&self) -> Result<Option<PathBuf>> {
         Ok(self
             .open()?
