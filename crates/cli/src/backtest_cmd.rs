@@ -76,8 +76,11 @@ fn input(
     }
 }
 
-/// Reads `path` with `read`, naming the file in any error.
-fn read<T>(path: &Path, read: impl Fn(&str) -> Result<T, DataError>) -> Result<T> {
+/// Reads the history file `path` with `read`, naming the file in any error.
+pub(crate) fn read_history<T>(
+    path: &Path,
+    read: impl Fn(&str) -> Result<T, DataError>,
+) -> Result<T> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
     read(&text).map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
@@ -109,10 +112,10 @@ fn hashprice(args: &HashpriceArgs) -> Result<String> {
         "--onchain",
         "btc_daily_onchain_partial.csv",
     )?;
-    let closes = read(&prices, read_daily_closes)?;
-    let difficulty = read(&difficulty, read_daily_difficulty)?;
-    let blocks = read(&blocks, read_block_rewards)?;
-    let realised = read(&onchain, read_daily_miner_economics)?;
+    let closes = read_history(&prices, read_daily_closes)?;
+    let difficulty = read_history(&difficulty, read_daily_difficulty)?;
+    let blocks = read_history(&blocks, read_block_rewards)?;
+    let realised = read_history(&onchain, read_daily_miner_economics)?;
     let result = backtest_hashprice(&closes, &difficulty, &blocks, &realised);
     if result.days.is_empty() {
         return Err(BadInput("no day has every input: nothing to compare".to_string()).into());

@@ -3,6 +3,7 @@
 
 mod args;
 mod backtest_cmd;
+mod calibrate_cmd;
 mod chain_cmd;
 mod history_cmd;
 mod mine_cmd;
@@ -43,6 +44,9 @@ enum Command {
     /// The model against history: `hashprice` recomputed from price, difficulty and fees.
     #[command(subcommand)]
     Backtest(backtest_cmd::BacktestCommand),
+    /// The market model fitted to history: BTC's regimes, volatilities and jumps, written as
+    /// a `[market.model]` block with standard errors.
+    Calibrate(calibrate_cmd::CalibrateArgs),
     /// Consensus-exact calculators: difficulty, retarget, subsidy, hashprice, next adjustment.
     #[command(subcommand)]
     Chain(chain_cmd::ChainCommand),
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Backtest(command) => backtest_cmd::run(command),
+        Command::Calibrate(command) => calibrate_cmd::run(command),
         Command::Chain(command) => chain_cmd::run(command),
         Command::Network(command) => network_cmd::run(command),
         Command::Merge(command) => simulate_cmd::run_merge(command),

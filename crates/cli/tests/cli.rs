@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod backtest;
+mod calibrate;
 mod golden;
 mod history;
 mod portfolio;

@@ -19,6 +19,7 @@
 
 mod backtest;
 mod borrower;
+mod calibrate;
 mod generator;
 mod headline;
 mod headroom;
@@ -41,6 +42,10 @@ pub use backtest::{HashpriceBacktest, HashpriceDay, backtest_hashprice};
 pub use borrower::{
     AssetRef, Borrower, CompileError, ConversionPlan, DebtPlan, EquityIssuancePlan, FleetPlan,
     GpuPlan, HedgePlan, LeasePlan, Rate, RefinancingPlan, SitePlan,
+};
+pub use calibrate::{
+    BtcCalibration, BtcModelFit, CalibrationError, DailyRegimeModel, HistoricalDrift,
+    MIN_CALIBRATION_DAYS, RegimeDay, calibrate_btc, daily_log_returns, fit_daily_regime_model,
 };
 pub use generator::{
     GeneratorError, GeneratorScratch, MarketGenerator, RandomKey, STRESS_DIRECTION,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{bitwatt, scratch};
 
 /// The public data folder (`../shared/data` beside the repository, or `BITWATT_SHARED_DATA`).
-fn shared_data() -> Option<PathBuf> {
+pub(crate) fn shared_data() -> Option<PathBuf> {
     let dir = std::env::var_os("BITWATT_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));

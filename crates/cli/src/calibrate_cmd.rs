@@ -1,0 +1,182 @@
+//! `bitwatt calibrate`: the market model fitted to history, written as a `[market.model]`
+//! block with standard errors and the quality of the fit.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use bitwatt_chain::{DailyClose, UtcDay, read_daily_closes};
+use bitwatt_engine::{BtcCalibration, Estimate, calibrate_btc};
+use bitwatt_report::Table;
+use clap::Args;
+use serde::Serialize;
+
+use crate::args::BadInput;
+use crate::backtest_cmd::read_history;
+use crate::output::json;
+
+/// Arguments of `calibrate`.
+#[derive(Args)]
+pub struct CalibrateArgs {
+    /// Daily BTC prices (columns Date, Close; a Yahoo Finance export).
+    #[arg(long, value_name = "CSV")]
+    prices: PathBuf,
+    /// First day to fit (YYYY-MM-DD; default: the file's first).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    from: Option<UtcDay>,
+    /// Last day to fit (default: the file's last).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    to: Option<UtcDay>,
+    /// Print the full result as JSON (with every day's probability of stress).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `calibrate`.
+pub fn run(args: CalibrateArgs) -> Result<String> {
+    let closes = read_history(&args.prices, read_daily_closes)?;
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        return Err(BadInput(format!("--from {from} is after --to {to}")).into());
+    }
+    let window: Vec<DailyClose> = closes
+        .into_iter()
+        .filter(|c| {
+            args.from.is_none_or(|from| c.day >= from) && args.to.is_none_or(|to| c.day <= to)
+        })
+        .collect();
+    let fit = calibrate_btc(&window).map_err(|e| BadInput(e.to_string()))?;
+    if args.json {
+        #[derive(Serialize)]
+        struct CalibrateJson<'a> {
+            prices: String,
+            btc: &'a BtcCalibration,
+        }
+        return json(&CalibrateJson {
+            prices: args.prices.display().to_string(),
+            btc: &fit,
+        });
+    }
+    Ok(render(&fit, &args))
+}
+
+/// `name = value  # ± se`, the value rounded to what its error supports.
+fn line(name: &str, estimate: &Estimate) -> String {
+    format!(
+        "{name} = {:.3}  # ± {:.3}\n",
+        estimate.value, estimate.standard_error
+    )
+}
+
+fn render(fit: &BtcCalibration, args: &CalibrateArgs) -> String {
+    let m = &fit.model;
+    let mut out = format!(
+        "# bitwatt calibrate --prices {}: BTC daily log returns {} to {} ({} days)\n\
+         # Two regimes (calm, stress) with normal jumps, fitted by maximum likelihood (EM);\n\
+         # each value with one standard error (observed information, delta method).\n\
+         [market.model]\n",
+        args.prices.display(),
+        fit.from,
+        fit.to,
+        fit.returns
+    );
+    for (name, estimate) in [
+        (
+            "stress_entry_percent_per_month",
+            &m.stress_entry_percent_per_month,
+        ),
+        (
+            "stress_exit_percent_per_month",
+            &m.stress_exit_percent_per_month,
+        ),
+        (
+            "btc_calm_volatility_percent_per_year",
+            &m.btc_calm_volatility_percent_per_year,
+        ),
+        (
+            "btc_stress_volatility_percent_per_year",
+            &m.btc_stress_volatility_percent_per_year,
+        ),
+        ("btc_jumps_per_year_calm", &m.btc_jumps_per_year_calm),
+        ("btc_jumps_per_year_stress", &m.btc_jumps_per_year_stress),
+        ("btc_jump_mean_percent", &m.btc_jump_mean_percent),
+        (
+            "btc_jump_volatility_percent",
+            &m.btc_jump_volatility_percent,
+        ),
+    ] {
+        out.push_str(&line(name, estimate));
+    }
+    let drift = &fit.historical_drift;
+    out.push_str(&format!(
+        "\n# Fit: log-likelihood {:.1} against {:.1} for one normal; AIC {:+.1}\n\
+         # ({}); EM {} after {} iterations.\n\
+         # Long-run share of days in stress (the high-volatility regime): {:.1} %; annualised\n\
+         # volatility with jumps: calm {:.1} ± {:.1} %, stress {:.1} ± {:.1} %.\n\
+         # Historical drift (not written: the drift is an assumption): {:.1} % a year overall,\n\
+         # calm {:.1} ± {:.1}, stress {:.1} ± {:.1}.\n",
+        fit.log_likelihood,
+        fit.single_normal_log_likelihood,
+        fit.aic_improvement,
+        if fit.aic_improvement < 0.0 {
+            "the regimes and jumps are worth their parameters"
+        } else {
+            "one normal would do"
+        },
+        if fit.converged {
+            "converged"
+        } else {
+            "stopped"
+        },
+        fit.iterations,
+        fit.stationary_stress_share * 100.0,
+        fit.total_volatility_percent_per_year[0].value,
+        fit.total_volatility_percent_per_year[0].standard_error,
+        fit.total_volatility_percent_per_year[1].value,
+        fit.total_volatility_percent_per_year[1].standard_error,
+        drift.all_percent_per_year,
+        drift.calm_percent_per_year.value,
+        drift.calm_percent_per_year.standard_error,
+        drift.stress_percent_per_year.value,
+        drift.stress_percent_per_year.standard_error,
+    ));
+    out.push_str("\n# Probability of the stress regime, mean of each month's days (%)\n");
+    out.push_str(&regime_table(fit));
+    out
+}
+
+/// Years down, months across: the mean smoothed probability of stress of each month (%).
+fn regime_table(fit: &BtcCalibration) -> String {
+    let mut months: std::collections::BTreeMap<(i32, u32), (f64, u32)> = Default::default();
+    for day in &fit.regime_days {
+        let (year, month, _) = day.day.ymd();
+        let entry = months.entry((year, month)).or_default();
+        entry.0 += day.stress_probability;
+        entry.1 += 1;
+    }
+    let mut header = vec!["year".to_string()];
+    header.extend(
+        [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ]
+        .map(String::from),
+    );
+    let mut table = Table::new(header);
+    let years: std::collections::BTreeSet<i32> = months.keys().map(|(year, _)| *year).collect();
+    for year in years {
+        let mut row = vec![year.to_string()];
+        row.extend((1..=12).map(|month| {
+            months
+                .get(&(year, month))
+                .map_or(String::new(), |(sum, count)| {
+                    format!("{:.0}", sum / f64::from(*count) * 100.0)
+                })
+        }));
+        table.row(row);
+    }
+    table
+        .render()
+        .lines()
+        .map(|line| format!("# {line}\n"))
+        .collect()
+}

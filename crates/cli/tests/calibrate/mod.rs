@@ -1,0 +1,113 @@
+//! `bitwatt calibrate`: plausible on the real BTC history (skipped with a message where the
+//! shared data is absent), a block the scenario file accepts, and clear errors.
+
+use serde_json::Value;
+
+use super::backtest::shared_data;
+use super::{bitwatt, scratch};
+
+#[test]
+fn btc_history_gives_plausible_regimes() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let prices = data.join("btc_usd_daily_yahoo.csv");
+    let out = bitwatt(&["calibrate", "--prices", prices.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let btc = &result["btc"];
+    assert_eq!(btc["converged"], true);
+    assert_eq!(btc["returns"], 4279);
+    assert!(btc["aic_improvement"].as_f64().unwrap() < 0.0);
+    let vol = |s: usize| {
+        btc["total_volatility_percent_per_year"][s]["value"]
+            .as_f64()
+            .unwrap()
+    };
+    for s in 0..2 {
+        assert!((40.0..=120.0).contains(&vol(s)), "regime {s}: {} %", vol(s));
+    }
+    assert!(vol(1) > vol(0));
+    // Both regimes persist for weeks: a day's chance of staying above 90 %.
+    for s in 0..2 {
+        assert!(btc["daily"]["stay_probability"][s].as_f64().unwrap() > 0.9);
+    }
+    // The 2022 crash and 2021 bull market sit in the high-volatility regime more than the
+    // quiet summer of 2023 does.
+    let mean_stress = |prefix: &str| {
+        let days: Vec<f64> = btc["regime_days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["day"].as_str().unwrap().starts_with(prefix))
+            .map(|d| d["stress_probability"].as_f64().unwrap())
+            .collect();
+        days.iter().sum::<f64>() / days.len() as f64
+    };
+    assert!(mean_stress("2021-05") > 0.8, "{}", mean_stress("2021-05"));
+    assert!(mean_stress("2023-07") < 0.2, "{}", mean_stress("2023-07"));
+
+    // The text output is a block a scenario file takes as it is.
+    let out = bitwatt(&[
+        "calibrate",
+        "--prices",
+        prices.to_str().unwrap(),
+        "--to",
+        "2021-12-31",
+    ]);
+    assert!(out.status.success());
+    let block = String::from_utf8(out.stdout).unwrap();
+    assert!(block.contains("BTC daily log returns 2014-09-18 to 2021-12-31"));
+    let scenario = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/pure-miner.toml"),
+    )
+    .unwrap();
+    assert!(
+        !scenario.contains("[market.model]"),
+        "the example has its own block"
+    );
+    let dir = scratch("calibrated");
+    let file = dir.join("calibrated.toml");
+    std::fs::write(&file, format!("{scenario}\n{block}")).unwrap();
+    let out = bitwatt(&["validate", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn calibrate_errors_are_clear() {
+    let dir = scratch("calibrate-errors");
+    let prices = dir.join("prices.csv");
+    std::fs::write(&prices, "Date,Close\n2024-01-01,42000\n2024-01-02,43000\n").unwrap();
+    let prices = prices.to_str().unwrap();
+    let out = bitwatt(&["calibrate", "--prices", prices]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 daily returns between 2024-01-01 and 2024-01-02: expected at least 250"),
+        "{stderr}"
+    );
+    let out = bitwatt(&[
+        "calibrate",
+        "--prices",
+        prices,
+        "--from",
+        "2024-02-01",
+        "--to",
+        "2024-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--from 2024-02-01 is after --to 2024-01-01")
+    );
+    let out = bitwatt(&["calibrate", "--prices", prices, "--from", "2024-02-30"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected a date as YYYY-MM-DD"));
+}
