@@ -1,8 +1,8 @@
 //! The dashboard's levers: the main market and financing assumptions of a scenario moved
 //! before a run, each checked against its range.
 
-use bitwatt_engine::{base_fees_btc_per_block, start_btc_price_usd};
-use bitwatt_model::{FieldError, Scenario};
+use bitwatt_engine::{base_fees_btc_per_block, network_origin, start_btc_price_usd};
+use bitwatt_model::{FieldError, NetworkStart, Scenario};
 use serde::{Deserialize, Serialize};
 
 /// Changes to a scenario before it runs. Every field carries its unit in its name and
@@ -13,6 +13,11 @@ pub struct Levers {
     /// BTC price shock (percent): the start price, and every month of an explicit price
     /// series, × (1 + x/100); in (−100, 500].
     pub btc_price_shock_percent: f64,
+    /// Hashprice shock at the start (percent): the network's difficulty and hashrate at the
+    /// start ÷ (1 + x/100), so the start's hashprice (revenue per unit of hashrate) moves by
+    /// × (1 + x/100) at the same price and fees, and the network responds from there; in
+    /// (−100, 500].
+    pub hashprice_shock_percent: f64,
     /// Hashprice through its fee part (percent): fees per block in the base case, around
     /// which the Monte Carlo's fees move, × (1 + x/100); in [−100, 1000]. The subsidy and the
     /// difficulty stay consensus and the network's response.
@@ -34,6 +39,7 @@ impl Default for Levers {
     fn default() -> Self {
         Levers {
             btc_price_shock_percent: 0.0,
+            hashprice_shock_percent: 0.0,
             fees_change_percent: 0.0,
             rent_deflation_change_points: 0.0,
             correlation_convergence: None,
@@ -93,6 +99,25 @@ impl Levers {
                 .btc_price_series_usd
                 .iter_mut()
                 .for_each(|p| *p *= factor);
+        }
+
+        let hashprice = self.hashprice_shock_percent;
+        check(
+            "hashprice_shock_percent",
+            hashprice,
+            hashprice > -100.0 && hashprice <= 500.0,
+            "a shock from more than −100 to 500 %",
+        )?;
+        if hashprice != 0.0 {
+            let origin = network_origin(market);
+            let factor = 1.0 + hashprice / 100.0;
+            market.network = Some(NetworkStart {
+                height: origin.height,
+                difficulty: origin.bits.core_difficulty() / factor,
+                epoch_start_time_unix_s: origin.epoch_start_time_s,
+                time_unix_s: origin.time_s,
+                hashrate_ehs: Some(origin.hashrate_hs / factor / 1e18),
+            });
         }
 
         let fees = self.fees_change_percent;
@@ -238,6 +263,36 @@ mod tests {
             }),
             "levers.btc_price_shock_percent = -100: expected a shock from more than −100 to \
              500 %"
+        );
+    }
+
+    #[test]
+    fn hashprice_shock_moves_the_starting_hashprice() {
+        let base = pivot();
+        let moved = Levers {
+            hashprice_shock_percent: -30.0,
+            ..Levers::default()
+        }
+        .apply(&base)
+        .unwrap();
+        let (before, after) = (network_origin(&base.market), network_origin(&moved.market));
+        assert_eq!(after.height, before.height);
+        assert!((after.hashrate_hs / before.hashrate_hs - 1.0 / 0.7).abs() < 1e-12);
+        // The compact bits hold the difficulty to their precision.
+        let ratio = after.bits.core_difficulty() / before.bits.core_difficulty();
+        assert!((ratio - 1.0 / 0.7).abs() < 1e-4, "{ratio}");
+        // The first month's hashprice of the base case falls by 30 %.
+        let hashprice = |s: &Scenario| {
+            bitwatt_engine::project(s, &[]).unwrap().months[0].hashprice_usd_per_ph_day
+        };
+        let change = hashprice(&moved) / hashprice(&base);
+        assert!((change - 0.7).abs() < 0.02, "{change}");
+        assert!(
+            out_of_range(Levers {
+                hashprice_shock_percent: -100.0,
+                ..Levers::default()
+            })
+            .starts_with("levers.hashprice_shock_percent = -100: expected")
         );
     }
 
