@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use crate::calendar::UtcDay;
+use crate::subsidy::sat_to_btc;
 
 /// A problem in a history file.
 #[derive(Debug, thiserror::Error)]
@@ -304,6 +305,100 @@ pub fn read_daily_miner_economics(text: &str) -> Result<Vec<DailyMinerEconomics>
     )
 }
 
+/// Each UTC day's blocks, subsidy and fees, summed from per-block rewards (days in order; a
+/// day at the edge of the file's block ranges holds the blocks the file has).
+pub fn daily_from_blocks(blocks: &[BlockReward]) -> Vec<DailyMinerEconomics> {
+    let mut days: Vec<(UtcDay, u32, u64, u64)> = Vec::new();
+    for block in blocks {
+        let day = UtcDay::from_unix_s(block.time_unix_s);
+        match days.iter_mut().rev().find(|d| d.0 == day) {
+            Some(entry) => {
+                entry.1 += 1;
+                entry.2 += block.subsidy_sat;
+                entry.3 += block.fees_sat;
+            }
+            None => days.push((day, 1, block.subsidy_sat, block.fees_sat)),
+        }
+    }
+    days.sort_by_key(|d| d.0);
+    days.into_iter()
+        .map(|(day, blocks, subsidy_sat, fees_sat)| DailyMinerEconomics {
+            day,
+            blocks,
+            subsidy_btc: sat_to_btc(subsidy_sat),
+            fees_btc: sat_to_btc(fees_sat),
+            hashprice_usd_per_ph_day: None,
+        })
+        .collect()
+}
+
+/// A month of a GPU rental rate card: the median on-demand list price of one GPU model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpuRateCard {
+    /// The month as `YYYY-MM`.
+    pub period: String,
+    /// Months since year 0 (year × 12 + month − 1), to order and space the months.
+    pub month_index: i32,
+    /// The index's code (`GIX-H100`, …).
+    pub index_code: String,
+    /// The median price (USD per GPU-hour), where the month is published.
+    pub usd_per_gpu_hour: Option<f64>,
+}
+
+/// Monthly GPU rental rate cards: columns `period` (YYYY-MM), `index_code` and `value`
+/// (empty where withheld), any number of GPU models, each in increasing order of month.
+pub fn read_gpu_rate_cards(text: &str) -> Result<Vec<GpuRateCard>, DataError> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let columns = Columns::of(reader.headers()?, &["period", "index_code", "value"])?;
+    let mut rows: Vec<GpuRateCard> = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        let period = columns.text(&record, "period").to_string();
+        let month_index = month_index(&period).ok_or_else(|| DataError::BadValue {
+            line: line_of(&record),
+            column: "period",
+            value: period.clone(),
+            expected: "a month as YYYY-MM",
+        })?;
+        let index_code = columns.text(&record, "index_code").to_string();
+        if let Some(previous) = rows.iter().rev().find(|row| row.index_code == index_code)
+            && previous.month_index >= month_index
+        {
+            return Err(DataError::Order {
+                line: line_of(&record),
+                what: "period",
+                value: period,
+                previous: previous.period.clone(),
+            });
+        }
+        rows.push(GpuRateCard {
+            period,
+            month_index,
+            usd_per_gpu_hour: columns.optional_number(
+                &record,
+                "value",
+                f64::MIN_POSITIVE,
+                "a positive price in USD per GPU-hour",
+            )?,
+            index_code,
+        });
+    }
+    if rows.is_empty() {
+        return Err(DataError::Empty);
+    }
+    Ok(rows)
+}
+
+/// `YYYY-MM` as months since year 0.
+fn month_index(text: &str) -> Option<i32> {
+    let (year, month) = text.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    let (year, month): (i32, i32) = (year.parse().ok()?, month.parse().ok()?);
+    (1..=12).contains(&month).then_some(year * 12 + month - 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +443,26 @@ mod tests {
     }
 
     #[test]
+    fn rate_cards_by_gpu() {
+        let cards = read_gpu_rate_cards(
+            "period,index_code,status,value\n2023-01,GIX-H100,withheld,\n\
+             2023-01,GIX-A100,published,2.1\n2023-02,GIX-H100,published,4.5\n",
+        )
+        .unwrap();
+        assert_eq!(cards.len(), 3);
+        assert_eq!(cards[0].usd_per_gpu_hour, None);
+        assert_eq!(cards[2].month_index - cards[0].month_index, 1);
+        let error = read_gpu_rate_cards("period,index_code,value\n2023-13,X,1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("expected a month as YYYY-MM"), "{error}");
+        let error = read_gpu_rate_cards("period,index_code,value\n2023-02,X,1\n2023-01,X,1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("expected increasing order"), "{error}");
+    }
+
+    #[test]
     fn optional_values_and_blocks() {
         let days = read_daily_miner_economics(
             "date,blocks,subsidy_btc,fees_btc,hashprice_usd_per_phs_day\n\
@@ -357,9 +472,16 @@ mod tests {
         assert_eq!(days[0].hashprice_usd_per_ph_day, None);
         assert_eq!(days[1].hashprice_usd_per_ph_day, Some(356.55));
         let blocks = read_block_rewards(
-            "height,time,totalfee,subsidy\n0,1231006505,0,5000000000\n1,1231469665,0,5000000000\n",
+            "height,time,totalfee,subsidy\n0,1231006505,0,5000000000\n1,1231469665,0,5000000000\n\
+             2,1231470000,7,5000000000\n",
         )
         .unwrap();
         assert_eq!(blocks[1].subsidy_sat, 5_000_000_000);
+        let days = daily_from_blocks(&blocks);
+        assert_eq!(days.len(), 2);
+        assert_eq!(
+            (days[1].blocks, days[1].subsidy_btc, days[1].fees_btc),
+            (2, 100.0, 7e-8)
+        );
     }
 }

@@ -4,8 +4,14 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use bitwatt_chain::{DailyClose, UtcDay, read_daily_closes};
-use bitwatt_engine::{BtcCalibration, Estimate, calibrate_btc};
+use bitwatt_chain::{
+    DailyClose, UtcDay, daily_from_blocks, read_block_rewards, read_daily_closes,
+    read_gpu_rate_cards,
+};
+use bitwatt_engine::{
+    BtcCalibration, Estimate, FeesCalibration, GpuRentCalibration, calibrate_btc, calibrate_fees,
+    calibrate_gpu_rents,
+};
 use bitwatt_report::Table;
 use clap::Args;
 use serde::Serialize;
@@ -20,6 +26,14 @@ pub struct CalibrateArgs {
     /// Daily BTC prices (columns Date, Close; a Yahoo Finance export).
     #[arg(long, value_name = "CSV")]
     prices: PathBuf,
+    /// Per-block statistics (columns height, time, totalfee, subsidy): fits the fee process
+    /// and its spikes over the days of the prices' window.
+    #[arg(long, value_name = "CSV")]
+    blocks: Option<PathBuf>,
+    /// Monthly GPU rental rate cards (columns period, index_code, value): fits each
+    /// generation's rent deflation and noise.
+    #[arg(long, value_name = "CSV")]
+    gpu_rents: Option<PathBuf>,
     /// First day to fit (YYYY-MM-DD; default: the file's first).
     #[arg(long, value_name = "YYYY-MM-DD")]
     from: Option<UtcDay>,
@@ -46,18 +60,62 @@ pub fn run(args: CalibrateArgs) -> Result<String> {
         })
         .collect();
     let fit = calibrate_btc(&window).map_err(|e| BadInput(e.to_string()))?;
+    // The other series are fitted over the prices' window.
+    let in_window = |day: UtcDay| day >= fit.from.previous() && day <= fit.to;
+    let fees = match &args.blocks {
+        Some(path) => {
+            let days: Vec<_> = daily_from_blocks(&read_history(path, read_block_rewards)?)
+                .into_iter()
+                .filter(|d| in_window(d.day))
+                .collect();
+            Some(calibrate_fees(&days).ok_or_else(|| {
+                BadInput(format!(
+                    "{}: too few consecutive whole weeks with fees to fit the fee process",
+                    path.display()
+                ))
+            })?)
+        }
+        None => None,
+    };
+    let gpu = match &args.gpu_rents {
+        Some(path) => Some(
+            calibrate_gpu_rents(&read_history(path, read_gpu_rate_cards)?).ok_or_else(|| {
+                BadInput(format!(
+                    "{}: no GPU has the 6 published months a fit needs",
+                    path.display()
+                ))
+            })?,
+        ),
+        None => None,
+    };
+    let result = Calibration {
+        btc: fit,
+        fees,
+        gpu_rents: gpu,
+    };
     if args.json {
         #[derive(Serialize)]
         struct CalibrateJson<'a> {
             prices: String,
-            btc: &'a BtcCalibration,
+            #[serde(flatten)]
+            result: &'a Calibration,
         }
         return json(&CalibrateJson {
             prices: args.prices.display().to_string(),
-            btc: &fit,
+            result: &result,
         });
     }
-    Ok(render(&fit, &args))
+    Ok(render(&result, &args))
+}
+
+/// Every fit of a run.
+#[derive(Serialize)]
+struct Calibration {
+    btc: BtcCalibration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fees: Option<FeesCalibration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gpu_rents: Option<GpuRentCalibration>,
 }
 
 /// `name = value  # ± se`, the value rounded to what its error supports.
@@ -68,7 +126,8 @@ fn line(name: &str, estimate: &Estimate) -> String {
     )
 }
 
-fn render(fit: &BtcCalibration, args: &CalibrateArgs) -> String {
+fn render(result: &Calibration, args: &CalibrateArgs) -> String {
+    let fit = &result.btc;
     let m = &fit.model;
     let mut out = format!(
         "# bitwatt calibrate --prices {}: BTC daily log returns {} to {} ({} days)\n\
@@ -106,6 +165,71 @@ fn render(fit: &BtcCalibration, args: &CalibrateArgs) -> String {
         ),
     ] {
         out.push_str(&line(name, estimate));
+    }
+    if let Some(fees) = &result.fees {
+        out.push_str(&line(
+            "fees_reversion_per_year",
+            &fees.fees_reversion_per_year,
+        ));
+        out.push_str(&line(
+            "fees_volatility_percent_per_year",
+            &fees.fees_volatility_percent_per_year,
+        ));
+        out.push_str(&line(
+            "fee_spike_percent_per_month",
+            &fees.fee_spike_percent_per_month,
+        ));
+        out.push_str(&format!(
+            "fee_spike_multiple = {:.3}  # the mean of {} spike weeks\n",
+            fees.fee_spike_multiple, fees.spike_weeks
+        ));
+    }
+    if let Some(gpu) = &result.gpu_rents {
+        out.push_str(&line(
+            "gpu_rent_volatility_percent_per_year",
+            &gpu.gpu_rent_volatility_percent_per_year,
+        ));
+    }
+    if let Some(fees) = &result.fees {
+        out.push_str(&format!(
+            "\n# Fees: {} pairs of consecutive whole weeks from {} to {} (spike weeks left out),\n\
+             # a mean of {:.4} BTC a block; spikes are shocks over 3 standard deviations up.\n",
+            fees.pairs, fees.from, fees.to, fees.mean_fees_btc_per_block
+        ));
+    }
+    if let Some(gpu) = &result.gpu_rents {
+        let d = &gpu.rent_deflation_percent_per_year;
+        out.push_str(&format!(
+            "\n# GPU rents (list prices, not transactions), pooled over the generations; for\n\
+             # [market.gpu]: rent_deflation_percent_per_year = {:.3}  # ± {:.3}\n",
+            d.value, d.standard_error
+        ));
+        let mut table = Table::new([
+            "GPU",
+            "months",
+            "from",
+            "to",
+            "deflation (% a year)",
+            "noise (% a year)",
+        ]);
+        for g in &gpu.generations {
+            table.row([
+                g.index_code.clone(),
+                g.months.to_string(),
+                g.first.clone(),
+                g.last.clone(),
+                format!(
+                    "{:.1} ± {:.1}",
+                    g.deflation_percent_per_year.value, g.deflation_percent_per_year.standard_error
+                ),
+                format!(
+                    "{:.1} ± {:.1}",
+                    g.volatility_percent_per_year.value,
+                    g.volatility_percent_per_year.standard_error
+                ),
+            ]);
+        }
+        out.extend(table.render().lines().map(|l| format!("# {l}\n")));
     }
     let drift = &fit.historical_drift;
     out.push_str(&format!(

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use bitwatt_chain::{
-    BlockReward, DailyClose, DailyDifficulty, DailyMinerEconomics, SAT_PER_BTC, UtcDay,
+    BlockReward, DailyClose, DailyDifficulty, DailyMinerEconomics, UtcDay, daily_from_blocks,
     hashprice_usd_per_ph_day,
 };
 use serde::Serialize;
@@ -66,15 +66,10 @@ pub fn backtest_hashprice(
 ) -> HashpriceBacktest {
     let price: BTreeMap<UtcDay, f64> = closes.iter().map(|c| (c.day, c.close_usd)).collect();
     let epoch: BTreeMap<UtcDay, &DailyDifficulty> = difficulty.iter().map(|d| (d.day, d)).collect();
-    // Blocks and rewards (satoshi) per day.
-    let mut rewards: BTreeMap<UtcDay, (u32, u64)> = BTreeMap::new();
-    for block in blocks {
-        let day = rewards
-            .entry(UtcDay::from_unix_s(block.time_unix_s))
-            .or_default();
-        day.0 += 1;
-        day.1 += block.fees_sat + block.subsidy_sat;
-    }
+    let rewards: BTreeMap<UtcDay, DailyMinerEconomics> = daily_from_blocks(blocks)
+        .into_iter()
+        .map(|day| (day.day, day))
+        .collect();
     let (mut days, mut retarget_days, mut incomplete_days) = (Vec::new(), 0, 0);
     for row in realised {
         let Some(realised_usd) = row.hashprice_usd_per_ph_day else {
@@ -89,17 +84,16 @@ pub fn backtest_hashprice(
             retarget_days += 1;
             continue;
         }
-        let (Some(&price_usd), Some(&(count, reward_sat))) =
-            (price.get(&row.day), rewards.get(&row.day))
-        else {
+        let (Some(&price_usd), Some(day)) = (price.get(&row.day), rewards.get(&row.day)) else {
             incomplete_days += 1;
             continue;
         };
+        let count = day.blocks;
         if count != row.blocks || count == 0 || realised_usd <= 0.0 {
             incomplete_days += 1;
             continue;
         }
-        let reward_btc_per_block = reward_sat as f64 / SAT_PER_BTC as f64 / f64::from(count);
+        let reward_btc_per_block = (day.subsidy_btc + day.fees_btc) / f64::from(count);
         let model = hashprice_usd_per_ph_day(today.difficulty, reward_btc_per_block, price_usd);
         days.push(HashpriceDay {
             day: row.day,

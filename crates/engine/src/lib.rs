@@ -44,8 +44,9 @@ pub use borrower::{
     GpuPlan, HedgePlan, LeasePlan, Rate, RefinancingPlan, SitePlan,
 };
 pub use calibrate::{
-    BtcCalibration, BtcModelFit, CalibrationError, DailyRegimeModel, HistoricalDrift,
-    MIN_CALIBRATION_DAYS, RegimeDay, calibrate_btc, daily_log_returns, fit_daily_regime_model,
+    BtcCalibration, BtcModelFit, CalibrationError, DailyRegimeModel, FeesCalibration,
+    GpuRentCalibration, GpuRentFit, HistoricalDrift, MIN_CALIBRATION_DAYS, RegimeDay,
+    calibrate_btc, calibrate_fees, calibrate_gpu_rents, daily_log_returns, fit_daily_regime_model,
 };
 pub use generator::{
     GeneratorError, GeneratorScratch, MarketGenerator, RandomKey, STRESS_DIRECTION,

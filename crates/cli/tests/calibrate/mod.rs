@@ -52,16 +52,27 @@ fn btc_history_gives_plausible_regimes() {
     assert!(mean_stress("2023-07") < 0.2, "{}", mean_stress("2023-07"));
 
     // The text output is a block a scenario file takes as it is.
+    let blocks = data.join("btc_block_stats_partial.csv");
+    let rents = data.join("gpu_rental_ratecards_monthly_2023_2026.csv");
     let out = bitwatt(&[
         "calibrate",
         "--prices",
         prices.to_str().unwrap(),
         "--to",
         "2021-12-31",
+        "--blocks",
+        blocks.to_str().unwrap(),
+        "--gpu-rents",
+        rents.to_str().unwrap(),
     ]);
     assert!(out.status.success());
     let block = String::from_utf8(out.stdout).unwrap();
     assert!(block.contains("BTC daily log returns 2014-09-18 to 2021-12-31"));
+    assert!(block.contains("\nfees_reversion_per_year = "), "{block}");
+    assert!(
+        block.contains("\ngpu_rent_volatility_percent_per_year = "),
+        "{block}"
+    );
     let scenario = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/pure-miner.toml"),
     )
@@ -79,6 +90,54 @@ fn btc_history_gives_plausible_regimes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Fees and GPU rents on the real history: a mean-reverting fee process inside the prices'
+/// window, and a fit for each of the four GPUs of the rate cards.
+#[test]
+fn fees_and_gpu_rents_from_history() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let path = |name: &str| data.join(name).to_str().unwrap().to_string();
+    let out = bitwatt(&[
+        "calibrate",
+        "--prices",
+        &path("btc_usd_daily_yahoo.csv"),
+        "--blocks",
+        &path("btc_block_stats_partial.csv"),
+        "--gpu-rents",
+        &path("gpu_rental_ratecards_monthly_2023_2026.csv"),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fees = &result["fees"];
+    assert!(fees["from"].as_str().unwrap() >= "2014-09-17", "{fees}");
+    let reversion = &fees["fees_reversion_per_year"];
+    assert!(
+        reversion["value"].as_f64().unwrap() > 2.0 * reversion["standard_error"].as_f64().unwrap()
+    );
+    let mean = fees["mean_fees_btc_per_block"].as_f64().unwrap();
+    assert!((0.01..2.0).contains(&mean), "{mean}");
+    let generations = result["gpu_rents"]["generations"].as_array().unwrap();
+    let codes: Vec<&str> = generations
+        .iter()
+        .map(|g| g["index_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["GIX-A100", "GIX-B200", "GIX-H100", "GIX-H200"]);
+    for g in generations {
+        let deflation = g["deflation_percent_per_year"]["value"].as_f64().unwrap();
+        let noise = g["volatility_percent_per_year"]["value"].as_f64().unwrap();
+        assert!(
+            (-60.0..60.0).contains(&deflation) && (0.0..100.0).contains(&noise),
+            "{g}"
+        );
+    }
 }
 
 #[test]

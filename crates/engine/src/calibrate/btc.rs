@@ -1,20 +1,16 @@
-//! Calibration of the market model to history. BTC: daily log returns fitted by maximum
-//! likelihood to a two-regime (calm / stress) Markov-switching jump-diffusion — in each
-//! regime a normal diffusion and, with a regime's daily probability, a normal jump on top —
-//! with the EM algorithm (Hamilton's filter forward, Kim's smoother backward), then turned
-//! into the monthly parameters of `[market.model]` with standard errors from the observed
-//! information (the numerical Hessian of the log-likelihood) and the delta method.
+//! BTC: daily log returns fitted by maximum likelihood to a two-regime (calm / stress)
+//! Markov-switching jump-diffusion — in each regime a normal diffusion and, with a regime's
+//! daily probability, a normal jump on top — with the EM algorithm (Hamilton's filter forward,
+//! Kim's smoother backward), then turned into the monthly parameters of `[market.model]` with
+//! standard errors from the observed information (the numerical Hessian of the
+//! log-likelihood) and the delta method.
 
 use bitwatt_chain::{DailyClose, UtcDay};
 use serde::Serialize;
 
 use crate::simulate::Estimate;
 
-/// Days in a year of BTC trading (every calendar day).
-const DAYS_PER_YEAR: f64 = 365.25;
-
-/// Days in the model's month.
-const DAYS_PER_MONTH: f64 = DAYS_PER_YEAR / 12.0;
+use super::{DAYS_PER_MONTH, DAYS_PER_YEAR, day_text};
 
 /// Most EM iterations.
 const MAX_ITERATIONS: usize = 2_000;
@@ -390,10 +386,6 @@ pub struct RegimeDay {
     pub stress_probability: f64,
 }
 
-fn day_text<S: serde::Serializer>(day: &UtcDay, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(day)
-}
-
 /// The calibration of BTC to daily closes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BtcCalibration {
@@ -444,12 +436,12 @@ pub fn daily_log_returns(closes: &[DailyClose]) -> Vec<(UtcDay, f64)> {
 pub fn calibrate_btc(closes: &[DailyClose]) -> Result<BtcCalibration, CalibrationError> {
     let dated = daily_log_returns(closes);
     let returns: Vec<f64> = dated.iter().map(|(_, r)| *r).collect();
-    let day_text = |i: Option<&DailyClose>| i.map_or("-".to_string(), |c| c.day.to_string());
+    let day_of = |i: Option<&DailyClose>| i.map_or("-".to_string(), |c| c.day.to_string());
     if returns.len() < MIN_CALIBRATION_DAYS {
         return Err(CalibrationError::TooFewDays {
             days: returns.len(),
-            from: day_text(closes.first()),
-            to: day_text(closes.last()),
+            from: day_of(closes.first()),
+            to: day_of(closes.last()),
         });
     }
     let (daily, log_likelihood, iterations, converged) = fit_daily_regime_model(&returns);
