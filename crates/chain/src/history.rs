@@ -305,6 +305,42 @@ pub fn read_daily_miner_economics(text: &str) -> Result<Vec<DailyMinerEconomics>
     )
 }
 
+/// A difficulty epoch: its first height, difficulty and the time of its first block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DifficultyEpoch {
+    /// Epoch number (height / 2016).
+    pub epoch: u32,
+    /// Its first height.
+    pub start_height: u32,
+    /// Its difficulty.
+    pub difficulty: f64,
+    /// Timestamp of its first block (Unix seconds), where the file has it.
+    pub first_block_time_unix_s: Option<i64>,
+}
+
+/// Difficulty epochs: columns `epoch`, `start_height`, `difficulty` and `first_block_time`
+/// (empty where unknown), in increasing order of epoch.
+pub fn read_difficulty_epochs(text: &str) -> Result<Vec<DifficultyEpoch>, DataError> {
+    read_rows(
+        text,
+        &["epoch", "start_height", "difficulty", "first_block_time"],
+        "epoch",
+        |row: &DifficultyEpoch| row.epoch,
+        |c, r| {
+            Ok(DifficultyEpoch {
+                epoch: c.parse(r, "epoch", "an epoch number")?,
+                start_height: c.parse(r, "start_height", "a block height")?,
+                difficulty: c.number(r, "difficulty", 1.0, "a difficulty of at least 1")?,
+                first_block_time_unix_s: if c.text(r, "first_block_time").is_empty() {
+                    None
+                } else {
+                    Some(c.parse(r, "first_block_time", "a Unix time in seconds")?)
+                },
+            })
+        },
+    )
+}
+
 /// Each UTC day's blocks, subsidy and fees, summed from per-block rewards (days in order; a
 /// day at the edge of the file's block ranges holds the blocks the file has).
 pub fn daily_from_blocks(blocks: &[BlockReward]) -> Vec<DailyMinerEconomics> {
@@ -483,5 +519,11 @@ mod tests {
             (days[1].blocks, days[1].subsidy_btc, days[1].fees_btc),
             (2, 100.0, 7e-8)
         );
+        let epochs = read_difficulty_epochs(
+            "epoch,start_height,difficulty,first_block_time\n0,0,1.0,1231006505\n\
+             1,2016,1.0,1233063531\n",
+        )
+        .unwrap();
+        assert_eq!(epochs[1].start_height, 2016);
     }
 }

@@ -28,9 +28,9 @@ pub use hashprice::{
     hashvalue_btc_per_ph_day,
 };
 pub use history::{
-    BlockReward, DailyClose, DailyDifficulty, DailyMinerEconomics, DataError, GpuRateCard,
-    daily_from_blocks, read_block_rewards, read_daily_closes, read_daily_difficulty,
-    read_daily_miner_economics, read_gpu_rate_cards,
+    BlockReward, DailyClose, DailyDifficulty, DailyMinerEconomics, DataError, DifficultyEpoch,
+    GpuRateCard, daily_from_blocks, read_block_rewards, read_daily_closes, read_daily_difficulty,
+    read_daily_miner_economics, read_difficulty_epochs, read_gpu_rate_cards,
 };
 pub use network::{NetworkState, SNAPSHOT_DATE, snapshot};
 pub use pow::{

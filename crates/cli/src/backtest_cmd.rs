@@ -6,15 +6,20 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use bitwatt_chain::{
     DataError, read_block_rewards, read_daily_closes, read_daily_difficulty,
-    read_daily_miner_economics,
+    read_daily_miner_economics, read_difficulty_epochs,
 };
-use bitwatt_engine::{HashpriceBacktest, backtest_hashprice};
+use bitwatt_engine::{
+    HashpriceBacktest, NetworkBacktest, backtest_hashprice, backtest_network,
+    base_fees_btc_per_block,
+};
+use bitwatt_model::YearMonth;
 use bitwatt_report::{Facts, Table, thousands};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use crate::args::BadInput;
 use crate::output::json;
+use crate::scenario_cmd::scenario_of;
 
 /// `bitwatt backtest …`.
 #[derive(Subcommand)]
@@ -22,6 +27,44 @@ pub enum BacktestCommand {
     /// Daily hashprice recomputed from the BTC price, the difficulty in force and the day's
     /// block rewards, against the realised series (days with a retarget left out).
     Hashprice(HashpriceArgs),
+    /// The model's endogenous hashrate and epoch-exact difficulty run from a start month on
+    /// the real BTC prices, against the real difficulty month by month.
+    Network(NetworkArgs),
+}
+
+/// Arguments of `backtest network`.
+#[derive(Args)]
+pub struct NetworkArgs {
+    /// First month of the backtest.
+    #[arg(long, value_name = "YYYY-MM")]
+    from: YearMonth,
+    /// A directory holding the files under their usual names (btc_usd_daily_yahoo.csv,
+    /// btc_difficulty_epochs.csv, btc_daily_difficulty.csv, btc_daily_onchain_partial.csv).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Daily BTC prices (columns Date, Close).
+    #[arg(long, value_name = "CSV")]
+    prices: Option<PathBuf>,
+    /// Difficulty epochs (columns epoch, start_height, difficulty, first_block_time).
+    #[arg(long, value_name = "CSV")]
+    epochs: Option<PathBuf>,
+    /// Difficulty at the end of each day (columns date, epoch, difficulty).
+    #[arg(long, value_name = "CSV")]
+    difficulty: Option<PathBuf>,
+    /// Fees per block fed to the model (BTC); default: the mean of the realised days of the
+    /// backtest's months in the daily series (--onchain), else the scenario's.
+    #[arg(long, value_name = "BTC")]
+    fees_btc_per_block: Option<f64>,
+    /// Daily miner economics (columns date, blocks, subsidy_btc, fees_btc, …) for the fees.
+    #[arg(long, value_name = "CSV")]
+    onchain: Option<PathBuf>,
+    /// The scenario whose world fleet, efficiency path and response run (default: the
+    /// built-in example pure-miner).
+    #[arg(long, value_name = "SCENARIO.toml")]
+    scenario: Option<PathBuf>,
+    /// Print the full result as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The history files: each named, or found by its usual name in `--data DIR`.
@@ -56,6 +99,7 @@ pub struct HashpriceArgs {
 pub fn run(command: BacktestCommand) -> Result<String> {
     match command {
         BacktestCommand::Hashprice(args) => hashprice(&args),
+        BacktestCommand::Network(args) => network(&args),
     }
 }
 
@@ -133,6 +177,124 @@ fn hashprice(args: &HashpriceArgs) -> Result<String> {
         });
     }
     Ok(render(&result, args.worst))
+}
+
+fn network(args: &NetworkArgs) -> Result<String> {
+    let prices = input(
+        &args.prices,
+        &args.data,
+        "--prices",
+        "btc_usd_daily_yahoo.csv",
+    )?;
+    let epochs = input(
+        &args.epochs,
+        &args.data,
+        "--epochs",
+        "btc_difficulty_epochs.csv",
+    )?;
+    let difficulty = input(
+        &args.difficulty,
+        &args.data,
+        "--difficulty",
+        "btc_daily_difficulty.csv",
+    )?;
+    let onchain = args.onchain.clone().or_else(|| {
+        args.data
+            .as_ref()
+            .map(|dir| dir.join("btc_daily_onchain_partial.csv"))
+    });
+    let template = scenario_of(args.scenario.as_deref(), Some("pure-miner"))?;
+    let closes = read_history(&prices, read_daily_closes)?;
+    let epochs = read_history(&epochs, read_difficulty_epochs)?;
+    let difficulty = read_history(&difficulty, read_daily_difficulty)?;
+    let fees = match (args.fees_btc_per_block, &onchain) {
+        (Some(fees), _) if fees.is_finite() && fees >= 0.0 => fees,
+        (Some(fees), _) => {
+            return Err(BadInput(format!(
+                "--fees-btc-per-block {fees}: expected BTC, at least 0"
+            ))
+            .into());
+        }
+        (None, Some(path)) if path.is_file() => {
+            let days = read_history(path, read_daily_miner_economics)?;
+            let from = args.from.start_unix_s();
+            let observed: Vec<f64> = days
+                .iter()
+                .filter(|d| d.day.start_unix_s() >= from && d.blocks > 0)
+                .map(|d| d.fees_btc / f64::from(d.blocks))
+                .collect();
+            if observed.is_empty() {
+                base_fees_btc_per_block(&template.market)
+            } else {
+                observed.iter().sum::<f64>() / observed.len() as f64
+            }
+        }
+        _ => base_fees_btc_per_block(&template.market),
+    };
+    let result = backtest_network(&template, args.from, &closes, &epochs, &difficulty, fees)
+        .map_err(|e| BadInput(e.to_string()))?;
+    if args.json {
+        #[derive(Serialize)]
+        struct NetworkJson<'a> {
+            backtest: &'static str,
+            scenario: &'a str,
+            #[serde(flatten)]
+            result: &'a NetworkBacktest,
+        }
+        return json(&NetworkJson {
+            backtest: "network",
+            scenario: &template.name,
+            result: &result,
+        });
+    }
+    let first = &result.months[0];
+    let last = &result.months[result.months.len() - 1];
+    let mut out = format!(
+        "Network backtest — {} months from {} to {} on the real BTC prices\n\n",
+        result.months.len(),
+        first.month,
+        last.month
+    );
+    let mut facts = Facts::new();
+    facts.add("World fleet and response of", template.name.clone());
+    facts.add(
+        "Fees per block fed",
+        format!("{:.4} BTC", result.fees_btc_per_block),
+    );
+    facts.add(
+        "Difficulty error: median",
+        format!("{:.1} %", result.median_abs_relative_error * 100.0),
+    );
+    facts.add(
+        "Difficulty error: worst",
+        format!(
+            "{:.1} % in {}",
+            result.worst_abs_relative_error * 100.0,
+            result.worst_month
+        ),
+    );
+    out.push_str(&facts.render());
+    let mut table = Table::new([
+        "month",
+        "BTC (USD)",
+        "model difficulty (T)",
+        "real difficulty (T)",
+        "error",
+        "model hashrate (EH/s)",
+    ]);
+    for month in &result.months {
+        table.row([
+            month.month.to_string(),
+            thousands(month.btc_price_usd, 0),
+            thousands(month.model_difficulty / 1e12, 2),
+            thousands(month.real_difficulty / 1e12, 2),
+            format!("{:+.1} %", month.relative_error * 100.0),
+            thousands(month.model_hashrate_ehs, 1),
+        ]);
+    }
+    out.push('\n');
+    out.push_str(&table.render());
+    Ok(out)
 }
 
 fn render(result: &HashpriceBacktest, worst: usize) -> String {

@@ -1,13 +1,18 @@
 //! Backtests against history. `hashprice`: daily hashprice recomputed from the BTC price, the
 //! difficulty in force and the block rewards of the day, against the realised series.
+//! `network`: the model's endogenous hashrate and epoch-exact difficulty run from a start
+//! month on the real BTC prices, against the real difficulty.
 
 use std::collections::BTreeMap;
 
 use bitwatt_chain::{
-    BlockReward, DailyClose, DailyDifficulty, DailyMinerEconomics, UtcDay, daily_from_blocks,
-    hashprice_usd_per_ph_day,
+    BlockReward, DailyClose, DailyDifficulty, DailyMinerEconomics, DifficultyEpoch, UtcDay,
+    daily_from_blocks, hashprice_usd_per_ph_day,
 };
+use bitwatt_model::{MAX_HORIZON_MONTHS, NetworkStart, Scenario, YearMonth};
 use serde::Serialize;
+
+use crate::market::base_market_path;
 
 /// One day of the hashprice backtest.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -117,6 +122,161 @@ pub fn backtest_hashprice(
         retarget_days,
         incomplete_days,
     }
+}
+
+/// One month of the network backtest.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct NetworkBacktestMonth {
+    /// The month.
+    pub month: YearMonth,
+    /// The real BTC price fed to the model (the month's mean close, USD).
+    pub btc_price_usd: f64,
+    /// The model's difficulty (weighted by the month's blocks).
+    pub model_difficulty: f64,
+    /// The real difficulty (the mean of the month's days).
+    pub real_difficulty: f64,
+    /// Model over real, less one.
+    pub relative_error: f64,
+    /// The model's network hashrate (EH/s).
+    pub model_hashrate_ehs: f64,
+}
+
+/// The network backtest.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NetworkBacktest {
+    /// The months compared, from the start.
+    pub months: Vec<NetworkBacktestMonth>,
+    /// Fees per block fed to the model (BTC).
+    pub fees_btc_per_block: f64,
+    /// Median absolute relative error of the difficulty.
+    pub median_abs_relative_error: f64,
+    /// Largest absolute relative error.
+    pub worst_abs_relative_error: f64,
+    /// The month of the largest.
+    pub worst_month: YearMonth,
+}
+
+/// Why a network backtest cannot run.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum BacktestError {
+    /// The start is outside the data.
+    #[error("start {start}: expected a month with prices and a difficulty epoch in force ({what})")]
+    StartOutsideData {
+        /// The start month.
+        start: YearMonth,
+        /// What is missing.
+        what: &'static str,
+    },
+    /// Fewer than two months of data after the start.
+    #[error("start {0}: expected at least two months of prices and difficulty from it")]
+    TooShort(YearMonth),
+}
+
+/// Runs the network of `template`'s market (its world fleet, efficiency and response) from
+/// the start of `start` on the real monthly mean closes of `closes`, with fees at
+/// `fees_btc_per_block`, the network at the start taken from `epochs` (the epoch in force,
+/// the height reached at the epoch's pace), and compares the model's difficulty with the
+/// mean of the real daily difficulty month by month, until the prices or difficulty end
+/// (at most the model's horizon).
+pub fn backtest_network(
+    template: &Scenario,
+    start: YearMonth,
+    closes: &[DailyClose],
+    epochs: &[DifficultyEpoch],
+    difficulty: &[DailyDifficulty],
+    fees_btc_per_block: f64,
+) -> Result<NetworkBacktest, BacktestError> {
+    let month_of = |day: UtcDay| YearMonth::from_unix_s(day.start_unix_s());
+    let monthly_mean = |values: &mut dyn Iterator<Item = (UtcDay, f64)>| {
+        let mut months: BTreeMap<YearMonth, (f64, u32)> = BTreeMap::new();
+        for (day, value) in values {
+            let entry = months.entry(month_of(day)).or_default();
+            entry.0 += value;
+            entry.1 += 1;
+        }
+        months
+            .into_iter()
+            .map(|(month, (sum, count))| (month, sum / f64::from(count)))
+            .collect::<BTreeMap<YearMonth, f64>>()
+    };
+    let prices = monthly_mean(&mut closes.iter().map(|c| (c.day, c.close_usd)));
+    let real = monthly_mean(&mut difficulty.iter().map(|d| (d.day, d.difficulty)));
+    let months = (0..MAX_HORIZON_MONTHS as i32)
+        .map(|t| start.plus_months(t))
+        .take_while(|m| prices.contains_key(m) && real.contains_key(m))
+        .count();
+    if months == 0 {
+        return Err(BacktestError::StartOutsideData {
+            start,
+            what: "no price or difficulty that month",
+        });
+    }
+    if months < 2 {
+        return Err(BacktestError::TooShort(start));
+    }
+    let start_s = start.start_unix_s();
+    // The epoch in force at the start and the next, both with the time of their first block.
+    let (epoch, epoch_time, next, next_time) = epochs
+        .windows(2)
+        .find_map(
+            |w| match (w[0].first_block_time_unix_s, w[1].first_block_time_unix_s) {
+                (Some(t0), Some(t1)) if t0 <= start_s && start_s < t1 => Some((w[0], t0, w[1], t1)),
+                _ => None,
+            },
+        )
+        .ok_or(BacktestError::StartOutsideData {
+            start,
+            what: "no difficulty epoch with a known start in force at its start",
+        })?;
+    // The height reached at the epoch's own pace.
+    let spacing_s =
+        (next_time - epoch_time) as f64 / f64::from(next.start_height - epoch.start_height);
+    let blocks_in = ((start_s - epoch_time) as f64 / spacing_s) as u32;
+    let height = epoch.start_height + blocks_in.min(next.start_height - epoch.start_height - 1);
+    let mut scenario = template.clone();
+    scenario.start_month = Some(start);
+    scenario.horizon_months = months as u32;
+    let market = &mut scenario.market;
+    market.btc_price_series_usd = (0..months)
+        .map(|t| prices[&start.plus_months(t as i32)])
+        .collect();
+    market.btc_price_usd = None;
+    market.fees_btc_per_block = Some(fees_btc_per_block);
+    market.network = Some(NetworkStart {
+        height,
+        difficulty: epoch.difficulty,
+        epoch_start_time_unix_s: epoch_time,
+        time_unix_s: start_s,
+        hashrate_ehs: None,
+    });
+    let path = base_market_path(&scenario);
+    let compared: Vec<NetworkBacktestMonth> = (0..months)
+        .map(|t| {
+            let month = start.plus_months(t as i32);
+            let real_difficulty = real[&month];
+            NetworkBacktestMonth {
+                month,
+                btc_price_usd: path.btc_price_usd[t],
+                model_difficulty: path.difficulty[t],
+                real_difficulty,
+                relative_error: path.difficulty[t] / real_difficulty - 1.0,
+                model_hashrate_ehs: path.network_hashrate_hs[t] / 1e18,
+            }
+        })
+        .collect();
+    let mut errors: Vec<(f64, YearMonth)> = compared
+        .iter()
+        .map(|m| (m.relative_error.abs(), m.month))
+        .collect();
+    errors.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (worst, worst_month) = errors[errors.len() - 1];
+    Ok(NetworkBacktest {
+        median_abs_relative_error: errors[errors.len() / 2].0,
+        worst_abs_relative_error: worst,
+        worst_month,
+        months: compared,
+        fees_btc_per_block,
+    })
 }
 
 #[cfg(test)]

@@ -38,7 +38,10 @@ mod sketch;
 mod stress;
 mod waterfall;
 
-pub use backtest::{HashpriceBacktest, HashpriceDay, backtest_hashprice};
+pub use backtest::{
+    BacktestError, HashpriceBacktest, HashpriceDay, NetworkBacktest, NetworkBacktestMonth,
+    backtest_hashprice, backtest_network,
+};
 pub use borrower::{
     AssetRef, Borrower, CompileError, ConversionPlan, DebtPlan, EquityIssuancePlan, FleetPlan,
     GpuPlan, HedgePlan, LeasePlan, Rate, RefinancingPlan, SitePlan,

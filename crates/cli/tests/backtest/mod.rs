@@ -95,3 +95,66 @@ fn bad_history_files_are_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--difficulty: expected a file"));
 }
+
+/// The network from January 2022 on the real prices: the difficulty path within the errors
+/// recorded when the model was last changed (golden, with tolerances), and the start on the
+/// real network.
+#[test]
+fn network_from_2022_follows_the_real_difficulty() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let out = bitwatt(&[
+        "backtest",
+        "network",
+        "--data",
+        data.to_str().unwrap(),
+        "--from",
+        "2022-01",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let months = result["months"].as_array().unwrap();
+    assert_eq!(months.len(), 49);
+    assert_eq!(months[0]["month"], "2022-01");
+    assert_eq!(months[48]["month"], "2026-01");
+    // The first month starts from the real network: within a few percent.
+    assert!(months[0]["relative_error"].as_f64().unwrap().abs() < 0.05);
+    // Golden: median 5.1 %, worst 20.3 % (2022-08), each within a tolerance that lets the
+    // model be refined without silently getting worse.
+    let median = result["median_abs_relative_error"].as_f64().unwrap();
+    let worst = result["worst_abs_relative_error"].as_f64().unwrap();
+    assert!((median - 0.051).abs() < 0.02, "median {median}");
+    assert!((worst - 0.203).abs() < 0.05, "worst {worst}");
+    let fees = result["fees_btc_per_block"].as_f64().unwrap();
+    assert!((fees - 0.0647).abs() < 1e-3, "{fees}");
+    // The real difficulty of 2022-01 is about 25 T.
+    let real = months[0]["real_difficulty"].as_f64().unwrap();
+    assert!((real / 1e12 - 25.16).abs() < 0.01, "{real}");
+}
+
+#[test]
+fn network_backtest_refuses_a_start_outside_the_data() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let out = bitwatt(&[
+        "backtest",
+        "network",
+        "--data",
+        data.to_str().unwrap(),
+        "--from",
+        "2010-01",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("start 2010-01: expected a month with prices"),
+        "{stderr}"
+    );
+}
