@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use bitwatt_engine::{Projection, StressCase};
+use bitwatt_engine::{Fingerprint, Projection, StressCase};
 use bitwatt_model::YearMonth;
 
 use super::escape::escape;
@@ -277,6 +277,26 @@ pub(super) fn stress_table(out: &mut String, cases: &[StressCase]) {
         );
     }
     out.push_str("</tbody></table></div>");
+}
+
+/// The facts that reproduce a Monte Carlo run: the command, then its fingerprint (seed,
+/// paths, stresses, the build, and the hash of its input under `input_hash_label`).
+pub(super) fn fingerprint_facts(
+    command: &str,
+    fp: &Fingerprint,
+    input_hash_label: &'static str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("Command", command.to_string()),
+        ("Seed", fp.seed.to_string()),
+        ("Paths", fp.paths.to_string()),
+        ("Stresses", stress_list(&fp.stresses)),
+        ("bitwatt version", fp.version.clone()),
+        ("Commit", fp.commit.clone()),
+        ("Target", fp.target.clone()),
+        ("Cargo.lock SHA-256", fp.cargo_lock_sha256.clone()),
+        (input_hash_label, fp.scenario_sha256.clone()),
+    ]
 }
 
 /// How to reproduce the page: `facts` (the command, seed, version…), then the input file

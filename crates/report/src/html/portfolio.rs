@@ -9,8 +9,8 @@ use bitwatt_engine::{BookMetrics, Liquidation, PortfolioMetrics, PortfolioResult
 
 use super::escape::escape;
 use super::page::{
-    default_text, document_end, document_start, fact, figure, level_text, reproduce, row,
-    stress_list, under,
+    default_text, document_end, document_start, fact, figure, fingerprint_facts, level_text,
+    reproduce, row, under,
 };
 use super::svg;
 use super::{percent, usd_millions_estimate};
@@ -58,20 +58,9 @@ impl PortfolioReport<'_> {
         self.borrowers(&mut out);
         self.correlations(&mut out);
         self.stress_matrix(&mut out);
-        let fp = &self.result.fingerprint;
         reproduce(
             &mut out,
-            &[
-                ("Command", self.command.to_string()),
-                ("Seed", fp.seed.to_string()),
-                ("Paths", fp.paths.to_string()),
-                ("Stresses", stress_list(&fp.stresses)),
-                ("bitwatt version", fp.version.clone()),
-                ("Commit", fp.commit.clone()),
-                ("Target", fp.target.clone()),
-                ("Cargo.lock SHA-256", fp.cargo_lock_sha256.clone()),
-                ("Book SHA-256", fp.scenario_sha256.clone()),
-            ],
+            &fingerprint_facts(self.command, &self.result.fingerprint, "Book SHA-256"),
             "Book file (TOML)",
             self.book_toml
                 .unwrap_or("(merged from shard files, which do not carry the book file)"),

@@ -10,8 +10,8 @@ use bitwatt_model::{Scenario, YearMonth};
 
 use super::escape::escape;
 use super::page::{
-    document_end, document_start, fact, figure, level_text, month_ticks, monthly_tables, reproduce,
-    row, stress_list, stress_table, under,
+    document_end, document_start, fact, figure, fingerprint_facts, level_text, month_ticks,
+    monthly_tables, reproduce, row, stress_table, under,
 };
 use super::svg;
 use super::{percent, usd_millions_estimate};
@@ -377,20 +377,9 @@ impl SimulateReport<'_> {
     }
 
     fn reproducibility(&self, out: &mut String) {
-        let fp = &self.result.fingerprint;
         reproduce(
             out,
-            &[
-                ("Command", self.command.to_string()),
-                ("Seed", fp.seed.to_string()),
-                ("Paths", fp.paths.to_string()),
-                ("Stresses", stress_list(&fp.stresses)),
-                ("bitwatt version", fp.version.clone()),
-                ("Commit", fp.commit.clone()),
-                ("Target", fp.target.clone()),
-                ("Cargo.lock SHA-256", fp.cargo_lock_sha256.clone()),
-                ("Scenario SHA-256", fp.scenario_sha256.clone()),
-            ],
+            &fingerprint_facts(self.command, &self.result.fingerprint, "Scenario SHA-256"),
             "Scenario file (TOML)",
             self.scenario_toml,
         );
