@@ -4,15 +4,17 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use bitwatt_chain::UtcDay;
 use bitwatt_chain::{
     DataError, read_block_rewards, read_daily_closes, read_daily_difficulty,
     read_daily_miner_economics, read_difficulty_epochs,
 };
 use bitwatt_engine::{
-    HashpriceBacktest, NetworkBacktest, backtest_hashprice, backtest_network,
+    HashpriceBacktest, NetworkBacktest, backtest_credit, backtest_hashprice, backtest_network,
     base_fees_btc_per_block,
 };
-use bitwatt_model::YearMonth;
+use bitwatt_model::{Scenario, YearMonth};
+use bitwatt_report::html::{percent, usd_millions_estimate};
 use bitwatt_report::{Facts, Table, thousands};
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -30,6 +32,46 @@ pub enum BacktestCommand {
     /// The model's endogenous hashrate and epoch-exact difficulty run from a start month on
     /// the real BTC prices, against the real difficulty month by month.
     Network(NetworkArgs),
+    /// The 2022 miner-credit episode: a rig-financed miner run from January 2022 with the
+    /// model fitted only on the history before it; the PD and LGD it assigned ex ante, next
+    /// to what happened.
+    Credit(CreditArgs),
+}
+
+/// The borrower of `backtest credit` unless `--scenario` names another.
+const MINER_2022: &str = include_str!("../../../examples/backtest/miner-2022.toml");
+
+/// Arguments of `backtest credit`.
+#[derive(Args)]
+pub struct CreditArgs {
+    /// First month of the run; the model is fitted on the prices before it.
+    #[arg(long, value_name = "YYYY-MM", default_value = "2022-01")]
+    from: YearMonth,
+    /// The borrower (default: examples/backtest/miner-2022.toml, built in).
+    #[arg(long, value_name = "SCENARIO.toml")]
+    scenario: Option<PathBuf>,
+    /// A directory holding the files under their usual names (btc_usd_daily_yahoo.csv,
+    /// btc_difficulty_epochs.csv, btc_daily_onchain_partial.csv).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Daily BTC prices (columns Date, Close).
+    #[arg(long, value_name = "CSV")]
+    prices: Option<PathBuf>,
+    /// Difficulty epochs (columns epoch, start_height, difficulty, first_block_time).
+    #[arg(long, value_name = "CSV")]
+    epochs: Option<PathBuf>,
+    /// Daily miner economics (for the fees of the year before the start).
+    #[arg(long, value_name = "CSV")]
+    onchain: Option<PathBuf>,
+    /// Monte Carlo paths.
+    #[arg(long, default_value_t = 2_000)]
+    paths: u64,
+    /// Seed of the random numbers.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the full result as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `backtest network`.
@@ -100,6 +142,7 @@ pub fn run(command: BacktestCommand) -> Result<String> {
     match command {
         BacktestCommand::Hashprice(args) => hashprice(&args),
         BacktestCommand::Network(args) => network(&args),
+        BacktestCommand::Credit(args) => credit(&args),
     }
 }
 
@@ -297,6 +340,173 @@ fn network(args: &NetworkArgs) -> Result<String> {
     Ok(out)
 }
 
+fn credit(args: &CreditArgs) -> Result<String> {
+    let prices = input(
+        &args.prices,
+        &args.data,
+        "--prices",
+        "btc_usd_daily_yahoo.csv",
+    )?;
+    let epochs = input(
+        &args.epochs,
+        &args.data,
+        "--epochs",
+        "btc_difficulty_epochs.csv",
+    )?;
+    let onchain = input(
+        &args.onchain,
+        &args.data,
+        "--onchain",
+        "btc_daily_onchain_partial.csv",
+    )?;
+    if args.paths == 0 {
+        return Err(BadInput("--paths 0: expected at least one path".to_string()).into());
+    }
+    let template = match &args.scenario {
+        Some(path) => scenario_of(Some(path), None)?,
+        None => Scenario::from_toml(MINER_2022).expect("the built-in 2022 miner is valid (tested)"),
+    };
+    let closes = read_history(&prices, read_daily_closes)?;
+    let epochs = read_history(&epochs, read_difficulty_epochs)?;
+    let realised = read_history(&onchain, read_daily_miner_economics)?;
+    let result = backtest_credit(
+        &template,
+        args.from,
+        &closes,
+        &epochs,
+        &realised,
+        (args.paths, args.seed),
+    )
+    .map_err(|e| BadInput(e.to_string()))?;
+    // What happened: BTC over the year from the start, from the same price file.
+    let start_day = UtcDay::from_unix_s(args.from.start_unix_s());
+    let year_later = UtcDay::from_days_since_epoch(start_day.days_since_epoch() + 365);
+    let window: Vec<_> = closes
+        .iter()
+        .filter(|c| c.day >= start_day && c.day < year_later)
+        .collect();
+    let realised_btc = match (window.first(), window.last()) {
+        (Some(first), Some(last)) => Some(RealisedBtc {
+            start_usd: first.close_usd,
+            year_later_usd: last.close_usd,
+            low_usd: window
+                .iter()
+                .map(|c| c.close_usd)
+                .fold(f64::INFINITY, f64::min),
+        }),
+        _ => None,
+    };
+    if args.json {
+        #[derive(Serialize)]
+        struct CreditJson<'a> {
+            backtest: &'static str,
+            scenario: &'a str,
+            start: YearMonth,
+            fitted_from: String,
+            fitted_to: String,
+            fees_btc_per_block: f64,
+            model: &'a bitwatt_engine::BtcModelFit,
+            #[serde(flatten)]
+            metrics: &'a bitwatt_engine::CreditMetrics,
+            realised_btc: Option<RealisedBtc>,
+            what_happened: &'static str,
+        }
+        return json(&CreditJson {
+            backtest: "credit",
+            scenario: &result.scenario.name,
+            start: args.from,
+            fitted_from: result.fit.from.to_string(),
+            fitted_to: result.fit.to.to_string(),
+            fees_btc_per_block: result.fees_btc_per_block,
+            model: &result.fit.model,
+            metrics: &result.metrics,
+            realised_btc,
+            what_happened: WHAT_HAPPENED,
+        });
+    }
+    let m = &result.metrics;
+    let mut out = format!(
+        "Credit backtest — {} from {}, {} paths, seed {}\n\n",
+        result.scenario.name,
+        args.from,
+        thousands(m.paths as f64, 0),
+        args.seed
+    );
+    let mut facts = Facts::new();
+    facts.add(
+        "Model fitted on",
+        format!(
+            "BTC daily closes {} to {} ({} returns)",
+            result.fit.from, result.fit.to, result.fit.returns
+        ),
+    );
+    let fit = &result.fit.model;
+    facts.add(
+        "BTC volatility (calm / stress)",
+        format!(
+            "{:.0} % / {:.0} % a year, jumps {:.0} / {:.0} a year",
+            fit.btc_calm_volatility_percent_per_year.value,
+            fit.btc_stress_volatility_percent_per_year.value,
+            fit.btc_jumps_per_year_calm.value,
+            fit.btc_jumps_per_year_stress.value
+        ),
+    );
+    facts.add(
+        "Start",
+        format!(
+            "BTC ${}, fees {:.3} BTC a block, the real network of {}",
+            thousands(result.scenario.market.btc_price_usd.unwrap_or(f64::NAN), 0),
+            result.fees_btc_per_block,
+            args.from
+        ),
+    );
+    for (year, pd) in m.cumulative_pd_by_year.iter().enumerate() {
+        facts.add(
+            format!("PD by the end of {}", args.from.year() + year as i32),
+            percent(pd),
+        );
+    }
+    facts.add("Expected loss", usd_millions_estimate(&m.expected_loss_usd));
+    out.push_str(&facts.render());
+    let mut table = Table::new(["debt", "PD", "LGD", "expected loss"]);
+    for instrument in &m.instruments {
+        table.row([
+            instrument.name.clone(),
+            percent(&instrument.pd),
+            instrument.lgd.as_ref().map_or("n/a".to_string(), percent),
+            usd_millions_estimate(&instrument.expected_loss_usd),
+        ]);
+    }
+    out.push_str(&format!("\nEx ante, per debt\n{}", table.render()));
+    out.push_str("\nWhat happened\n");
+    if let Some(btc) = &realised_btc {
+        out.push_str(&format!(
+            "BTC: ${} at the start, ${} a year later ({:+.0} %), low ${}.\n",
+            thousands(btc.start_usd, 0),
+            thousands(btc.year_later_usd, 0),
+            (btc.year_later_usd / btc.start_usd - 1.0) * 100.0,
+            thousands(btc.low_usd, 0)
+        ));
+    }
+    out.push_str(WHAT_HAPPENED);
+    out.push('\n');
+    Ok(out)
+}
+
+/// The 2022 episode as the public record tells it (shared/REFERENCE.md).
+const WHAT_HAPPENED: &str = "2022: rig prices fell 85–90 % (ASIC price index −87–91 % from \
+     May 2021 to December 2022), about $4 bn of rig-backed loans were impaired and lenders took \
+     the rigs ($1.4–2.6 k a rig in settlements), and Core Scientific filed for Chapter 11 in \
+     December 2022.";
+
+/// BTC over the year from the start.
+#[derive(Serialize)]
+struct RealisedBtc {
+    start_usd: f64,
+    year_later_usd: f64,
+    low_usd: f64,
+}
+
 fn render(result: &HashpriceBacktest, worst: usize) -> String {
     let first = result
         .days
@@ -364,4 +574,15 @@ fn render(result: &HashpriceBacktest, worst: usize) -> String {
         table.render()
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_2022_miner_is_valid() {
+        let scenario = Scenario::from_toml(MINER_2022).unwrap();
+        assert_eq!(scenario.first_month().to_string(), "2022-01");
+    }
 }

@@ -12,7 +12,9 @@ use bitwatt_chain::{
 use bitwatt_model::{MAX_HORIZON_MONTHS, NetworkStart, Scenario, YearMonth};
 use serde::Serialize;
 
-use crate::market::base_market_path;
+use crate::calibrate::{BtcCalibration, CalibrationError, calibrate_btc};
+use crate::market::{base_fees_btc_per_block, base_market_path};
+use crate::simulate::{CreditMetrics, SimulationError, simulate};
 
 /// One day of the hashprice backtest.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -172,6 +174,40 @@ pub enum BacktestError {
     TooShort(YearMonth),
 }
 
+/// The network as it was at the start of `start`: the epoch in force (its difficulty and
+/// the time of its first block, from `epochs`) and the height reached at the epoch's own pace.
+pub fn historical_network_start(
+    start: YearMonth,
+    epochs: &[DifficultyEpoch],
+) -> Result<NetworkStart, BacktestError> {
+    let start_s = start.start_unix_s();
+    // The epoch in force at the start and the next, both with the time of their first block.
+    let (epoch, epoch_time, next, next_time) = epochs
+        .windows(2)
+        .find_map(
+            |w| match (w[0].first_block_time_unix_s, w[1].first_block_time_unix_s) {
+                (Some(t0), Some(t1)) if t0 <= start_s && start_s < t1 => Some((w[0], t0, w[1], t1)),
+                _ => None,
+            },
+        )
+        .ok_or(BacktestError::StartOutsideData {
+            start,
+            what: "no difficulty epoch with a known start in force at its start",
+        })?;
+    // The height reached at the epoch's own pace.
+    let spacing_s =
+        (next_time - epoch_time) as f64 / f64::from(next.start_height - epoch.start_height);
+    let blocks_in = ((start_s - epoch_time) as f64 / spacing_s) as u32;
+    let height = epoch.start_height + blocks_in.min(next.start_height - epoch.start_height - 1);
+    Ok(NetworkStart {
+        height,
+        difficulty: epoch.difficulty,
+        epoch_start_time_unix_s: epoch_time,
+        time_unix_s: start_s,
+        hashrate_ehs: None,
+    })
+}
+
 /// Runs the network of `template`'s market (its world fleet, efficiency and response) from
 /// the start of `start` on the real monthly mean closes of `closes`, with fees at
 /// `fees_btc_per_block`, the network at the start taken from `epochs` (the epoch in force,
@@ -214,25 +250,6 @@ pub fn backtest_network(
     if months < 2 {
         return Err(BacktestError::TooShort(start));
     }
-    let start_s = start.start_unix_s();
-    // The epoch in force at the start and the next, both with the time of their first block.
-    let (epoch, epoch_time, next, next_time) = epochs
-        .windows(2)
-        .find_map(
-            |w| match (w[0].first_block_time_unix_s, w[1].first_block_time_unix_s) {
-                (Some(t0), Some(t1)) if t0 <= start_s && start_s < t1 => Some((w[0], t0, w[1], t1)),
-                _ => None,
-            },
-        )
-        .ok_or(BacktestError::StartOutsideData {
-            start,
-            what: "no difficulty epoch with a known start in force at its start",
-        })?;
-    // The height reached at the epoch's own pace.
-    let spacing_s =
-        (next_time - epoch_time) as f64 / f64::from(next.start_height - epoch.start_height);
-    let blocks_in = ((start_s - epoch_time) as f64 / spacing_s) as u32;
-    let height = epoch.start_height + blocks_in.min(next.start_height - epoch.start_height - 1);
     let mut scenario = template.clone();
     scenario.start_month = Some(start);
     scenario.horizon_months = months as u32;
@@ -242,13 +259,7 @@ pub fn backtest_network(
         .collect();
     market.btc_price_usd = None;
     market.fees_btc_per_block = Some(fees_btc_per_block);
-    market.network = Some(NetworkStart {
-        height,
-        difficulty: epoch.difficulty,
-        epoch_start_time_unix_s: epoch_time,
-        time_unix_s: start_s,
-        hashrate_ehs: None,
-    });
+    market.network = Some(historical_network_start(start, epochs)?);
     let path = base_market_path(&scenario);
     let compared: Vec<NetworkBacktestMonth> = (0..months)
         .map(|t| {
@@ -276,6 +287,90 @@ pub fn backtest_network(
         worst_month,
         months: compared,
         fees_btc_per_block,
+    })
+}
+
+/// The credit backtest: a borrower run from a start month with the market model fitted on
+/// history before it and the market as it stood then.
+#[derive(Clone, Debug)]
+pub struct CreditBacktest {
+    /// The scenario as run (its `[market.model]` the fit's, its market the start's).
+    pub scenario: Scenario,
+    /// The BTC calibration on the days before the start.
+    pub fit: BtcCalibration,
+    /// Fees per block fed to the model (BTC): the mean of the realised days in the year
+    /// before the start, else the scenario's.
+    pub fees_btc_per_block: f64,
+    /// The credit metrics the model assigned ex ante.
+    pub metrics: CreditMetrics,
+}
+
+/// Why a credit backtest cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum CreditBacktestError {
+    /// The history does not reach the start.
+    #[error(transparent)]
+    Data(#[from] BacktestError),
+    /// Too few prices before the start to fit.
+    #[error("fitting on the prices before the start: {0}")]
+    Fit(#[from] CalibrationError),
+    /// The scenario with the fitted model does not run.
+    #[error(transparent)]
+    Simulation(#[from] SimulationError),
+}
+
+/// Runs `template`'s borrower from `start` on `paths` Monte Carlo paths (seed `seed`) with the
+/// BTC model fitted on the closes before `start` (drift left as the scenario says: an
+/// assumption), the BTC price at the last close before the start, the network at the start
+/// (`epochs`) and fees at the mean of the realised days (`realised`) of the year before.
+pub fn backtest_credit(
+    template: &Scenario,
+    start: YearMonth,
+    closes: &[DailyClose],
+    epochs: &[DifficultyEpoch],
+    realised: &[DailyMinerEconomics],
+    (paths, seed): (u64, u64),
+) -> Result<CreditBacktest, CreditBacktestError> {
+    let start_day = UtcDay::from_unix_s(start.start_unix_s());
+    let before: Vec<DailyClose> = closes
+        .iter()
+        .filter(|c| c.day < start_day)
+        .copied()
+        .collect();
+    let fit = calibrate_btc(&before)?;
+    let last_close = before
+        .last()
+        .map(|c| c.close_usd)
+        .ok_or(BacktestError::StartOutsideData {
+            start,
+            what: "no price before it",
+        })?;
+    let year_before = UtcDay::from_days_since_epoch(start_day.days_since_epoch() - 365);
+    let observed: Vec<f64> = realised
+        .iter()
+        .filter(|d| d.day >= year_before && d.day < start_day && d.blocks > 0)
+        .map(|d| d.fees_btc / f64::from(d.blocks))
+        .collect();
+    let mut scenario = template.clone();
+    scenario.start_month = Some(start);
+    let fees_btc_per_block = if observed.is_empty() {
+        base_fees_btc_per_block(&scenario.market)
+    } else {
+        observed.iter().sum::<f64>() / observed.len() as f64
+    };
+    let market = &mut scenario.market;
+    market.btc_price_series_usd.clear();
+    market.btc_price_usd = Some(last_close);
+    market.fees_btc_per_block = Some(fees_btc_per_block);
+    market.network = Some(historical_network_start(start, epochs)?);
+    fit.model.apply_to(&mut market.model);
+    let (simulation, result) = simulate(&scenario, &[], paths, seed)?;
+    let metrics = result.metrics(simulation.borrower());
+    Ok(CreditBacktest {
+        scenario,
+        fit,
+        fees_btc_per_block,
+        metrics,
     })
 }
 

@@ -39,8 +39,9 @@ mod stress;
 mod waterfall;
 
 pub use backtest::{
-    BacktestError, HashpriceBacktest, HashpriceDay, NetworkBacktest, NetworkBacktestMonth,
-    backtest_hashprice, backtest_network,
+    BacktestError, CreditBacktest, CreditBacktestError, HashpriceBacktest, HashpriceDay,
+    NetworkBacktest, NetworkBacktestMonth, backtest_credit, backtest_hashprice, backtest_network,
+    historical_network_start,
 };
 pub use borrower::{
     AssetRef, Borrower, CompileError, ConversionPlan, DebtPlan, EquityIssuancePlan, FleetPlan,

@@ -158,3 +158,46 @@ fn network_backtest_refuses_a_start_outside_the_data() {
         "{stderr}"
     );
 }
+
+/// The 2022 episode: the built-in rig-financed miner from January 2022, the model fitted on
+/// the closes up to 2021-12-31. Golden with tolerances: what the model assigned ex ante.
+#[test]
+fn credit_2022_with_the_model_fitted_before_it() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let out = bitwatt(&[
+        "backtest",
+        "credit",
+        "--data",
+        data.to_str().unwrap(),
+        "--paths",
+        "1000",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["fitted_to"], "2021-12-31");
+    assert_eq!(result["start"], "2022-01");
+    let pd = |year: usize| {
+        result["cumulative_pd_by_year"][year]["value"]
+            .as_f64()
+            .unwrap()
+    };
+    // Recorded: 0.0 % by the end of 2022, 1.5 % by 2023, 31.5 % by 2024.
+    assert!(pd(0) < 0.03, "{}", pd(0));
+    assert!((pd(2) - 0.315).abs() < 0.08, "{}", pd(2));
+    let btc = &result["realised_btc"];
+    let change = btc["year_later_usd"].as_f64().unwrap() / btc["start_usd"].as_f64().unwrap();
+    assert!((change - 0.347).abs() < 0.01, "{change}");
+    assert!(
+        result["what_happened"]
+            .as_str()
+            .unwrap()
+            .contains("Chapter 11")
+    );
+}

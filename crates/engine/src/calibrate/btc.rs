@@ -6,6 +6,7 @@
 //! log-likelihood) and the delta method.
 
 use bitwatt_chain::{DailyClose, UtcDay};
+use bitwatt_model::MarketModel;
 use serde::Serialize;
 
 use crate::simulate::Estimate;
@@ -362,6 +363,22 @@ pub struct BtcModelFit {
     pub btc_jump_mean_percent: Estimate,
     /// `btc_jump_volatility_percent`.
     pub btc_jump_volatility_percent: Estimate,
+}
+
+impl BtcModelFit {
+    /// Writes the fitted values into `model` (the drifts stay as they are: an assumption).
+    pub fn apply_to(&self, model: &mut MarketModel) {
+        model.stress_entry_percent_per_month = self.stress_entry_percent_per_month.value;
+        model.stress_exit_percent_per_month = self.stress_exit_percent_per_month.value;
+        model.btc_calm_volatility_percent_per_year =
+            Some(self.btc_calm_volatility_percent_per_year.value);
+        model.btc_stress_volatility_percent_per_year =
+            self.btc_stress_volatility_percent_per_year.value;
+        model.btc_jumps_per_year_calm = self.btc_jumps_per_year_calm.value;
+        model.btc_jumps_per_year_stress = self.btc_jumps_per_year_stress.value;
+        model.btc_jump_mean_percent = self.btc_jump_mean_percent.value;
+        model.btc_jump_volatility_percent = self.btc_jump_volatility_percent.value;
+    }
 }
 
 /// What the historical returns drifted at: reported, never written into the model (the
