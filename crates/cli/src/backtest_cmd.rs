@@ -14,13 +14,13 @@ use bitwatt_engine::{
     base_fees_btc_per_block,
 };
 use bitwatt_model::{Scenario, YearMonth};
-use bitwatt_report::html::{percent, usd_millions_estimate};
+use bitwatt_report::html::{NetworkBacktestReport, percent, usd_millions_estimate};
 use bitwatt_report::{Facts, Table, thousands};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use crate::args::BadInput;
-use crate::output::json;
+use crate::output::{command_line, json, path_words, write_report};
 use crate::scenario_cmd::scenario_of;
 
 /// `bitwatt backtest …`.
@@ -104,6 +104,10 @@ pub struct NetworkArgs {
     /// built-in example pure-miner).
     #[arg(long, value_name = "SCENARIO.toml")]
     scenario: Option<PathBuf>,
+    /// Also write a self-contained HTML report (the difficulty paths as charts, the months
+    /// as a table) to FILE.html.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -276,6 +280,26 @@ fn network(args: &NetworkArgs) -> Result<String> {
     };
     let result = backtest_network(&template, args.from, &closes, &epochs, &difficulty, fees)
         .map_err(|e| BadInput(e.to_string()))?;
+    if let Some(path) = &args.report {
+        let mut words = vec![
+            "bitwatt".to_string(),
+            "backtest".to_string(),
+            "network".to_string(),
+            "--from".to_string(),
+            args.from.to_string(),
+            "--fees-btc-per-block".to_string(),
+            result.fees_btc_per_block.to_string(),
+        ];
+        words.extend(path_words("--scenario", args.scenario.as_deref()));
+        words.extend(path_words("--report", Some(path)));
+        let page = NetworkBacktestReport {
+            result: &result,
+            scenario: &template.name,
+            command: &command_line(&words),
+        }
+        .render();
+        write_report(path, &page)?;
+    }
     if args.json {
         #[derive(Serialize)]
         struct NetworkJson<'a> {

@@ -104,6 +104,7 @@ fn network_from_2022_follows_the_real_difficulty() {
     let Some(data) = shared_data() else {
         return;
     };
+    let report = scratch("backtest-network").join("network.html");
     let out = bitwatt(&[
         "backtest",
         "network",
@@ -111,6 +112,8 @@ fn network_from_2022_follows_the_real_difficulty() {
         data.to_str().unwrap(),
         "--from",
         "2022-01",
+        "--report",
+        report.to_str().unwrap(),
         "--json",
     ]);
     assert!(
@@ -136,6 +139,13 @@ fn network_from_2022_follows_the_real_difficulty() {
     // The real difficulty of 2022-01 is about 25 T.
     let real = months[0]["real_difficulty"].as_f64().unwrap();
     assert!((real / 1e12 - 25.16).abs() < 0.01, "{real}");
+    // The report: well-formed, the two difficulty lines and the error line, every month.
+    let html = std::fs::read_to_string(&report).unwrap();
+    super::report::check_well_formed(&html).unwrap();
+    assert_eq!(html.matches("<svg").count(), 2);
+    assert_eq!(html.matches("<polyline").count(), 3);
+    assert_eq!(html.matches("<tr>").count(), 1 + 49);
+    assert!(html.contains(&format!("{:.1} %", median * 100.0)));
 }
 
 #[test]

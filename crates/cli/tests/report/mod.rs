@@ -8,7 +8,7 @@ use super::scratch;
 
 /// Checks that `text` is well-formed XML after its `<!DOCTYPE html>`: every tag closes in
 /// order, attributes are quoted, `&` starts a known entity and `<` starts markup.
-fn check_well_formed(text: &str) -> Result<(), String> {
+pub(crate) fn check_well_formed(text: &str) -> Result<(), String> {
     let body = text.strip_prefix("<!DOCTYPE html>").ok_or("no doctype")?;
     let mut open: Vec<&str> = Vec::new();
     let mut rest = body;

@@ -5,8 +5,10 @@
 //!
 //! * [`ProjectReport`]: a borrower's base case;
 //! * [`SimulateReport`]: a borrower on many market paths;
-//! * [`PortfolioReport`]: a lender's book.
+//! * [`PortfolioReport`]: a lender's book;
+//! * [`NetworkBacktestReport`]: the model's network against the real one.
 
+mod backtest;
 mod escape;
 mod page;
 mod portfolio;
@@ -16,6 +18,7 @@ mod svg;
 
 use bitwatt_engine::Estimate;
 
+pub use backtest::NetworkBacktestReport;
 pub use escape::escape;
 pub use portfolio::{BorrowerStressCases, PortfolioReport};
 pub use project::ProjectReport;

@@ -30,7 +30,7 @@ svg text{font-size:12px;fill:#1a1a1a}svg .title{font-size:13px}svg .note{fill:#7
 svg .marker{font-size:11px;fill:#b30000}svg .value{font-size:11px}
 .grid{stroke:#e4e4e4}.axis{stroke:#333}
 .band90{fill:#9ecae1;fill-opacity:.55}.band50{fill:#4292c6;fill-opacity:.55}
-.median{fill:none;stroke:#08306b;stroke-width:2}.dot{fill:#08306b}
+.median{fill:none;stroke:#08306b;stroke-width:2}.dot{fill:#08306b}.dashed{stroke:#b30000;stroke-dasharray:6 4}
 .bar{fill:#6baed6}.whisker{stroke:#08306b;stroke-width:1.5}
 .var{stroke:#b30000;stroke-width:1.5}.es{stroke:#b30000;stroke-width:1.5;stroke-dasharray:5 3}
 pre{white-space:pre-wrap;font-size:.75rem;background:#f6f6f6;padding:.5rem}

@@ -167,7 +167,11 @@ impl ProjectReport<'_> {
             let values: Vec<Option<f64>> = p.months.iter().map(read).collect();
             let chart = svg::line_chart(&svg::LineInput {
                 label: title,
-                values: &values,
+                series: &[svg::LineSeries {
+                    name: title,
+                    values: &values,
+                    dashed: false,
+                }],
                 month_ticks: month_ticks(p.borrower.start_month, values.len()),
                 x_title: "month",
                 y_title,

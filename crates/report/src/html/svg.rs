@@ -310,12 +310,22 @@ fn month_axis_ticks(month_ticks: &[(usize, String)]) -> Vec<(f64, String)> {
         .collect()
 }
 
-/// A monthly series as a line; months without a value break it.
+/// One line of a [`line_chart`].
+pub struct LineSeries<'a> {
+    /// Its name in the legend (shown when the chart has several lines).
+    pub name: &'a str,
+    /// Per month: the value in the unit of the axis.
+    pub values: &'a [Option<f64>],
+    /// Drawn dashed (to tell it from a solid line).
+    pub dashed: bool,
+}
+
+/// Monthly series as lines; months without a value break a line.
 pub struct LineInput<'a> {
     /// Screen-reader label.
     pub label: &'a str,
-    /// Per month: the value in the unit of the axis.
-    pub values: &'a [Option<f64>],
+    /// The lines, all with the same months.
+    pub series: &'a [LineSeries<'a>],
     /// Per month: its position on the x axis and its tick label when it has one.
     pub month_ticks: Vec<(usize, String)>,
     /// Title of the x axis.
@@ -324,15 +334,20 @@ pub struct LineInput<'a> {
     pub y_title: &'a str,
 }
 
-/// Draws a line chart of a monthly series.
+/// Draws a line chart of monthly series, with a legend when there are several.
 pub fn line_chart(input: &LineInput) -> String {
     let frame = Frame::STANDARD;
     let mut out = open(&frame, input.label);
-    let months = input.values.len();
-    let (low, high) = input
-        .values
+    let months = input
+        .series
         .iter()
-        .flatten()
+        .map(|s| s.values.len())
+        .max()
+        .unwrap_or(0);
+    let (low, high) = input
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().flatten())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
@@ -345,27 +360,44 @@ pub fn line_chart(input: &LineInput) -> String {
         input.y_title,
     );
     axes.draw(&mut out);
-    if input.values.iter().all(Option::is_none) {
+    if input
+        .series
+        .iter()
+        .all(|s| s.values.iter().all(Option::is_none))
+    {
         empty_note(&mut out, &frame, "no value in any month");
     }
-    for months in runs_with_values(input.values) {
-        let run: Vec<(f64, f64)> = months
-            .map(|m| {
-                let value = input.values[m].expect("a value");
-                (axes.x.map(m as f64), axes.y.map(value))
-            })
-            .collect();
-        if let [(x, y)] = run[..] {
-            let _ = write!(
-                out,
-                r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5" class="dot"/>"#
-            );
+    for (index, series) in input.series.iter().enumerate() {
+        let class = if series.dashed {
+            "median dashed"
         } else {
-            let _ = write!(
-                out,
-                r#"<polyline points="{}" class="median"/>"#,
-                points(run.into_iter())
-            );
+            "median"
+        };
+        for months in runs_with_values(series.values) {
+            let run: Vec<(f64, f64)> = months
+                .map(|m| {
+                    let value = series.values[m].expect("a value");
+                    (axes.x.map(m as f64), axes.y.map(value))
+                })
+                .collect();
+            if let [(x, y)] = run[..] {
+                let _ = write!(
+                    out,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5" class="dot"/>"#
+                );
+            } else {
+                let _ = write!(
+                    out,
+                    r#"<polyline points="{}" class="{class}"/>"#,
+                    points(run.into_iter())
+                );
+            }
+        }
+        if input.series.len() > 1 {
+            let (x0, _) = frame.x_range();
+            let y = frame.top + 12.0 + 16.0 * index as f64;
+            line(&mut out, (x0 + 10.0, y - 4.0), (x0 + 34.0, y - 4.0), class);
+            text(&mut out, (x0 + 40.0, y), "start", series.name, "value");
         }
     }
     out.push_str("</svg>");
