@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use anyhow::Result;
 use bitwatt_chain::{
     DailyClose, UtcDay, daily_from_blocks, read_block_rewards, read_daily_closes,
-    read_gpu_rate_cards,
+    read_daily_difficulty, read_gpu_rate_cards,
 };
 use bitwatt_engine::{
-    BtcCalibration, Estimate, FeesCalibration, GpuRentCalibration, calibrate_btc, calibrate_fees,
-    calibrate_gpu_rents,
+    BtcCalibration, Estimate, FeesCalibration, GpuRentCalibration, HashrateResponseCalibration,
+    MAX_LAG_MONTHS, MIN_HASHRATE_MONTHS, MIN_LAG_MONTHS, base_fees_btc_per_block, calibrate_btc,
+    calibrate_fees, calibrate_gpu_rents, calibrate_hashrate_response, monthly_network_history,
 };
 use bitwatt_report::Table;
 use clap::Args;
@@ -19,6 +20,7 @@ use serde::Serialize;
 use crate::args::BadInput;
 use crate::backtest_cmd::read_history;
 use crate::output::json;
+use crate::scenario_cmd::scenario_of;
 
 /// Arguments of `calibrate`.
 #[derive(Args)]
@@ -26,6 +28,10 @@ pub struct CalibrateArgs {
     /// Daily BTC prices (columns Date, Close; a Yahoo Finance export).
     #[arg(long, value_name = "CSV")]
     prices: PathBuf,
+    /// Difficulty at the end of each day (columns date, epoch, difficulty): fits the world
+    /// fleet's hashrate response to the frontier's lagged margin over the prices' window.
+    #[arg(long, value_name = "CSV")]
+    difficulty: Option<PathBuf>,
     /// Per-block statistics (columns height, time, totalfee, subsidy): fits the fee process
     /// and its spikes over the days of the prices' window.
     #[arg(long, value_name = "CSV")]
@@ -40,6 +46,11 @@ pub struct CalibrateArgs {
     /// Last day to fit (default: the file's last).
     #[arg(long, value_name = "YYYY-MM-DD")]
     to: Option<UtcDay>,
+    /// The scenario whose world fleet (its frontier machine, power price and efficiency
+    /// gains, a labelled assumption) sets the margin the hashrate responds to (default: the
+    /// built-in example pure-miner).
+    #[arg(long, value_name = "SCENARIO.toml")]
+    scenario: Option<PathBuf>,
     /// Print the full result as JSON (with every day's probability of stress).
     #[arg(long)]
     json: bool,
@@ -88,10 +99,43 @@ pub fn run(args: CalibrateArgs) -> Result<String> {
         ),
         None => None,
     };
+    let hashrate = match &args.difficulty {
+        Some(path) => {
+            let template = scenario_of(args.scenario.as_deref(), Some("pure-miner"))?;
+            let difficulty: Vec<_> = read_history(path, read_daily_difficulty)?
+                .into_iter()
+                .filter(|d| in_window(d.day))
+                .collect();
+            // The fees of the window where the blocks give them, else the scenario's.
+            let fees_btc_per_block = fees.as_ref().map_or_else(
+                || base_fees_btc_per_block(&template.market),
+                |f| f.mean_fees_btc_per_block,
+            );
+            let history = monthly_network_history(&window, &difficulty, fees_btc_per_block);
+            let response = calibrate_hashrate_response(
+                &history,
+                &template.market.world_fleet,
+                template.first_month(),
+            )
+            .ok_or_else(|| {
+                BadInput(format!(
+                    "{}: too few consecutive whole months with prices and difficulty to fit \
+                     the hashrate response: expected at least {MIN_HASHRATE_MONTHS}",
+                    path.display(),
+                ))
+            })?;
+            Some(HashrateFit {
+                fees_btc_per_block,
+                response,
+            })
+        }
+        None => None,
+    };
     let result = Calibration {
         btc: fit,
         fees,
         gpu_rents: gpu,
+        hashrate,
     };
     if args.json {
         #[derive(Serialize)]
@@ -116,6 +160,16 @@ struct Calibration {
     fees: Option<FeesCalibration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gpu_rents: Option<GpuRentCalibration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hashrate: Option<HashrateFit>,
+}
+
+/// The hashrate response and the fees per block its hashprice assumed.
+#[derive(Serialize)]
+struct HashrateFit {
+    fees_btc_per_block: f64,
+    #[serde(flatten)]
+    response: HashrateResponseCalibration,
 }
 
 /// `name = value  # ± se`, the value rounded to what its error supports.
@@ -189,6 +243,13 @@ fn render(result: &Calibration, args: &CalibrateArgs) -> String {
             "gpu_rent_volatility_percent_per_year",
             &gpu.gpu_rent_volatility_percent_per_year,
         ));
+    }
+    if let Some(hashrate) = &result.hashrate {
+        out.push_str(&line(
+            "hashrate_noise_percent_per_year",
+            &hashrate.response.hashrate_noise_percent_per_year,
+        ));
+        out.push_str(&hashrate_block(hashrate));
     }
     if let Some(fees) = &result.fees {
         out.push_str(&format!(
@@ -303,4 +364,63 @@ fn regime_table(fit: &BtcCalibration) -> String {
         .lines()
         .map(|line| format!("# {line}\n"))
         .collect()
+}
+
+/// The `[market.world_fleet]` keys of the hashrate response, each lag's fit as comments.
+fn hashrate_block(hashrate: &HashrateFit) -> String {
+    let fit = &hashrate.response;
+    let best = &fit.best;
+    // The model takes neither shrinking capacity at a full margin nor capacity that grows
+    // with no margin, and bounds both rates: a fit outside is written at the bound, said so.
+    let bounded = |name: &str, estimate: &Estimate, high: f64| {
+        if (0.0..=high).contains(&estimate.value) {
+            line(name, estimate)
+        } else {
+            format!(
+                "{name} = {:.1}  # the fit gives {:.3} ± {:.3}, outside the model's 0–{high}\n",
+                estimate.value.clamp(0.0, high),
+                estimate.value,
+                estimate.standard_error
+            )
+        }
+    };
+    let mut out = format!(
+        "\n[market.world_fleet]\n\
+         # Hashrate response: the month-on-month growth of the hashrate the difficulty implies,\n\
+         # {} to {} ({} changes), against the frontier's margin some months before (hashprice\n\
+         # with {:.4} BTC of fees a block; the frontier from the scenario's world fleet, a\n\
+         # labelled assumption, run back at its rate of improvement).\n",
+        fit.from, fit.to, fit.changes, hashrate.fees_btc_per_block
+    );
+    out.push_str(&bounded(
+        "growth_percent_per_year_at_full_margin",
+        &best.growth_percent_per_year_at_full_margin,
+        1000.0,
+    ));
+    out.push_str(&format!(
+        "deployment_lag_months = {}  # R² {:.3}, the best of lags {MIN_LAG_MONTHS}–{MAX_LAG_MONTHS}\n",
+        best.lag_months, best.r_squared
+    ));
+    out.push_str(&bounded(
+        "retirement_percent_per_year",
+        &best.retirement_percent_per_year,
+        100.0,
+    ));
+    let mut table = Table::new([
+        "lag (months)",
+        "growth at full margin (% a year)",
+        "retirement (% a year)",
+        "R²",
+    ]);
+    for lag in &fit.lags {
+        let estimate = |e: &Estimate| format!("{:.1} ± {:.1}", e.value, e.standard_error);
+        table.row([
+            lag.lag_months.to_string(),
+            estimate(&lag.growth_percent_per_year_at_full_margin),
+            estimate(&lag.retirement_percent_per_year),
+            format!("{:.3}", lag.r_squared),
+        ]);
+    }
+    out.extend(table.render().lines().map(|l| format!("# {l}\n")));
+    out
 }

@@ -49,8 +49,10 @@ pub use borrower::{
 };
 pub use calibrate::{
     BtcCalibration, BtcModelFit, CalibrationError, DailyRegimeModel, FeesCalibration,
-    GpuRentCalibration, GpuRentFit, HistoricalDrift, MIN_CALIBRATION_DAYS, RegimeDay,
-    calibrate_btc, calibrate_fees, calibrate_gpu_rents, daily_log_returns, fit_daily_regime_model,
+    GpuRentCalibration, GpuRentFit, HashrateMonth, HashrateResponseCalibration, HistoricalDrift,
+    LagFit, MAX_LAG_MONTHS, MIN_CALIBRATION_DAYS, MIN_HASHRATE_MONTHS, MIN_LAG_MONTHS, MarginMonth,
+    RegimeDay, calibrate_btc, calibrate_fees, calibrate_gpu_rents, calibrate_hashrate_response,
+    daily_log_returns, fit_daily_regime_model, monthly_network_history,
 };
 pub use generator::{
     GeneratorError, GeneratorScratch, MarketGenerator, RandomKey, STRESS_DIRECTION,
@@ -71,9 +73,7 @@ pub use market::{
     start_btc_price_usd, stressed_market_path,
 };
 pub use mining::{FleetEconomics, HalvingStep, MiningMarket, UnitEconomics, fleet_economics};
-pub use network::{
-    NetworkMonth, NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at, subsidy_btc_between,
-};
+pub use network::{NetworkMonth, NetworkOrigin, NetworkSim, WorldFleetCurve, subsidy_btc_between};
 pub use portfolio::{
     BookLossTail, BookMetrics, BorrowerDefault, BorrowerLoss, DefaultCorrelation, DefaultRecord,
     FireSaleAddOn, LOSS_HISTOGRAM_BINS, Liquidation, LossHistogram, MAX_CORRELATED_BORROWERS,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bitwatt_chain::{CompactBits, implied_hashrate_hs, snapshot};
 use bitwatt_model::{Counterparty, Market, Scenario, YearMonth};
 
-use crate::network::{NetworkOrigin, NetworkSim, WorldFleetCurve, hashprice_at};
+use crate::network::{NetworkOrigin, NetworkSim, WorldFleetCurve};
 use crate::stress::Stress;
 
 /// One market path: the factors month by month (index 0 is the start month). Plain data, so
@@ -378,7 +378,7 @@ pub(crate) fn run_network(
         }
         None => {
             let origin = network_origin(market);
-            let start_hashprice = hashprice_at(
+            let start_hashprice = bitwatt_chain::hashprice_usd_per_ph_day(
                 origin.bits.core_difficulty(),
                 bitwatt_chain::block_subsidy_btc(origin.height + 1)
                     + base_fees_btc_per_block(market),

@@ -4,7 +4,8 @@
 
 use bitwatt_chain::{
     CompactBits, DIFFICULTY_ADJUSTMENT_INTERVAL, HALVING_INTERVAL, HASHES_PER_DIFFICULTY,
-    MAX_TIMESPAN_S, MIN_TIMESPAN_S, block_subsidy_btc, retarget_bits_fast,
+    MAX_TIMESPAN_S, MIN_TIMESPAN_S, block_subsidy_btc, hashprice_usd_per_ph_day,
+    retarget_bits_fast,
 };
 use bitwatt_model::{SECONDS_PER_MONTH, WorldFleet};
 
@@ -62,15 +63,16 @@ impl WorldFleetCurve {
         1.0 / (1.0 + (-z).exp())
     }
 
-    /// Efficiency of the newest machines `month` months after the start (J/TH).
-    pub fn frontier_efficiency_j_per_th(&self, month: usize) -> f64 {
-        self.frontier_efficiency_j_per_th * self.frontier_improvement_per_month.powi(month as i32)
+    /// Efficiency of the newest machines `month` months after the start (J/TH; before the
+    /// start for a negative `month`, at the same rate of improvement).
+    pub fn frontier_efficiency_j_per_th(&self, month: i32) -> f64 {
+        self.frontier_efficiency_j_per_th * self.frontier_improvement_per_month.powi(month)
     }
 
-    /// All-in cost of frontier hashrate (USD per PH/s per day): power at the median price
-    /// plus the machine amortised over its life (price per TH falls with efficiency, so the
-    /// price per watt stays constant).
-    fn frontier_cost_usd_per_ph_day(&self, month: usize) -> f64 {
+    /// All-in cost of frontier hashrate `month` months after the start (USD per PH/s per
+    /// day): power at the median price plus the machine amortised over its life (price per TH
+    /// falls with efficiency, so the price per watt stays constant).
+    pub fn frontier_cost_usd_per_ph_day(&self, month: i32) -> f64 {
         let efficiency = self.frontier_efficiency_j_per_th(month);
         let price_per_th =
             self.frontier_price_usd_per_th * efficiency / self.frontier_efficiency_j_per_th;
@@ -78,6 +80,13 @@ impl WorldFleetCurve {
             price_per_th * 1_000.0 / (self.amortisation_months * bitwatt_model::DAYS_PER_MONTH);
         efficiency * MWH_PER_PH_DAY_PER_J_PER_TH * self.power_median_usd_per_mwh
             + capex_usd_per_ph_day
+    }
+
+    /// The frontier's margin `month` months after the start: hashprice less the frontier's
+    /// all-in cost, as a share of hashprice, none below zero. New capacity grows with it.
+    pub fn frontier_margin(&self, hashprice_usd_per_ph_day: f64, month: i32) -> f64 {
+        let cost = self.frontier_cost_usd_per_ph_day(month);
+        ((hashprice_usd_per_ph_day - cost) / hashprice_usd_per_ph_day).max(0.0)
     }
 }
 
@@ -229,7 +238,7 @@ impl NetworkSim {
         // set again after every retarget inside the month.
         while left_s > 0.0 {
             let reward_btc = self.next_subsidy_btc() + fees_btc_per_block;
-            hashprice = hashprice_at(self.difficulty, reward_btc, btc_price_usd);
+            hashprice = hashprice_usd_per_ph_day(self.difficulty, reward_btc, btc_price_usd);
             let hashrate_hs = self.running_hashrate_hs(hashprice);
             let before_s = left_s;
             let (blocks, difficulty_blocks) = self.mine_until_retarget(hashrate_hs, &mut left_s);
@@ -253,7 +262,9 @@ impl NetworkSim {
             },
             end_difficulty: self.difficulty,
             end_height: self.tip_height.floor() as u32,
-            frontier_efficiency_j_per_th: self.curve.frontier_efficiency_j_per_th(self.month - 1),
+            frontier_efficiency_j_per_th: self
+                .curve
+                .frontier_efficiency_j_per_th(self.month as i32 - 1),
         }
     }
 
@@ -274,9 +285,10 @@ impl NetworkSim {
     /// End of month: capacity grows with the frontier's margin `deployment_lag_months` ago
     /// (a new vintage at this month's frontier efficiency) and every vintage retires a share.
     fn grow_and_retire(&mut self, hashprice_usd_per_ph_day: f64) {
-        let frontier_cost = self.curve.frontier_cost_usd_per_ph_day(self.month);
-        self.margins
-            .push(((hashprice_usd_per_ph_day - frontier_cost) / hashprice_usd_per_ph_day).max(0.0));
+        self.margins.push(
+            self.curve
+                .frontier_margin(hashprice_usd_per_ph_day, self.month as i32),
+        );
         let lagged_margin = self
             .month
             .checked_sub(self.curve.deployment_lag_months)
@@ -287,7 +299,7 @@ impl NetworkSim {
             vintage.1 *= retire;
         }
         self.vintages.push((
-            self.curve.frontier_efficiency_j_per_th(self.month),
+            self.curve.frontier_efficiency_j_per_th(self.month as i32),
             installed * self.curve.growth_per_month_at_full_margin * lagged_margin,
         ));
         self.month += 1;
@@ -325,11 +337,6 @@ impl NetworkSim {
             self.time_s + self.difficulty * HASHES_PER_DIFFICULTY / hashrate_hs;
         (found, weighted)
     }
-}
-
-/// Hashprice (USD per PH/s per day) at a difficulty, a reward per block and a BTC price.
-pub fn hashprice_at(difficulty: f64, reward_btc_per_block: f64, btc_price_usd: f64) -> f64 {
-    86_400.0 * 1e15 / (difficulty * HASHES_PER_DIFFICULTY) * reward_btc_per_block * btc_price_usd
 }
 
 /// Subsidy of the blocks after tip `from` up to tip `to` (BTC), for real-valued tips: block

@@ -64,6 +64,8 @@ fn btc_history_gives_plausible_regimes() {
         blocks.to_str().unwrap(),
         "--gpu-rents",
         rents.to_str().unwrap(),
+        "--difficulty",
+        data.join("btc_daily_difficulty.csv").to_str().unwrap(),
     ]);
     assert!(out.status.success());
     let block = String::from_utf8(out.stdout).unwrap();
@@ -73,6 +75,8 @@ fn btc_history_gives_plausible_regimes() {
         block.contains("\ngpu_rent_volatility_percent_per_year = "),
         "{block}"
     );
+    assert!(block.contains("\n[market.world_fleet]\n"), "{block}");
+    assert!(block.contains("\ndeployment_lag_months = "), "{block}");
     let scenario = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/pure-miner.toml"),
     )
@@ -138,6 +142,77 @@ fn fees_and_gpu_rents_from_history() {
             "{g}"
         );
     }
+}
+
+/// The hashrate response on the real history: over 2014–2026 the network's growth rises with
+/// the frontier's margin some months before, clearly (the slope over twice its error), at a
+/// lag inside the range fitted, with noise of the order the months show.
+#[test]
+fn hashrate_response_from_history() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let path = |name: &str| data.join(name).to_str().unwrap().to_string();
+    let out = bitwatt(&[
+        "calibrate",
+        "--prices",
+        &path("btc_usd_daily_yahoo.csv"),
+        "--difficulty",
+        &path("btc_daily_difficulty.csv"),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hashrate = &result["hashrate"];
+    // Every whole month from October 2014 (the prices start in mid-September) to January
+    // 2026 (the difficulty's end); growth fitted from the twelfth month on.
+    let months = hashrate["months"].as_array().unwrap();
+    assert_eq!(months.len(), 136);
+    assert_eq!(months[0]["month"], "2014-10");
+    assert_eq!(hashrate["changes"], 123);
+    assert_eq!(hashrate["lags"].as_array().unwrap().len(), 10);
+    let best = &hashrate["best"];
+    let lag = best["lag_months"].as_u64().unwrap();
+    assert!((3..=12).contains(&lag));
+    let growth = &best["growth_percent_per_year_at_full_margin"];
+    assert!(
+        growth["value"].as_f64().unwrap() > 2.0 * growth["standard_error"].as_f64().unwrap(),
+        "{best}"
+    );
+    assert!(best["r_squared"].as_f64().unwrap() > 0.05, "{best}");
+    let noise = hashrate["hashrate_noise_percent_per_year"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!((10.0..60.0).contains(&noise), "{noise}");
+    // The frontier's margin is a share of hashprice, and the frontier grows more efficient.
+    for pair in months.windows(2) {
+        let margin = pair[0]["frontier_margin"].as_f64().unwrap();
+        assert!((0.0..1.0).contains(&margin), "{}", pair[0]);
+        assert!(
+            pair[1]["frontier_efficiency_j_per_th"].as_f64().unwrap()
+                < pair[0]["frontier_efficiency_j_per_th"].as_f64().unwrap()
+        );
+    }
+    // Two years of history are too few for lags up to a year.
+    let out = bitwatt(&[
+        "calibrate",
+        "--prices",
+        &path("btc_usd_daily_yahoo.csv"),
+        "--difficulty",
+        &path("btc_daily_difficulty.csv"),
+        "--from",
+        "2024-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("too few consecutive whole months with prices and difficulty to fit the hashrate response: expected at least 37"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -3,11 +3,14 @@
 //! * [`calibrate_btc`]: BTC's two regimes, volatilities and jumps from daily closes;
 //! * [`calibrate_fees`]: the mean-reverting log fees per block and their spikes;
 //! * [`calibrate_gpu_rents`]: each GPU generation's rent deflation and noise from monthly
-//!   rate cards.
+//!   rate cards;
+//! * [`calibrate_hashrate_response`]: the world fleet's capacity growth against the
+//!   frontier's margin some months before, from the difficulty and price history.
 
 mod btc;
 mod fees;
 mod gpu;
+mod hashrate;
 
 use bitwatt_chain::UtcDay;
 
@@ -17,6 +20,10 @@ pub use btc::{
 };
 pub use fees::{FeesCalibration, calibrate_fees};
 pub use gpu::{GpuRentCalibration, GpuRentFit, calibrate_gpu_rents};
+pub use hashrate::{
+    HashrateMonth, HashrateResponseCalibration, LagFit, MAX_LAG_MONTHS, MIN_HASHRATE_MONTHS,
+    MIN_LAG_MONTHS, MarginMonth, calibrate_hashrate_response, monthly_network_history,
+};
 
 /// Days in a year of BTC trading and of blocks (every calendar day).
 const DAYS_PER_YEAR: f64 = 365.25;
@@ -28,9 +35,11 @@ fn day_text<S: serde::Serializer>(day: &UtcDay, serializer: S) -> Result<S::Ok, 
     serializer.collect_str(day)
 }
 
-/// An ordinary least-squares line `y = a + b·x`: the slope, its standard error and the
-/// residuals.
+/// An ordinary least-squares line `y = a + b·x`: the intercept and slope, their standard
+/// errors and the residuals.
 struct Line {
+    intercept: f64,
+    intercept_standard_error: f64,
     slope: f64,
     slope_standard_error: f64,
     residuals: Vec<f64>,
@@ -57,6 +66,8 @@ fn least_squares(points: &[(f64, f64)]) -> Option<Line> {
         .collect();
     let residual_variance = residuals.iter().map(|r| r * r).sum::<f64>() / (n - 2.0);
     Some(Line {
+        intercept,
+        intercept_standard_error: (residual_variance * (1.0 / n + mean_x * mean_x / sxx)).sqrt(),
         slope,
         slope_standard_error: (residual_variance / sxx).sqrt(),
         residuals,

@@ -302,7 +302,7 @@ fn difficulty_follows_a_varying_hashrate_only_at_retargets() {
     let market = bitwatt_model::Market::default();
     let origin = bitwatt_engine::network_origin(&market);
     let start_hashprice =
-        bitwatt_engine::hashprice_at(origin.bits.core_difficulty(), 3.125, 90_000.0);
+        bitwatt_chain::hashprice_usd_per_ph_day(origin.bits.core_difficulty(), 3.125, 90_000.0);
     let mut sim = NetworkSim::new(
         WorldFleetCurve::new(&market.world_fleet),
         origin,
