@@ -9,9 +9,10 @@ use bitwatt_chain::{
     read_daily_difficulty, read_gpu_rate_cards,
 };
 use bitwatt_engine::{
-    BtcCalibration, Estimate, FeesCalibration, GpuRentCalibration, HashrateResponseCalibration,
-    MAX_LAG_MONTHS, MIN_HASHRATE_MONTHS, MIN_LAG_MONTHS, base_fees_btc_per_block, calibrate_btc,
-    calibrate_fees, calibrate_gpu_rents, calibrate_hashrate_response, monthly_network_history,
+    BtcCalibration, CorrelationCalibration, CorrelationEstimate, Estimate, FeesCalibration,
+    GpuRentCalibration, HashrateResponseCalibration, MAX_LAG_MONTHS, MIN_HASHRATE_MONTHS,
+    MIN_LAG_MONTHS, base_fees_btc_per_block, calibrate_btc, calibrate_correlations, calibrate_fees,
+    calibrate_gpu_rents, calibrate_hashrate_response, monthly_network_history,
 };
 use bitwatt_report::Table;
 use clap::Args;
@@ -70,6 +71,7 @@ pub fn run(args: CalibrateArgs) -> Result<String> {
             args.from.is_none_or(|from| c.day >= from) && args.to.is_none_or(|to| c.day <= to)
         })
         .collect();
+    let template = scenario_of(args.scenario.as_deref(), Some("pure-miner"))?;
     let fit = calibrate_btc(&window).map_err(|e| BadInput(e.to_string()))?;
     // The other series are fitted over the prices' window.
     let in_window = |day: UtcDay| day >= fit.from.previous() && day <= fit.to;
@@ -101,7 +103,6 @@ pub fn run(args: CalibrateArgs) -> Result<String> {
     };
     let hashrate = match &args.difficulty {
         Some(path) => {
-            let template = scenario_of(args.scenario.as_deref(), Some("pure-miner"))?;
             let difficulty: Vec<_> = read_history(path, read_daily_difficulty)?
                 .into_iter()
                 .filter(|d| in_window(d.day))
@@ -131,11 +132,21 @@ pub fn run(args: CalibrateArgs) -> Result<String> {
         }
         None => None,
     };
+    let correlations = (fees.is_some() || gpu.is_some()).then(|| {
+        calibrate_correlations(
+            &window,
+            &fit.regime_days,
+            fees.as_ref().map_or(&[], |f| &f.weekly_shocks),
+            gpu.as_ref().map_or(&[], |g| &g.monthly_shocks),
+            &template.market.model,
+        )
+    });
     let result = Calibration {
         btc: fit,
         fees,
         gpu_rents: gpu,
         hashrate,
+        correlations,
     };
     if args.json {
         #[derive(Serialize)]
@@ -162,6 +173,8 @@ struct Calibration {
     gpu_rents: Option<GpuRentCalibration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hashrate: Option<HashrateFit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlations: Option<CorrelationCalibration>,
 }
 
 /// The hashrate response and the fees per block its hashprice assumed.
@@ -249,6 +262,11 @@ fn render(result: &Calibration, args: &CalibrateArgs) -> String {
             "hashrate_noise_percent_per_year",
             &hashrate.response.hashrate_noise_percent_per_year,
         ));
+    }
+    if let Some(correlations) = &result.correlations {
+        out.push_str(&correlation_keys(correlations));
+    }
+    if let Some(hashrate) = &result.hashrate {
         out.push_str(&hashrate_block(hashrate));
     }
     if let Some(fees) = &result.fees {
@@ -421,6 +439,66 @@ fn hashrate_block(hashrate: &HashrateFit) -> String {
             format!("{:.3}", lag.r_squared),
         ]);
     }
+    out.extend(table.render().lines().map(|l| format!("# {l}\n")));
+    out
+}
+
+/// The `calm_correlation` and `correlation_convergence` keys where history gives them, each
+/// pair's estimates as comments.
+fn correlation_keys(correlations: &CorrelationCalibration) -> String {
+    let mut out = String::new();
+    if correlations.pairs.iter().any(|p| p.calm.is_some()) {
+        out.push_str(&format!(
+            "# Calm correlations of the factor shocks, in the order btc, gpu_rent, ai_demand,\n\
+             # power, fees, sofr: the pairs below as history gives them{}, the others the\n\
+             # scenario's.\n\
+             calm_correlation = [\n",
+            if correlations.repaired {
+                " (repaired to the nearest correlation matrix)"
+            } else {
+                ""
+            }
+        ));
+        for row in &correlations.calm_correlation {
+            let cells: Vec<String> = row.iter().map(|c| format!("{c:.3}")).collect();
+            out.push_str(&format!("    [{}],\n", cells.join(", ")));
+        }
+        out.push_str("]\n");
+    }
+    if let Some(w) = &correlations.correlation_convergence {
+        if (0.0..=1.0).contains(&w.value) {
+            out.push_str(&line("correlation_convergence", w));
+        } else {
+            out.push_str(&format!(
+                "correlation_convergence = {:.3}  # the fit gives {:.3} ± {:.3}, outside 0–1\n",
+                w.value.clamp(0.0, 1.0),
+                w.value,
+                w.standard_error
+            ));
+        }
+    }
+    let mut table = Table::new(["factors", "period", "all", "calm", "stress"]);
+    let cell = |e: &Option<CorrelationEstimate>| {
+        e.map_or("too few".to_string(), |e| {
+            format!(
+                "{:+.2} ± {:.2} (n {})",
+                e.correlation.value, e.correlation.standard_error, e.periods
+            )
+        })
+    };
+    for pair in &correlations.pairs {
+        table.row([
+            pair.factors.join("–"),
+            pair.period.to_string(),
+            cell(&pair.all),
+            cell(&pair.calm),
+            cell(&pair.stress),
+        ]);
+    }
+    out.push_str(
+        "# Correlations of the shocks (a period is stress when BTC's mean probability of stress\n\
+         # is over one half; w from the BTC–rent pair, which joins the stress direction):\n",
+    );
     out.extend(table.render().lines().map(|l| format!("# {l}\n")));
     out
 }

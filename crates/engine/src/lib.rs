@@ -48,11 +48,13 @@ pub use borrower::{
     GpuPlan, HedgePlan, LeasePlan, Rate, RefinancingPlan, SitePlan,
 };
 pub use calibrate::{
-    BtcCalibration, BtcModelFit, CalibrationError, DailyRegimeModel, FeesCalibration,
-    GpuRentCalibration, GpuRentFit, HashrateMonth, HashrateResponseCalibration, HistoricalDrift,
-    LagFit, MAX_LAG_MONTHS, MIN_CALIBRATION_DAYS, MIN_HASHRATE_MONTHS, MIN_LAG_MONTHS, MarginMonth,
-    RegimeDay, calibrate_btc, calibrate_fees, calibrate_gpu_rents, calibrate_hashrate_response,
-    daily_log_returns, fit_daily_regime_model, monthly_network_history,
+    BtcCalibration, BtcModelFit, CalibrationError, CorrelationCalibration, CorrelationEstimate,
+    DailyRegimeModel, FactorCorrelation, FeesCalibration, GpuRentCalibration, GpuRentFit,
+    HashrateMonth, HashrateResponseCalibration, HistoricalDrift, LagFit, MAX_LAG_MONTHS,
+    MIN_CALIBRATION_DAYS, MIN_CORRELATION_PERIODS, MIN_HASHRATE_MONTHS, MIN_LAG_MONTHS,
+    MarginMonth, PeriodShock, RegimeDay, calibrate_btc, calibrate_correlations, calibrate_fees,
+    calibrate_gpu_rents, calibrate_hashrate_response, daily_log_returns, fit_daily_regime_model,
+    monthly_network_history,
 };
 pub use generator::{
     GeneratorError, GeneratorScratch, MarketGenerator, RandomKey, STRESS_DIRECTION,

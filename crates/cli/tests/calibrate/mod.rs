@@ -97,7 +97,7 @@ fn btc_history_gives_plausible_regimes() {
 }
 
 /// Fees and GPU rents on the real history: a mean-reverting fee process inside the prices'
-/// window, and a fit for each of the four GPUs of the rate cards.
+/// window, a fit for each of the four GPUs of the rate cards, and their correlations with BTC.
 #[test]
 fn fees_and_gpu_rents_from_history() {
     let Some(data) = shared_data() else {
@@ -142,6 +142,56 @@ fn fees_and_gpu_rents_from_history() {
             "{g}"
         );
     }
+    // The correlations of BTC with fees (the fitted weeks) and with the rent index (the
+    // months of 2023–26 with a change), each split into calm and stress periods.
+    let correlations = &result["correlations"];
+    let pairs = correlations["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 2);
+    for (pair, factor, periods) in [(&pairs[0], "fees", 57), (&pairs[1], "gpu_rent", 32)] {
+        assert_eq!(pair["factors"][1], factor);
+        let n = |part: &str| pair[part]["periods"].as_u64().unwrap();
+        assert_eq!(n("all"), periods, "{pair}");
+        assert_eq!(n("calm") + n("stress"), periods, "{pair}");
+        for part in ["all", "calm", "stress"] {
+            let rho = pair[part]["correlation"]["value"].as_f64().unwrap();
+            assert!((-1.0..=1.0).contains(&rho), "{pair}");
+        }
+    }
+    let calm = correlations["calm_correlation"].as_array().unwrap();
+    assert_eq!(calm[0][4], pairs[0]["calm"]["correlation"]["value"]);
+    assert_eq!(calm[1][0], pairs[1]["calm"]["correlation"]["value"]);
+    assert!(
+        correlations["correlation_convergence"]["standard_error"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+
+    // The text output, the correlation keys in, is a block the scenario takes.
+    let out = bitwatt(&[
+        "calibrate",
+        "--prices",
+        &path("btc_usd_daily_yahoo.csv"),
+        "--blocks",
+        &path("btc_block_stats_partial.csv"),
+        "--gpu-rents",
+        &path("gpu_rental_ratecards_monthly_2023_2026.csv"),
+    ]);
+    let block = String::from_utf8(out.stdout).unwrap();
+    assert!(block.contains("\ncalm_correlation = [\n"), "{block}");
+    assert!(block.contains("\ncorrelation_convergence = "), "{block}");
+    let scenario = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/pure-miner.toml"),
+    )
+    .unwrap();
+    let file = scratch("calibrated-correlations").join("calibrated.toml");
+    std::fs::write(&file, format!("{scenario}\n{block}")).unwrap();
+    let out = bitwatt(&["validate", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The hashrate response on the real history: over 2014–2026 the network's growth rises with

@@ -7,7 +7,9 @@
 use bitwatt_chain::{DailyMinerEconomics, UtcDay};
 use serde::Serialize;
 
-use super::{DAYS_PER_MONTH, DAYS_PER_YEAR, day_text, least_squares, standard_deviation};
+use super::{
+    DAYS_PER_MONTH, DAYS_PER_YEAR, PeriodShock, day_text, least_squares, standard_deviation,
+};
 use crate::simulate::Estimate;
 
 /// A day's shock beyond this many standard deviations up is a congestion spike.
@@ -43,6 +45,9 @@ pub struct FeesCalibration {
     pub spike_weeks: usize,
     /// Mean fees per block over the whole weeks (BTC), for information.
     pub mean_fees_btc_per_block: f64,
+    /// Each fitted week's shock (spike weeks left out), for the correlations.
+    #[serde(skip)]
+    pub weekly_shocks: Vec<PeriodShock>,
 }
 
 /// A whole week: its first day and its fees per block (BTC).
@@ -70,9 +75,13 @@ fn whole_weeks(days: &[DailyMinerEconomics]) -> Vec<(i64, UtcDay, f64)> {
 /// [`MIN_PAIRS`] pairs of consecutive whole weeks.
 pub fn calibrate_fees(days: &[DailyMinerEconomics]) -> Option<FeesCalibration> {
     let weeks = whole_weeks(days);
-    let pairs: Vec<(f64, f64)> = weeks
+    let consecutive: Vec<[(i64, UtcDay, f64); 2]> = weeks
         .windows(2)
         .filter(|w| w[1].0 == w[0].0 + 1)
+        .map(|w| [w[0], w[1]])
+        .collect();
+    let pairs: Vec<(f64, f64)> = consecutive
+        .iter()
         .map(|w| (w[0].2.ln(), w[1].2.ln()))
         .collect();
     if pairs.len() < MIN_PAIRS {
@@ -93,6 +102,18 @@ pub fn calibrate_fees(days: &[DailyMinerEconomics]) -> Option<FeesCalibration> {
         .map(|(p, _)| *p)
         .collect();
     let line = least_squares(&calm)?;
+    let weekly_shocks = consecutive
+        .iter()
+        .zip(&spike)
+        .filter(|(_, s)| !**s)
+        .zip(&line.residuals)
+        .map(|((w, _), &shock)| PeriodShock {
+            previous_from: w[0].1,
+            from: w[1].1,
+            to: UtcDay::from_days_since_epoch(w[1].1.days_since_epoch() + 6),
+            shock,
+        })
+        .collect();
     let b = line.slope.clamp(1e-6, 1.0 - 1e-9);
     let kappa_week = -b.ln();
     let shock_sd = standard_deviation(&line.residuals);
@@ -141,6 +162,7 @@ pub fn calibrate_fees(days: &[DailyMinerEconomics]) -> Option<FeesCalibration> {
         fee_spike_multiple: spike_multiple,
         spike_weeks,
         mean_fees_btc_per_block: weeks.iter().map(|w| w.2).sum::<f64>() / weeks.len() as f64,
+        weekly_shocks,
     })
 }
 

@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use bitwatt_chain::GpuRateCard;
+use bitwatt_chain::{GpuRateCard, UtcDay};
 use serde::Serialize;
 
-use super::{least_squares, standard_deviation};
+use super::{PeriodShock, least_squares, standard_deviation};
 use crate::simulate::Estimate;
 
 /// Fewest published months a generation needs to be fitted.
@@ -40,6 +40,10 @@ pub struct GpuRentCalibration {
     pub rent_deflation_percent_per_year: Estimate,
     /// `gpu_rent_volatility_percent_per_year`, pooled.
     pub gpu_rent_volatility_percent_per_year: Estimate,
+    /// Each month's shock to the rent index: the mean over the generations of their log
+    /// change net of the pooled trend, for the correlations.
+    #[serde(skip)]
+    pub monthly_shocks: Vec<PeriodShock>,
 }
 
 /// Deflation from a slope of log rent a year and its standard error (delta method).
@@ -50,13 +54,24 @@ fn deflation(slope: f64, standard_error: f64) -> Estimate {
     }
 }
 
-/// The monthly log changes net of `slope` (a month), on consecutive published months.
-fn detrended_changes(series: &[(i32, f64)], slope_per_month: f64) -> Vec<f64> {
+/// The monthly log changes net of `slope` (a month), on consecutive published months, each
+/// with the month it ends in.
+fn detrended_changes(series: &[(i32, f64)], slope_per_month: f64) -> Vec<(i32, f64)> {
     series
         .windows(2)
         .filter(|w| w[1].0 == w[0].0 + 1)
-        .map(|w| w[1].1 - w[0].1 - slope_per_month)
+        .map(|w| (w[1].0, w[1].1 - w[0].1 - slope_per_month))
         .collect()
+}
+
+/// The first day of the month `month_index` (year × 12 + month − 1).
+fn first_day(month_index: i32) -> UtcDay {
+    UtcDay::from_ymd(
+        month_index.div_euclid(12),
+        month_index.rem_euclid(12) as u32 + 1,
+        1,
+    )
+    .expect("the first of a month is a day")
 }
 
 fn volatility(changes: &[f64]) -> Estimate {
@@ -97,7 +112,10 @@ pub fn calibrate_gpu_rents(cards: &[GpuRateCard]) -> Option<GpuRentCalibration> 
         let mean_y = points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64;
         pooled.extend(points.iter().map(|p| (p.0 - mean_t, p.1 - mean_y)));
         let monthly: Vec<(i32, f64)> = months.iter().map(|m| (m.0, m.1)).collect();
-        let changes = detrended_changes(&monthly, line.slope / 12.0);
+        let changes: Vec<f64> = detrended_changes(&monthly, line.slope / 12.0)
+            .into_iter()
+            .map(|c| c.1)
+            .collect();
         generations.push(GpuRentFit {
             index_code: code.to_string(),
             months: months.len(),
@@ -108,17 +126,34 @@ pub fn calibrate_gpu_rents(cards: &[GpuRateCard]) -> Option<GpuRentCalibration> 
         });
     }
     let line = least_squares(&pooled)?;
-    let changes: Vec<f64> = series
+    let dated: Vec<(i32, f64)> = series
         .values()
         .flat_map(|months| {
             let monthly: Vec<(i32, f64)> = months.iter().map(|m| (m.0, m.1)).collect();
             detrended_changes(&monthly, line.slope / 12.0)
         })
         .collect();
+    let changes: Vec<f64> = dated.iter().map(|c| c.1).collect();
+    let mut by_month: BTreeMap<i32, (f64, u32)> = BTreeMap::new();
+    for (month, change) in dated {
+        let entry = by_month.entry(month).or_default();
+        entry.0 += change;
+        entry.1 += 1;
+    }
+    let monthly_shocks = by_month
+        .into_iter()
+        .map(|(month, (sum, count))| PeriodShock {
+            previous_from: first_day(month - 1),
+            from: first_day(month),
+            to: first_day(month + 1).previous(),
+            shock: sum / f64::from(count),
+        })
+        .collect();
     Some(GpuRentCalibration {
         generations,
         rent_deflation_percent_per_year: deflation(line.slope, line.slope_standard_error),
         gpu_rent_volatility_percent_per_year: volatility(&changes),
+        monthly_shocks,
     })
 }
 

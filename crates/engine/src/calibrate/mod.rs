@@ -4,10 +4,13 @@
 //! * [`calibrate_fees`]: the mean-reverting log fees per block and their spikes;
 //! * [`calibrate_gpu_rents`]: each GPU generation's rent deflation and noise from monthly
 //!   rate cards;
+//! * [`calibrate_correlations`]: the correlations of the factor shocks in calm and in stress,
+//!   where history has two factors side by side;
 //! * [`calibrate_hashrate_response`]: the world fleet's capacity growth against the
 //!   frontier's margin some months before, from the difficulty and price history.
 
 mod btc;
+mod correlation;
 mod fees;
 mod gpu;
 mod hashrate;
@@ -17,6 +20,10 @@ use bitwatt_chain::UtcDay;
 pub use btc::{
     BtcCalibration, BtcModelFit, CalibrationError, DailyRegimeModel, HistoricalDrift,
     MIN_CALIBRATION_DAYS, RegimeDay, calibrate_btc, daily_log_returns, fit_daily_regime_model,
+};
+pub use correlation::{
+    CorrelationCalibration, CorrelationEstimate, FactorCorrelation, MIN_CORRELATION_PERIODS,
+    calibrate_correlations,
 };
 pub use fees::{FeesCalibration, calibrate_fees};
 pub use gpu::{GpuRentCalibration, GpuRentFit, calibrate_gpu_rents};
@@ -30,6 +37,21 @@ const DAYS_PER_YEAR: f64 = 365.25;
 
 /// Days in the model's month.
 const DAYS_PER_MONTH: f64 = DAYS_PER_YEAR / 12.0;
+
+/// A factor's shock in one period (a week, a month): the change of its log from the period
+/// before, net of what its process expected. The correlations between factors are those of
+/// these shocks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PeriodShock {
+    /// First day of the period before.
+    pub previous_from: UtcDay,
+    /// First day of the period.
+    pub from: UtcDay,
+    /// Last day of the period.
+    pub to: UtcDay,
+    /// The shock (log).
+    pub shock: f64,
+}
 
 fn day_text<S: serde::Serializer>(day: &UtcDay, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(day)

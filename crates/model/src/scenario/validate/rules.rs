@@ -671,7 +671,8 @@ fn check_model(model: &MarketModel, report: &mut Report) {
         ("btc_jumps_per_year_calm", model.btc_jumps_per_year_calm),
         ("btc_jumps_per_year_stress", model.btc_jumps_per_year_stress),
     ] {
-        fields.range(field, value, 0.0, 120.0, "jumps a year");
+        // At most one a day: the bound of the daily fit `calibrate` makes.
+        fields.range(field, value, 0.0, 365.0, "jumps a year");
     }
     fields.range(
         "btc_jump_mean_percent",
