@@ -12,6 +12,16 @@ pub struct RunJson {
     pub seconds: f64,
 }
 
+/// A document with the `run` object appended as its last key.
+#[derive(Serialize)]
+pub struct WithRun<'a, T: Serialize> {
+    /// The result, its keys first.
+    #[serde(flatten)]
+    pub document: T,
+    /// How the run went.
+    pub run: &'a RunJson,
+}
+
 /// Version of the JSON documents the commands print; bumped when a key changes meaning or goes.
 pub const OUTPUT_SCHEMA_VERSION: u32 = 1;
 

@@ -13,6 +13,7 @@ use bitwatt_engine::{
 };
 use bitwatt_model::Holding;
 use bitwatt_report::html::{BorrowerStressCases, PortfolioReport};
+use bitwatt_report::json::PortfolioJson;
 use bitwatt_report::{Facts, Table, portfolio_workbook, thousands, usd_millions};
 use bitwatt_store::Metric;
 use clap::Args;
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::BadInput;
 use crate::history_cmd::{HistoryArgs, Recorder, RunRecord, repeated_option};
 use crate::output::{
-    RunJson, command_line, json, path_words, repeated_words, write_report, write_workbook,
+    RunJson, WithRun, command_line, json, path_words, repeated_words, write_report, write_workbook,
 };
 use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c, write_shard_file};
 use crate::scenario_cmd::{load_book, parse_stresses};
@@ -401,30 +402,19 @@ fn report(
         write_report(html.path, &page)?;
     }
     if as_json {
-        json(&PortfolioJson {
-            book: facts.book,
-            seed: facts.seed,
-            stresses: facts.stresses.to_vec(),
-            liquidation: facts.liquidation,
-            metrics,
+        json(&WithRun {
+            document: PortfolioJson {
+                book: facts.book,
+                seed: facts.seed,
+                stresses: facts.stresses.to_vec(),
+                liquidation: facts.liquidation,
+                metrics,
+            },
             run,
         })
     } else {
         Ok(render(facts, metrics, run))
     }
-}
-
-/// The full result of `portfolio --json`; what depends on the machine sits under `run`.
-#[derive(Serialize)]
-struct PortfolioJson<'a> {
-    book: &'a str,
-    seed: u64,
-    stresses: Vec<String>,
-    /// The liquidation the summary reports (both are in the metrics).
-    liquidation: Liquidation,
-    #[serde(flatten)]
-    metrics: &'a PortfolioMetrics,
-    run: &'a RunJson,
 }
 
 /// An amount and its standard error, in USD millions.

@@ -4,19 +4,18 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use bitwatt_engine::{
-    ClaimRecovery, CollateralValues, DebtMonth, DebtOutcome, DefaultCause, KindProceeds,
-    LiquidationKind, MonthRow, Projection, Rate, Recoveries, Stress, btc_drift_per_year, project,
-    stress_comparison,
+    DebtOutcome, LiquidationKind, MonthRow, Projection, Recoveries, Stress, btc_drift_per_year,
+    project, stress_comparison,
 };
-use bitwatt_model::{DebtKind, Scenario, YearMonth};
+use bitwatt_model::{DebtKind, Scenario};
 use bitwatt_report::html::ProjectReport;
+use bitwatt_report::json::{ProjectJson, stress_start};
 use bitwatt_report::{
-    Facts, Table, WorkbookResult, borrower_workbook, cause_text, monthly_csv, thousands,
-    usd_millions,
+    Facts, Table, WorkbookResult, assumption_notes, borrower_workbook, cause_text,
+    liquidation_kind_text, monthly_csv, rate_text, thousands, usd_millions,
 };
 use bitwatt_store::Metric;
 use clap::Args;
-use serde::Serialize;
 
 use crate::args::BadInput;
 use crate::history_cmd::{HistoryArgs, RunRecord, repeated_option};
@@ -136,13 +135,6 @@ fn kind_text(kind: DebtKind) -> &'static str {
         DebtKind::HighYield => "high-yield bond",
         DebtKind::BtcBacked => "BTC-backed loan",
         DebtKind::Revolver => "revolver",
-    }
-}
-
-fn rate_text(rate: Rate) -> String {
-    match rate {
-        Rate::Fixed(rate) => format!("{:.2} % fixed", rate * 100.0),
-        Rate::Floating(margin) => format!("SOFR + {:.0} bp", margin * 10_000.0),
     }
 }
 
@@ -319,13 +311,6 @@ fn render(scenario: &Scenario, projection: &Projection, stresses: &[Stress]) -> 
     out
 }
 
-/// The first month of a stress's window on the projection.
-fn stress_start(stress: &Stress, projection: &Projection) -> YearMonth {
-    stress
-        .start_month
-        .unwrap_or(projection.borrower.start_month)
-}
-
 /// What happened to an instrument on the way: margin calls, refinancings, a call, breaches.
 fn events_text(projection: &Projection, outcome: &DebtOutcome) -> String {
     let mut events = Vec::new();
@@ -379,7 +364,7 @@ fn render_recoveries(projection: &Projection, recoveries: &Recoveries) -> String
         if sold.undisturbed_value_usd > 0.0 {
             out.push_str(&format!(
                 "fire sale of {}: {} at market value fetched {} ({:.1} % below), {} left unsold\n",
-                kind_name(*kind),
+                liquidation_kind_text(*kind),
                 usd_millions(sold.undisturbed_value_usd),
                 usd_millions(sold.impacted_value_usd),
                 (1.0 - sold.impacted_value_usd / sold.undisturbed_value_usd) * 100.0,
@@ -388,268 +373,4 @@ fn render_recoveries(projection: &Projection, recoveries: &Recoveries) -> String
         }
     }
     out
-}
-
-fn kind_name(kind: LiquidationKind) -> &'static str {
-    match kind {
-        LiquidationKind::Asic => "ASICs",
-        LiquidationKind::Gpu => "GPUs",
-        LiquidationKind::Btc => "BTC",
-        LiquidationKind::Site => "sites",
-    }
-}
-
-/// What the base case assumes rather than observes, printed under every projection.
-fn assumption_notes(scenario: &Scenario) -> Vec<String> {
-    let market = &scenario.market;
-    let drift = match market.btc_drift_percent_per_year {
-        Some(drift) => format!("BTC drift {drift:.2} % a year, as the scenario sets it"),
-        None => format!(
-            "BTC drift = SOFR ({:.2} % a year), never the historical drift",
-            market.sofr_percent
-        ),
-    };
-    let fleet = &market.world_fleet;
-    vec![
-        drift,
-        format!(
-            "network hashrate follows an assumed world-fleet cost curve ({} efficiency bands, \
-             miners' power at ${:.0} ± {:.0}/MWh; market.world_fleet)",
-            fleet.bands.len(),
-            fleet.power_price_median_usd_per_mwh,
-            fleet.power_price_spread_usd_per_mwh
-        ),
-    ]
-}
-
-/// The full result of `project --json`.
-#[derive(Serialize)]
-struct ProjectJson<'a> {
-    scenario: &'a str,
-    start_month: YearMonth,
-    horizon_months: usize,
-    btc_drift_percent_per_year: f64,
-    assumptions: Vec<String>,
-    stresses: Vec<StressJson>,
-    summary: SummaryJson,
-    recoveries: Option<RecoveriesJson<'a>>,
-    debts: Vec<DebtJson<'a>>,
-    months: Vec<MonthJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct RecoveriesJson<'a> {
-    total_exposure_usd: f64,
-    total_recovered_usd: f64,
-    debts: Vec<ClaimJson<'a>>,
-    liquidation: Vec<LiquidationJson>,
-}
-
-#[derive(Serialize)]
-struct ClaimJson<'a> {
-    name: &'a str,
-    #[serde(flatten)]
-    recovery: ClaimRecovery,
-}
-
-#[derive(Serialize)]
-struct LiquidationJson {
-    kind: &'static str,
-    #[serde(flatten)]
-    proceeds: KindProceeds,
-}
-
-#[derive(Serialize)]
-struct StressJson {
-    name: &'static str,
-    start_month: YearMonth,
-    description: &'static str,
-}
-
-#[derive(Serialize)]
-struct MonthValue {
-    value: f64,
-    month: YearMonth,
-}
-
-#[derive(Serialize)]
-struct DefaultJson {
-    month: YearMonth,
-    cause: DefaultCause,
-    /// 0: the borrower; k: its k-th ring-fenced project company.
-    entity: usize,
-}
-
-#[derive(Serialize)]
-struct SummaryJson {
-    months_run: usize,
-    default: Option<DefaultJson>,
-    min_dscr: Option<MonthValue>,
-    max_ltv: Option<MonthValue>,
-    covenant_breaches: u32,
-    cures_used: u32,
-    lock_up_months: u32,
-    equity_irr: Option<f64>,
-    market_equity_usd: f64,
-    final_cash_usd: f64,
-    collateral_at_end_usd: CollateralValues,
-}
-
-#[derive(Serialize)]
-struct DebtJson<'a> {
-    name: &'a str,
-    kind: DebtKind,
-    entity: usize,
-    commitment_usd: f64,
-    rate: String,
-    outcome: DebtOutcomeJson,
-    months: Vec<&'a DebtMonth>,
-}
-
-#[derive(Serialize)]
-struct DebtOutcomeJson {
-    default: Option<DefaultJson>,
-    exposure_at_default_usd: f64,
-    collateral_at_default_usd: f64,
-    final_balance_usd: f64,
-    interest_paid_usd: f64,
-    principal_paid_usd: f64,
-    peak_balance_usd: f64,
-    min_tested_dscr: Option<f64>,
-    covenant_breaches: u32,
-    cures_used: u32,
-    margin_calls: u32,
-    refinancings: u32,
-    called_month: Option<YearMonth>,
-}
-
-#[derive(Serialize)]
-struct MonthJson<'a> {
-    month: YearMonth,
-    #[serde(flatten)]
-    row: &'a MonthRow,
-}
-
-impl<'a> ProjectJson<'a> {
-    fn new(
-        scenario: &'a Scenario,
-        projection: &'a Projection,
-        stresses: &[Stress],
-    ) -> ProjectJson<'a> {
-        let start = projection.borrower.start_month;
-        let at = |t: usize| start.plus_months(t as i32);
-        let default_json = |event: bitwatt_engine::DefaultEvent| DefaultJson {
-            month: at(event.month_index),
-            cause: event.cause,
-            entity: event.entity,
-        };
-        let summary = &projection.summary;
-        ProjectJson {
-            scenario: &scenario.name,
-            start_month: start,
-            horizon_months: projection.borrower.horizon_months,
-            btc_drift_percent_per_year: btc_drift_per_year(&scenario.market) * 100.0,
-            assumptions: assumption_notes(scenario),
-            recoveries: projection.recoveries.as_ref().map(|r| RecoveriesJson {
-                total_exposure_usd: r.total_ead_usd,
-                total_recovered_usd: r.total_recovered_usd,
-                debts: projection
-                    .borrower
-                    .debts
-                    .iter()
-                    .zip(r.claims())
-                    .filter(|(_, claim)| claim.lgd.is_some())
-                    .map(|(plan, claim)| ClaimJson {
-                        name: &plan.name,
-                        recovery: *claim,
-                    })
-                    .collect(),
-                liquidation: LiquidationKind::ALL
-                    .iter()
-                    .zip(&r.liquidation)
-                    .map(|(kind, proceeds)| LiquidationJson {
-                        kind: kind_name(*kind),
-                        proceeds: *proceeds,
-                    })
-                    .collect(),
-            }),
-            stresses: stresses
-                .iter()
-                .map(|stress| StressJson {
-                    name: stress.kind.name(),
-                    start_month: stress_start(stress, projection),
-                    description: stress.kind.description(),
-                })
-                .collect(),
-            summary: SummaryJson {
-                months_run: summary.months_run,
-                default: summary.default.map(default_json),
-                min_dscr: summary.min_dscr.map(|(value, t)| MonthValue {
-                    value,
-                    month: at(t),
-                }),
-                max_ltv: summary.max_ltv.map(|(value, t)| MonthValue {
-                    value,
-                    month: at(t),
-                }),
-                covenant_breaches: summary.covenant_breaches,
-                cures_used: summary.cures_used,
-                lock_up_months: summary.lock_up_months,
-                equity_irr: projection.equity_irr,
-                market_equity_usd: summary.market_equity_usd,
-                final_cash_usd: summary.final_cash_usd,
-                collateral_at_end_usd: summary.collateral,
-            },
-            debts: projection
-                .borrower
-                .debts
-                .iter()
-                .zip(summary.debt_outcomes())
-                .enumerate()
-                .map(|(d, (plan, outcome))| DebtJson {
-                    name: &plan.name,
-                    kind: plan.kind,
-                    entity: plan.entity,
-                    commitment_usd: plan.commitment_usd,
-                    rate: rate_text(plan.rate),
-                    outcome: DebtOutcomeJson::new(
-                        outcome,
-                        outcome.default.map(default_json),
-                        outcome.called_month.map(at),
-                    ),
-                    months: projection.debt_months_of(d).collect(),
-                })
-                .collect(),
-            months: projection
-                .months
-                .iter()
-                .enumerate()
-                .map(|(t, row)| MonthJson { month: at(t), row })
-                .collect(),
-        }
-    }
-}
-
-impl DebtOutcomeJson {
-    fn new(
-        outcome: &DebtOutcome,
-        default: Option<DefaultJson>,
-        called_month: Option<YearMonth>,
-    ) -> DebtOutcomeJson {
-        DebtOutcomeJson {
-            default,
-            exposure_at_default_usd: outcome.exposure_at_default_usd,
-            collateral_at_default_usd: outcome.collateral_at_default_usd,
-            final_balance_usd: outcome.final_balance_usd,
-            interest_paid_usd: outcome.interest_paid_usd,
-            principal_paid_usd: outcome.principal_paid_usd,
-            peak_balance_usd: outcome.peak_balance_usd,
-            min_tested_dscr: outcome.min_tested_dscr,
-            covenant_breaches: outcome.covenant_breaches,
-            cures_used: outcome.cures_used,
-            margin_calls: outcome.margin_calls,
-            refinancings: outcome.refinancings,
-            called_month,
-        }
-    }
 }

@@ -14,6 +14,7 @@ use bitwatt_engine::{
 };
 use bitwatt_model::Scenario;
 use bitwatt_report::html::SimulateReport;
+use bitwatt_report::json::SimulateJson;
 use bitwatt_report::{
     Facts, Table, WorkbookResult, borrower_workbook, cause_text, thousands, usd_millions,
 };
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::BadInput;
 use crate::history_cmd::{HistoryArgs, RunRecord, repeated_option};
 use crate::output::{
-    RunJson, command_line, json, path_words, repeated_words, scenario_words, write_report,
+    RunJson, WithRun, command_line, json, path_words, repeated_words, scenario_words, write_report,
     write_workbook,
 };
 use crate::paths_out::PathsWriter;
@@ -497,14 +498,16 @@ fn report(
         write_report(html.path, &page)?;
     }
     if as_json {
-        json(&SimulateJson {
-            scenario: &scenario.name,
-            stresses: stress_names.to_vec(),
-            fingerprint: &result.fingerprint,
-            complete: result.complete,
-            metrics,
-            headroom: &headroom,
-            sensitivity: sensitivities,
+        json(&WithRun {
+            document: SimulateJson {
+                scenario: &scenario.name,
+                stresses: stress_names.to_vec(),
+                fingerprint: &result.fingerprint,
+                complete: result.complete,
+                metrics,
+                headroom: &headroom,
+                sensitivity: sensitivities,
+            },
             run,
         })
     } else {
@@ -514,23 +517,6 @@ fn report(
         }
         Ok(text)
     }
-}
-
-/// The full result of `simulate --json`; what depends on the machine sits under `run`.
-#[derive(Serialize)]
-struct SimulateJson<'a> {
-    scenario: &'a str,
-    stresses: Vec<String>,
-    fingerprint: &'a Fingerprint,
-    complete: bool,
-    #[serde(flatten)]
-    metrics: &'a CreditMetrics,
-    /// Where each covenant first breaks in the base case as one lever moves.
-    headroom: &'a [CovenantHeadroom],
-    /// With `--sensitivity`: the bumps ranked by their change in PD.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sensitivity: Option<&'a [SensitivityRow]>,
-    run: &'a RunJson,
 }
 
 /// A probability and its standard error, in percent (as the HTML report prints it).
