@@ -1,5 +1,6 @@
 //! Machine-readable output: every JSON document carries the schema version.
 
+use bitwatt_report::json::with_schema_version;
 use serde::Serialize;
 
 /// How a run went (threads, wall time): not part of the result, kept under one `run` key so
@@ -22,22 +23,9 @@ pub struct WithRun<'a, T: Serialize> {
     pub run: &'a RunJson,
 }
 
-/// Version of the JSON documents the commands print; bumped when a key changes meaning or goes.
-pub const OUTPUT_SCHEMA_VERSION: u32 = 1;
-
-#[derive(Serialize)]
-struct Versioned<'a, T: Serialize> {
-    schema_version: u32,
-    #[serde(flatten)]
-    body: &'a T,
-}
-
 /// Pretty JSON of `body` with `schema_version` as its first key, and a final newline.
 pub fn json<T: Serialize>(body: &T) -> anyhow::Result<String> {
-    let versioned = Versioned {
-        schema_version: OUTPUT_SCHEMA_VERSION,
-        body,
-    };
+    let versioned = with_schema_version(body);
     Ok(serde_json::to_string_pretty(&versioned)? + "\n")
 }
 

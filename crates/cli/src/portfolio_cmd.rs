@@ -7,17 +7,15 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use bitwatt_engine::{
-    BookMetrics, Borrower, Estimate, Liquidation, MAX_CORRELATED_BORROWERS, Portfolio,
-    PortfolioBorrower, PortfolioMetrics, PortfolioResult, PortfolioShard, RunControl, Shard,
-    StressCase, base_market_path, stress_comparison,
+    BookMetrics, Estimate, Liquidation, MAX_CORRELATED_BORROWERS, MergedPortfolio, Portfolio,
+    PortfolioMetrics, PortfolioResult, PortfolioShardFile, RunControl, Shard, StressCase,
+    book_borrowers, stress_comparison,
 };
-use bitwatt_model::Holding;
 use bitwatt_report::html::{BorrowerStressCases, PortfolioReport};
 use bitwatt_report::json::PortfolioJson;
 use bitwatt_report::{Facts, Table, portfolio_workbook, thousands, usd_millions};
 use bitwatt_store::Metric;
 use clap::Args;
-use serde::{Deserialize, Serialize};
 
 use crate::args::BadInput;
 use crate::history_cmd::{HistoryArgs, Recorder, RunRecord, repeated_option};
@@ -76,21 +74,6 @@ pub struct PortfolioArgs {
     json: bool,
 }
 
-/// What `portfolio --shard` writes: the shard's result with what its report needs, so the
-/// merge needs nothing else (a book's metrics come from its per-path values alone).
-#[derive(Serialize, Deserialize)]
-pub(crate) struct PortfolioShardFile {
-    /// Always [`PORTFOLIO_SHARD_FORMAT`].
-    format: String,
-    book: String,
-    stresses: Vec<String>,
-    independent_liquidation: bool,
-    result: PortfolioShard,
-}
-
-/// The `format` of portfolio shard files.
-pub(crate) const PORTFOLIO_SHARD_FORMAT: &str = "bitwatt-portfolio-shard-1";
-
 /// What a report says about the run besides its metrics.
 struct RunFacts<'a> {
     book: &'a str,
@@ -106,38 +89,7 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
     if args.paths == 0 {
         return Err(BadInput("--paths 0: expected at least one path".to_string()).into());
     }
-    let shares = book
-        .borrowers
-        .iter()
-        .map(|borrower| {
-            // A notional is a share of the debt as sized on the borrower's own base case.
-            let sized =
-                Borrower::with_base_path(&borrower.scenario, &base_market_path(&borrower.scenario))
-                    .map_err(|e| BadInput(format!("borrower {:?}: {e}", borrower.name)))?;
-            Ok(borrower
-                .holdings
-                .iter()
-                .zip(&sized.debts)
-                .map(|(holding, debt)| match *holding {
-                    Holding::Share(share) => share,
-                    Holding::NotionalUsd(notional) if debt.commitment_usd > 0.0 => {
-                        (notional / debt.commitment_usd).min(1.0)
-                    }
-                    Holding::NotionalUsd(_) => 0.0,
-                })
-                .collect::<Vec<f64>>())
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let borrowers: Vec<PortfolioBorrower<'_>> = book
-        .borrowers
-        .iter()
-        .zip(shares)
-        .map(|(borrower, shares)| PortfolioBorrower {
-            name: &borrower.name,
-            scenario: &borrower.scenario,
-            shares,
-        })
-        .collect();
+    let borrowers = book_borrowers(&book).map_err(|e| BadInput(e.to_string()))?;
     let shard = match &args.shard {
         Some(text) => parse_shard(text)?,
         None => Shard::WHOLE,
@@ -214,13 +166,12 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
             let paths_done = vec![Metric::new("paths_done_count", paths_run as f64)];
             recorder.record(record(paths_done, complete)?);
         }
-        let file = PortfolioShardFile {
-            format: PORTFOLIO_SHARD_FORMAT.to_string(),
-            book: book.name.clone(),
-            stresses: args.stresses.clone(),
-            independent_liquidation: args.independent_liquidation,
-            result: shard_result,
-        };
+        let file = PortfolioShardFile::new(
+            book.name.clone(),
+            args.stresses.clone(),
+            args.independent_liquidation,
+            shard_result,
+        );
         return write_shard_file(out, &file, shard, (paths_run, complete), run.seconds);
     }
     if shard_result.paths_run == 0 {
@@ -236,7 +187,7 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
         book: &book.name,
         seed: args.seed,
         stresses: &args.stresses,
-        liquidation: liquidation(args.independent_liquidation),
+        liquidation: Liquidation::of(args.independent_liquidation),
     };
     let html = match &args.report {
         Some(path) => Some(HtmlOut {
@@ -309,15 +260,13 @@ pub(crate) fn merge(
     recorder: Option<Recorder>,
 ) -> Result<String> {
     let began = Instant::now();
-    let first = &files[0];
-    let (book, stresses, independent) = (
-        first.book.clone(),
-        first.stresses.clone(),
-        first.independent_liquidation,
-    );
-    let seed = first.result.fingerprint.seed;
-    let result = PortfolioResult::merge(files.into_iter().map(|file| file.result).collect())
-        .map_err(|e| BadInput(e.to_string()))?;
+    let MergedPortfolio {
+        book,
+        stress_names: stresses,
+        independent_liquidation: independent,
+        result,
+    } = PortfolioShardFile::merge(files).map_err(|e| BadInput(e.to_string()))?;
+    let seed = result.fingerprint.seed;
     let metrics = result.metrics();
     let run = RunJson {
         threads: 1,
@@ -327,7 +276,7 @@ pub(crate) fn merge(
         book: &book,
         seed,
         stresses: &stresses,
-        liquidation: liquidation(independent),
+        liquidation: Liquidation::of(independent),
     };
     let html = args.report.as_deref().map(|path| HtmlOut {
         path,
@@ -361,15 +310,6 @@ pub(crate) fn merge(
         });
     }
     Ok(text)
-}
-
-/// The liquidation the summary reports.
-fn liquidation(independent: bool) -> Liquidation {
-    if independent {
-        Liquidation::Independent
-    } else {
-        Liquidation::Shared
-    }
 }
 
 /// The result as text or JSON.

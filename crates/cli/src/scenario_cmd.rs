@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use bitwatt_engine::{Stress, StressError};
+use bitwatt_engine::Stress;
 use bitwatt_model::{
     Book, Scenario, built_in_example, problems_in, scenario_json_schema, unknown_example,
 };
@@ -203,17 +203,5 @@ pub(crate) fn built_in_scenario(name: &str) -> Result<Scenario> {
 
 /// Reads the `--stress` arguments and checks their windows open within the projection.
 pub(crate) fn parse_stresses(names: &[String], scenario: &Scenario) -> Result<Vec<Stress>> {
-    let first = scenario.first_month();
-    let months = scenario.horizon_months as usize;
-    let mut stresses = Vec::with_capacity(names.len());
-    for name in names {
-        let stress: Stress = name
-            .parse()
-            .map_err(|e: StressError| BadInput(e.to_string()))?;
-        stress
-            .check(first, months)
-            .map_err(|e| BadInput(e.to_string()))?;
-        stresses.push(stress);
-    }
-    Ok(stresses)
+    bitwatt_engine::parse_stresses(names, scenario).map_err(|e| BadInput(e.to_string()).into())
 }

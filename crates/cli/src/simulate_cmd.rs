@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use bitwatt_engine::{
-    Breach, Covenant, CovenantHeadroom, CreditMetrics, Estimate, Fingerprint, Headroom, Lever,
-    PathOutcome, RunControl, STANDARD_BUMPS, SensitivityRow, Shard, ShardResult, Simulation,
-    SimulationResult, Stress, headroom, project, sensitivity, stress_comparison,
+    Breach, Covenant, CovenantHeadroom, CreditMetrics, Estimate, Headroom, Lever, MergedSimulation,
+    PORTFOLIO_SHARD_FORMAT, PathOutcome, PortfolioShardFile, RunControl, STANDARD_BUMPS,
+    SensitivityRow, Shard, ShardMergeError, Simulation, SimulationResult, SimulationShardFile,
+    Stress, headroom, project, sensitivity, stress_comparison,
 };
 use bitwatt_model::Scenario;
 use bitwatt_report::html::SimulateReport;
@@ -20,7 +21,7 @@ use bitwatt_report::{
 };
 use bitwatt_store::Metric;
 use clap::Args;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::args::BadInput;
 use crate::history_cmd::{HistoryArgs, RunRecord, repeated_option};
@@ -29,7 +30,7 @@ use crate::output::{
     write_workbook,
 };
 use crate::paths_out::PathsWriter;
-use crate::portfolio_cmd::{self, PORTFOLIO_SHARD_FORMAT, PortfolioShardFile};
+use crate::portfolio_cmd;
 use crate::run_control::{parse_shard, progress_bar, watch_ctrl_c, write_shard_file};
 use crate::scenario_cmd::{parse_stresses, scenario_repairing, scenario_source};
 
@@ -155,20 +156,6 @@ pub struct MergeArgs {
     pub(crate) json: bool,
 }
 
-/// What `simulate --shard` writes: the shard's result with the scenario and stresses it ran,
-/// so the merge needs nothing else.
-#[derive(Serialize, Deserialize)]
-struct ShardFile {
-    /// Always [`SHARD_FORMAT`].
-    format: String,
-    scenario: Scenario,
-    stresses: Vec<String>,
-    result: ShardResult,
-}
-
-/// The `format` of shard files.
-const SHARD_FORMAT: &str = "bitwatt-shard-1";
-
 /// Runs `simulate`.
 pub fn run(args: SimulateArgs) -> Result<String> {
     let scenario = scenario_repairing(
@@ -263,12 +250,7 @@ pub fn run(args: SimulateArgs) -> Result<String> {
             let paths_done = vec![Metric::new("paths_done_count", paths_run as f64)];
             recorder.record(record(paths_done, complete)?);
         }
-        let file = ShardFile {
-            format: SHARD_FORMAT.to_string(),
-            scenario: scenario.clone(),
-            stresses: args.stresses.clone(),
-            result: shard_result,
-        };
+        let file = SimulationShardFile::new(scenario.clone(), args.stresses.clone(), shard_result);
         return write_shard_file(out, &file, shard, (paths_run, complete), run.seconds);
     }
     if shard_result.paths_run == 0 {
@@ -369,20 +351,12 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
             books.push(file);
             continue;
         }
-        let file: ShardFile = serde_json::from_str(&text).map_err(|e| {
+        let file: SimulationShardFile = serde_json::from_str(&text).map_err(|e| {
             BadInput(format!(
                 "{}: not a shard file written by `bitwatt simulate --shard` ({e})",
                 path.display()
             ))
         })?;
-        if file.format != SHARD_FORMAT {
-            return Err(BadInput(format!(
-                "{}: format {:?}, expected {SHARD_FORMAT:?}",
-                path.display(),
-                file.format
-            ))
-            .into());
-        }
         files.push(file);
     }
     match (files.is_empty(), books.is_empty()) {
@@ -397,30 +371,25 @@ pub fn run_merge(args: MergeArgs) -> Result<String> {
         }
         _ => {}
     }
-    let first = &files[0];
-    let scenario = first.scenario.clone();
-    let stress_names = first.stresses.clone();
-    let stresses = parse_stresses(&stress_names, &scenario)?;
-    let fingerprint = &first.result.fingerprint;
-    // The scenario carried in the file must be the one the shard ran.
-    let expected = Fingerprint::of_run(&scenario, &stresses, fingerprint.paths, fingerprint.seed);
-    if expected.scenario_sha256 != fingerprint.scenario_sha256 {
-        return Err(BadInput(format!(
-            "{}: the scenario in the file does not match its fingerprint",
-            args.shards[0].display()
-        ))
-        .into());
-    }
-    let (seed, paths) = (fingerprint.seed, fingerprint.paths);
-    let simulation =
-        Simulation::new(&scenario, &stresses, paths, seed).map_err(|e| BadInput(e.to_string()))?;
-    let result = SimulationResult::merge(files.into_iter().map(|file| file.result).collect())
-        .map_err(|e| BadInput(e.to_string()))?;
+    let merged = SimulationShardFile::merge(files).map_err(|e| match e {
+        ShardMergeError::Format { position, .. }
+        | ShardMergeError::ScenarioMismatch { position } => {
+            BadInput(format!("{}: {e}", args.shards[position - 1].display()))
+        }
+        e => BadInput(e.to_string()),
+    })?;
+    let MergedSimulation {
+        scenario,
+        stress_names,
+        stresses,
+        result,
+        metrics,
+    } = merged;
+    let (seed, paths) = (result.fingerprint.seed, result.fingerprint.paths);
     let run = RunJson {
         threads: 1,
         seconds: began.elapsed().as_secs_f64(),
     };
-    let metrics = result.metrics(simulation.borrower());
     let html = match &args.report {
         Some(path) => Some(HtmlOut {
             path,

@@ -33,6 +33,7 @@ mod project;
 mod rating;
 mod recovery;
 mod sensitivity;
+mod shard_file;
 mod simulate;
 mod sketch;
 mod stress;
@@ -80,7 +81,7 @@ pub use portfolio::{
     BookLossTail, BookMetrics, BorrowerDefault, BorrowerLoss, DefaultCorrelation, DefaultRecord,
     FireSaleAddOn, LOSS_HISTOGRAM_BINS, Liquidation, LossHistogram, MAX_CORRELATED_BORROWERS,
     Portfolio, PortfolioBorrower, PortfolioError, PortfolioMetrics, PortfolioResult,
-    PortfolioShard, TailAddOn,
+    PortfolioShard, TailAddOn, book_borrowers,
 };
 pub use project::{Projection, StressCase, project, stress_comparison};
 pub use rating::{Grade, MAX_RATING_HORIZON_YEARS, RatingGrade, rating_grade};
@@ -92,6 +93,10 @@ pub use recovery::{
     recover_estate,
 };
 pub use sensitivity::{Bump, STANDARD_BUMPS, SensitivityRow, sensitivity};
+pub use shard_file::{
+    MergedPortfolio, MergedSimulation, PORTFOLIO_SHARD_FORMAT, PortfolioShardFile,
+    SIMULATION_SHARD_FORMAT, ShardMergeError, SimulationShardFile, parse_stresses,
+};
 pub use simulate::{
     CHUNK_PATHS, CausePd, CovenantBreachMetrics, CreditMetrics, Estimate, Factor,
     FactorAttribution, Fan, FanSeries, Fingerprint, InstrumentMetrics, LossTail, PathOutcome,

@@ -24,7 +24,7 @@
 
 use std::sync::atomic::Ordering;
 
-use bitwatt_model::{Scenario, YearMonth};
+use bitwatt_model::{Book, Holding, Scenario, YearMonth};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -218,6 +218,40 @@ pub struct PortfolioShard {
     /// The borrowers' names, in the book's order.
     names: Vec<String>,
     values: PathValues,
+}
+
+/// Each borrower of `book` with the lender's share of each of its debts: a share as the book
+/// gives it, a notional as a share of the debt's commitment as sized on the borrower's own
+/// base case (at most all of it).
+pub fn book_borrowers(book: &Book) -> Result<Vec<PortfolioBorrower<'_>>, PortfolioError> {
+    book.borrowers
+        .iter()
+        .map(|borrower| {
+            let sized =
+                Borrower::with_base_path(&borrower.scenario, &base_market_path(&borrower.scenario))
+                    .map_err(|source| PortfolioError::Compile {
+                        borrower: borrower.name.clone(),
+                        source,
+                    })?;
+            let shares = borrower
+                .holdings
+                .iter()
+                .zip(&sized.debts)
+                .map(|(holding, debt)| match *holding {
+                    Holding::Share(share) => share,
+                    Holding::NotionalUsd(notional) if debt.commitment_usd > 0.0 => {
+                        (notional / debt.commitment_usd).min(1.0)
+                    }
+                    Holding::NotionalUsd(_) => 0.0,
+                })
+                .collect();
+            Ok(PortfolioBorrower {
+                name: &borrower.name,
+                scenario: &borrower.scenario,
+                shares,
+            })
+        })
+        .collect()
 }
 
 impl Portfolio {
@@ -525,6 +559,17 @@ pub enum Liquidation {
     Shared,
     /// Each borrower in markets of its own.
     Independent,
+}
+
+impl Liquidation {
+    /// Independent where `independent`, else shared.
+    pub fn of(independent: bool) -> Liquidation {
+        if independent {
+            Liquidation::Independent
+        } else {
+            Liquidation::Shared
+        }
+    }
 }
 
 /// A book's run, its shards merged: the book's loss on every path and every borrower's

@@ -5,8 +5,8 @@
 //! * [`SimulateJson`]: a borrower's credit metrics over simulated paths;
 //! * [`PortfolioJson`]: a lender's book on shared market paths.
 //!
-//! None carries how the run went (threads, wall time) nor the schema version: the front end
-//! adds those.
+//! None carries how the run went (threads, wall time): the front end adds that. Each goes out
+//! with the schema version as its first key ([`with_schema_version`]).
 
 use bitwatt_engine::{
     ClaimRecovery, CollateralValues, CovenantHeadroom, CreditMetrics, DebtMonth, DebtOutcome,
@@ -17,6 +17,27 @@ use bitwatt_model::{DebtKind, Scenario, YearMonth};
 use serde::Serialize;
 
 use crate::words::{assumption_notes, liquidation_kind_text, rate_text};
+
+/// Version of the JSON documents; bumped when a key changes meaning or goes.
+pub const OUTPUT_SCHEMA_VERSION: u32 = 1;
+
+/// A document with `schema_version` as its first key.
+#[derive(Serialize)]
+pub struct Versioned<T: Serialize> {
+    /// Always [`OUTPUT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The document, its keys after the version.
+    #[serde(flatten)]
+    pub document: T,
+}
+
+/// `document` with the schema version as its first key.
+pub fn with_schema_version<T: Serialize>(document: T) -> Versioned<T> {
+    Versioned {
+        schema_version: OUTPUT_SCHEMA_VERSION,
+        document,
+    }
+}
 
 /// The first month of a stress's window on the projection: its own, or the projection's first.
 pub fn stress_start(stress: &Stress, projection: &Projection) -> YearMonth {
