@@ -34,6 +34,17 @@ fn bitwatt(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// The JSON the binary prints with `args` (which ask for it), the run having succeeded.
+fn bitwatt_json(args: &[&str]) -> serde_json::Value {
+    let out = bitwatt(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on standard output")
+}
+
 /// The data directory the tests' runs are recorded in.
 fn test_data_home() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("bitwatt-test-data-{}", std::process::id()))

@@ -105,6 +105,23 @@ pub struct MergedPortfolio {
     pub result: PortfolioResult,
 }
 
+/// Every shard's format is `expected`.
+fn check_formats<'a>(
+    formats: impl Iterator<Item = &'a str>,
+    expected: &'static str,
+) -> Result<(), ShardMergeError> {
+    for (i, found) in formats.enumerate() {
+        if found != expected {
+            return Err(ShardMergeError::Format {
+                position: i + 1,
+                found: found.to_string(),
+                expected,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Reads stress names (`name` or `name@YYYY-MM`) and checks each window opens within the
 /// scenario's projection.
 pub fn parse_stresses(names: &[String], scenario: &Scenario) -> Result<Vec<Stress>, StressError> {
@@ -134,15 +151,10 @@ impl SimulationShardFile {
     /// formats checked, the first shard's scenario checked against its fingerprint, and every
     /// shard's fingerprint against the first's.
     pub fn merge(shards: Vec<SimulationShardFile>) -> Result<MergedSimulation, ShardMergeError> {
-        for (i, shard) in shards.iter().enumerate() {
-            if shard.format != SIMULATION_SHARD_FORMAT {
-                return Err(ShardMergeError::Format {
-                    position: i + 1,
-                    found: shard.format.clone(),
-                    expected: SIMULATION_SHARD_FORMAT,
-                });
-            }
-        }
+        check_formats(
+            shards.iter().map(|s| s.format.as_str()),
+            SIMULATION_SHARD_FORMAT,
+        )?;
         let first = shards.first().ok_or(ShardMergeError::Empty)?;
         let (scenario, stress_names) = (first.scenario.clone(), first.stresses.clone());
         let stresses = parse_stresses(&stress_names, &scenario)?;
@@ -186,15 +198,10 @@ impl PortfolioShardFile {
     /// Merges shards of one book's run (any order) into the unsharded result, the formats
     /// and fingerprints checked.
     pub fn merge(shards: Vec<PortfolioShardFile>) -> Result<MergedPortfolio, ShardMergeError> {
-        for (i, shard) in shards.iter().enumerate() {
-            if shard.format != PORTFOLIO_SHARD_FORMAT {
-                return Err(ShardMergeError::Format {
-                    position: i + 1,
-                    found: shard.format.clone(),
-                    expected: PORTFOLIO_SHARD_FORMAT,
-                });
-            }
-        }
+        check_formats(
+            shards.iter().map(|s| s.format.as_str()),
+            PORTFOLIO_SHARD_FORMAT,
+        )?;
         let first = shards.first().ok_or(ShardMergeError::Empty)?;
         let (book, stress_names, independent_liquidation) = (
             first.book.clone(),
@@ -208,5 +215,68 @@ impl PortfolioShardFile {
             independent_liquidation,
             result,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bitwatt_model::PIVOT_MINER_TOML;
+
+    use super::*;
+    use crate::simulate::Shard;
+
+    fn shard(scenario: &Scenario, index: u64, count: u64) -> SimulationShardFile {
+        let stresses = vec!["grid-event".to_string()];
+        let parsed = parse_stresses(&stresses, scenario).unwrap();
+        let simulation = Simulation::new(scenario, &parsed, 96, 5).unwrap();
+        let result = simulation
+            .run(Shard { index, count }, &mut Default::default())
+            .unwrap();
+        SimulationShardFile::new(scenario.clone(), stresses, result)
+    }
+
+    #[test]
+    fn shards_through_their_documents_merge_into_the_whole_run() {
+        let scenario = Scenario::from_toml(PIVOT_MINER_TOML).unwrap();
+        let whole = SimulationShardFile::merge(vec![shard(&scenario, 1, 1)]).unwrap();
+        let through_json = |s: SimulationShardFile| -> SimulationShardFile {
+            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap()
+        };
+        let merged = SimulationShardFile::merge(vec![
+            through_json(shard(&scenario, 2, 2)),
+            through_json(shard(&scenario, 1, 2)),
+        ])
+        .unwrap();
+        assert_eq!(merged.result, whole.result);
+        assert_eq!(merged.metrics, whole.metrics);
+        assert_eq!(merged.stress_names, ["grid-event"]);
+    }
+
+    #[test]
+    fn foreign_or_altered_shards_are_refused() {
+        let scenario = Scenario::from_toml(PIVOT_MINER_TOML).unwrap();
+        let mut other_format = shard(&scenario, 1, 1);
+        other_format.format = PORTFOLIO_SHARD_FORMAT.to_string();
+        assert!(matches!(
+            SimulationShardFile::merge(vec![other_format]),
+            Err(ShardMergeError::Format { position: 1, .. })
+        ));
+        let mut altered = shard(&scenario, 1, 1);
+        altered.scenario.horizon_months -= 1;
+        assert!(matches!(
+            SimulationShardFile::merge(vec![altered]),
+            Err(ShardMergeError::ScenarioMismatch { position: 1 })
+        ));
+        assert!(matches!(
+            SimulationShardFile::merge(Vec::new()),
+            Err(ShardMergeError::Empty)
+        ));
+        let names = ["no-such-stress".to_string()];
+        assert!(parse_stresses(&names, &scenario).is_err());
+        let late = [format!(
+            "grid-event@{}",
+            scenario.first_month().plus_months(999)
+        )];
+        assert!(parse_stresses(&late, &scenario).is_err());
     }
 }

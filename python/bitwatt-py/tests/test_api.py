@@ -7,6 +7,7 @@ import os
 import pickle
 import random
 import subprocess
+import threading
 import tomllib
 from pathlib import Path
 
@@ -177,3 +178,24 @@ def test_threads_follow_the_callers_allotment(monkeypatch):
     assert bitwatt._default_threads() == 3
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert bitwatt._default_threads() == len(os.sched_getaffinity(0))
+
+
+def test_the_engine_runs_with_the_interpreter_released():
+    # A Python thread counts while the engine runs: had the call held the interpreter, the
+    # count could not move between the snapshots around it.
+    count, stop = [0], threading.Event()
+
+    def counter():
+        while not stop.is_set():
+            count[0] += 1
+
+    thread = threading.Thread(target=counter)
+    thread.start()
+    try:
+        before = count[0]
+        bitwatt.simulate(bitwatt.example("pivot-miner"), paths=500, seed=1, threads=1)
+        during = count[0] - before
+    finally:
+        stop.set()
+        thread.join()
+    assert during > 10_000, during

@@ -3,9 +3,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
-
-use super::{bitwatt, scratch};
+use super::{bitwatt, bitwatt_json, scratch};
 
 /// The public data folder (`../shared/data` beside the repository, or `BITWATT_SHARED_DATA`).
 pub(crate) fn shared_data() -> Option<PathBuf> {
@@ -30,19 +28,13 @@ fn hashprice_matches_the_realised_series() {
     let Some(data) = shared_data() else {
         return;
     };
-    let out = bitwatt(&[
+    let result = bitwatt_json(&[
         "backtest",
         "hashprice",
         "--data",
         data.to_str().unwrap(),
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     let days = result["days"].as_array().unwrap();
     assert_eq!(days.len(), 412);
     assert_eq!(result["retarget_days"], 31);
@@ -105,7 +97,7 @@ fn network_from_2022_follows_the_real_difficulty() {
         return;
     };
     let report = scratch("backtest-network").join("network.html");
-    let out = bitwatt(&[
+    let result = bitwatt_json(&[
         "backtest",
         "network",
         "--data",
@@ -116,12 +108,6 @@ fn network_from_2022_follows_the_real_difficulty() {
         report.to_str().unwrap(),
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     let months = result["months"].as_array().unwrap();
     assert_eq!(months.len(), 49);
     assert_eq!(months[0]["month"], "2022-01");
@@ -176,7 +162,7 @@ fn credit_2022_with_the_model_fitted_before_it() {
     let Some(data) = shared_data() else {
         return;
     };
-    let out = bitwatt(&[
+    let result = bitwatt_json(&[
         "backtest",
         "credit",
         "--data",
@@ -185,12 +171,6 @@ fn credit_2022_with_the_model_fitted_before_it() {
         "1000",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result["fitted_to"], "2021-12-31");
     assert_eq!(result["start"], "2022-01");
     let pd = |year: usize| {

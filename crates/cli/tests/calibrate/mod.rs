@@ -1,10 +1,8 @@
 //! `bitwatt calibrate`: plausible on the real BTC history (skipped with a message where the
 //! shared data is absent), a block the scenario file accepts, and clear errors.
 
-use serde_json::Value;
-
 use super::backtest::shared_data;
-use super::{bitwatt, scratch};
+use super::{bitwatt, bitwatt_json, scratch};
 
 #[test]
 fn btc_history_gives_plausible_regimes() {
@@ -12,13 +10,7 @@ fn btc_history_gives_plausible_regimes() {
         return;
     };
     let prices = data.join("btc_usd_daily_yahoo.csv");
-    let out = bitwatt(&["calibrate", "--prices", prices.to_str().unwrap(), "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = bitwatt_json(&["calibrate", "--prices", prices.to_str().unwrap(), "--json"]);
     let btc = &result["btc"];
     assert_eq!(btc["converged"], true);
     assert_eq!(btc["returns"], 4279);
@@ -77,23 +69,7 @@ fn btc_history_gives_plausible_regimes() {
     );
     assert!(block.contains("\n[market.world_fleet]\n"), "{block}");
     assert!(block.contains("\ndeployment_lag_months = "), "{block}");
-    let scenario = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/pure-miner.toml"),
-    )
-    .unwrap();
-    assert!(
-        !scenario.contains("[market.model]"),
-        "the example has its own block"
-    );
-    let dir = scratch("calibrated");
-    let file = dir.join("calibrated.toml");
-    std::fs::write(&file, format!("{scenario}\n{block}")).unwrap();
-    let out = bitwatt(&["validate", file.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_example_takes(&block, "calibrated");
 }
 
 /// Fees and GPU rents on the real history: a mean-reverting fee process inside the prices'
@@ -104,7 +80,7 @@ fn fees_and_gpu_rents_from_history() {
         return;
     };
     let path = |name: &str| data.join(name).to_str().unwrap().to_string();
-    let out = bitwatt(&[
+    let result = bitwatt_json(&[
         "calibrate",
         "--prices",
         &path("btc_usd_daily_yahoo.csv"),
@@ -114,12 +90,6 @@ fn fees_and_gpu_rents_from_history() {
         &path("gpu_rental_ratecards_monthly_2023_2026.csv"),
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     let fees = &result["fees"];
     assert!(fees["from"].as_str().unwrap() >= "2014-09-17", "{fees}");
     let reversion = &fees["fees_reversion_per_year"];
@@ -180,11 +150,20 @@ fn fees_and_gpu_rents_from_history() {
     let block = String::from_utf8(out.stdout).unwrap();
     assert!(block.contains("\ncalm_correlation = [\n"), "{block}");
     assert!(block.contains("\ncorrelation_convergence = "), "{block}");
+    assert_example_takes(&block, "calibrated-correlations");
+}
+
+/// The example pure-miner with `block` appended is a valid scenario.
+fn assert_example_takes(block: &str, scratch_name: &str) {
     let scenario = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/pure-miner.toml"),
     )
     .unwrap();
-    let file = scratch("calibrated-correlations").join("calibrated.toml");
+    assert!(
+        !scenario.contains("[market.model]"),
+        "the example has its own block"
+    );
+    let file = scratch(scratch_name).join("calibrated.toml");
     std::fs::write(&file, format!("{scenario}\n{block}")).unwrap();
     let out = bitwatt(&["validate", file.to_str().unwrap()]);
     assert!(
@@ -203,7 +182,7 @@ fn hashrate_response_from_history() {
         return;
     };
     let path = |name: &str| data.join(name).to_str().unwrap().to_string();
-    let out = bitwatt(&[
+    let result = bitwatt_json(&[
         "calibrate",
         "--prices",
         &path("btc_usd_daily_yahoo.csv"),
@@ -211,12 +190,6 @@ fn hashrate_response_from_history() {
         &path("btc_daily_difficulty.csv"),
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     let hashrate = &result["hashrate"];
     // Every whole month from October 2014 (the prices start in mid-September) to January
     // 2026 (the difficulty's end); growth fitted from the twelfth month on.
