@@ -150,12 +150,22 @@ pub fn run(command: BacktestCommand) -> Result<String> {
     }
 }
 
+/// `--prices` and its file's usual name in `--data DIR`.
+const PRICES: (&str, &str) = ("--prices", "btc_usd_daily_yahoo.csv");
+/// `--difficulty` and its file's usual name in `--data DIR`.
+const DIFFICULTY: (&str, &str) = ("--difficulty", "btc_daily_difficulty.csv");
+/// `--blocks` and its file's usual name in `--data DIR`.
+const BLOCKS: (&str, &str) = ("--blocks", "btc_block_stats_partial.csv");
+/// `--onchain` and its file's usual name in `--data DIR`.
+const ONCHAIN: (&str, &str) = ("--onchain", "btc_daily_onchain_partial.csv");
+/// `--epochs` and its file's usual name in `--data DIR`.
+const EPOCHS: (&str, &str) = ("--epochs", "btc_difficulty_epochs.csv");
+
 /// The file given by `option`, else `name` in `--data`.
 fn input(
     given: &Option<PathBuf>,
     data: &Option<PathBuf>,
-    option: &str,
-    name: &str,
+    (option, name): (&str, &str),
 ) -> Result<PathBuf> {
     match (given, data) {
         (Some(path), _) => Ok(path.clone()),
@@ -179,30 +189,10 @@ pub(crate) fn read_history<T>(
 
 fn hashprice(args: &HashpriceArgs) -> Result<String> {
     // Every file named before any is read.
-    let prices = input(
-        &args.prices,
-        &args.data,
-        "--prices",
-        "btc_usd_daily_yahoo.csv",
-    )?;
-    let difficulty = input(
-        &args.difficulty,
-        &args.data,
-        "--difficulty",
-        "btc_daily_difficulty.csv",
-    )?;
-    let blocks = input(
-        &args.blocks,
-        &args.data,
-        "--blocks",
-        "btc_block_stats_partial.csv",
-    )?;
-    let onchain = input(
-        &args.onchain,
-        &args.data,
-        "--onchain",
-        "btc_daily_onchain_partial.csv",
-    )?;
+    let prices = input(&args.prices, &args.data, PRICES)?;
+    let difficulty = input(&args.difficulty, &args.data, DIFFICULTY)?;
+    let blocks = input(&args.blocks, &args.data, BLOCKS)?;
+    let onchain = input(&args.onchain, &args.data, ONCHAIN)?;
     let closes = read_history(&prices, read_daily_closes)?;
     let difficulty = read_history(&difficulty, read_daily_difficulty)?;
     let blocks = read_history(&blocks, read_block_rewards)?;
@@ -227,24 +217,9 @@ fn hashprice(args: &HashpriceArgs) -> Result<String> {
 }
 
 fn network(args: &NetworkArgs) -> Result<String> {
-    let prices = input(
-        &args.prices,
-        &args.data,
-        "--prices",
-        "btc_usd_daily_yahoo.csv",
-    )?;
-    let epochs = input(
-        &args.epochs,
-        &args.data,
-        "--epochs",
-        "btc_difficulty_epochs.csv",
-    )?;
-    let difficulty = input(
-        &args.difficulty,
-        &args.data,
-        "--difficulty",
-        "btc_daily_difficulty.csv",
-    )?;
+    let prices = input(&args.prices, &args.data, PRICES)?;
+    let epochs = input(&args.epochs, &args.data, EPOCHS)?;
+    let difficulty = input(&args.difficulty, &args.data, DIFFICULTY)?;
     let onchain = args.onchain.clone().or_else(|| {
         args.data
             .as_ref()
@@ -365,24 +340,9 @@ fn network(args: &NetworkArgs) -> Result<String> {
 }
 
 fn credit(args: &CreditArgs) -> Result<String> {
-    let prices = input(
-        &args.prices,
-        &args.data,
-        "--prices",
-        "btc_usd_daily_yahoo.csv",
-    )?;
-    let epochs = input(
-        &args.epochs,
-        &args.data,
-        "--epochs",
-        "btc_difficulty_epochs.csv",
-    )?;
-    let onchain = input(
-        &args.onchain,
-        &args.data,
-        "--onchain",
-        "btc_daily_onchain_partial.csv",
-    )?;
+    let prices = input(&args.prices, &args.data, PRICES)?;
+    let epochs = input(&args.epochs, &args.data, EPOCHS)?;
+    let onchain = input(&args.onchain, &args.data, ONCHAIN)?;
     if args.paths == 0 {
         return Err(BadInput("--paths 0: expected at least one path".to_string()).into());
     }

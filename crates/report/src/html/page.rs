@@ -8,8 +8,9 @@ use bitwatt_engine::{Fingerprint, Projection, StressCase};
 use bitwatt_model::YearMonth;
 
 use super::escape::escape;
+use super::svg;
 use crate::monthly::MONTHLY_COLUMNS;
-use crate::{cause_text, thousands};
+use crate::{cause_text, thousands, usd_millions};
 
 /// The stylesheet of every page: screen and A4 print.
 const STYLE: &str = r#"
@@ -58,6 +59,29 @@ pub(super) fn figure(out: &mut String, title: &str, svg: &str, caption: &str) {
         escape(title),
         escape(caption)
     );
+}
+
+/// The VaR (solid) and ES (dashed) markers of a loss histogram in USD millions, one pair a
+/// confidence level: `(level, VaR USD, ES USD)`.
+pub(super) fn tail_markers(tails: impl IntoIterator<Item = (f64, f64, f64)>) -> Vec<svg::Marker> {
+    tails
+        .into_iter()
+        .flat_map(|(level, var_usd, es_usd)| {
+            let level = level_text(level);
+            [
+                svg::Marker {
+                    x: var_usd / 1e6,
+                    label: format!("VaR {level} {}", usd_millions(var_usd)),
+                    dashed: false,
+                },
+                svg::Marker {
+                    x: es_usd / 1e6,
+                    label: format!("ES {level} {}", usd_millions(es_usd)),
+                    dashed: true,
+                },
+            ]
+        })
+        .collect()
 }
 
 /// A tail level as a percentage: `99 %`, `99.9 %`.

@@ -10,7 +10,7 @@ use bitwatt_engine::{BookMetrics, Liquidation, PortfolioMetrics, PortfolioResult
 use super::escape::escape;
 use super::page::{
     default_text, document_end, document_start, fact, figure, fingerprint_facts, level_text,
-    reproduce, row, under,
+    reproduce, row, tail_markers, under,
 };
 use super::svg;
 use super::{percent, usd_millions_estimate};
@@ -147,26 +147,12 @@ impl PortfolioReport<'_> {
     fn loss_histogram(&self, out: &mut String) {
         let all = self.result.book_loss_usd(self.liquidation);
         let losses: Vec<f64> = all.iter().filter(|&&l| l > 0.0).map(|l| l / 1e6).collect();
-        let markers: Vec<svg::Marker> = self
-            .reported()
-            .loss_tail
-            .iter()
-            .flat_map(|tail| {
-                let level = level_text(tail.level);
-                [
-                    svg::Marker {
-                        x: tail.var_usd / 1e6,
-                        label: format!("VaR {level} {}", usd_millions(tail.var_usd)),
-                        dashed: false,
-                    },
-                    svg::Marker {
-                        x: tail.es_usd.value / 1e6,
-                        label: format!("ES {level} {}", usd_millions(tail.es_usd.value)),
-                        dashed: true,
-                    },
-                ]
-            })
-            .collect();
+        let markers = tail_markers(
+            self.reported()
+                .loss_tail
+                .iter()
+                .map(|tail| (tail.level, tail.var_usd, tail.es_usd.value)),
+        );
         let bins = ((losses.len() as f64).sqrt().ceil() as usize).clamp(5, 40);
         let chart = svg::histogram(
             "Book loss distribution of the paths with a loss",

@@ -11,7 +11,7 @@ use bitwatt_model::{Scenario, YearMonth};
 use super::escape::escape;
 use super::page::{
     document_end, document_start, fact, figure, fingerprint_facts, level_text, month_ticks,
-    monthly_tables, reproduce, row, stress_table, under,
+    monthly_tables, reproduce, row, stress_table, tail_markers, under,
 };
 use super::svg;
 use super::{percent, usd_millions_estimate};
@@ -223,26 +223,12 @@ impl SimulateReport<'_> {
             .map(|l| l / 1e6)
             .collect();
         let paths = self.result.path_loss_usd.len().max(1);
-        let markers: Vec<svg::Marker> = self
-            .metrics
-            .loss_tail
-            .iter()
-            .flat_map(|tail| {
-                let level = level_text(tail.level);
-                [
-                    svg::Marker {
-                        x: tail.var_usd / 1e6,
-                        label: format!("VaR {level} {}", usd_millions(tail.var_usd)),
-                        dashed: false,
-                    },
-                    svg::Marker {
-                        x: tail.es_usd / 1e6,
-                        label: format!("ES {level} {}", usd_millions(tail.es_usd)),
-                        dashed: true,
-                    },
-                ]
-            })
-            .collect();
+        let markers = tail_markers(
+            self.metrics
+                .loss_tail
+                .iter()
+                .map(|tail| (tail.level, tail.var_usd, tail.es_usd)),
+        );
         let bins = ((losses.len() as f64).sqrt().ceil() as usize).clamp(5, 40);
         let chart = svg::histogram(
             "Loss distribution of the paths with a loss",
