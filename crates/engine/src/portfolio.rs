@@ -369,12 +369,7 @@ impl Portfolio {
         shard: Shard,
         control: &mut RunControl<'_>,
     ) -> Result<PortfolioShard, SimulationError> {
-        if shard.index == 0 || shard.index > shard.count {
-            return Err(SimulationError::BadShard {
-                index: shard.index,
-                count: shard.count,
-            });
-        }
+        shard.check()?;
         let key = RandomKey::from_seed(self.fingerprint.seed);
         // Each borrower's own risks are drawn from the key of its name in the book.
         let borrower_keys: Vec<Option<RandomKey>> = self

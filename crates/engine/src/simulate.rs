@@ -86,6 +86,17 @@ impl Shard {
     /// The whole run as one shard.
     pub const WHOLE: Shard = Shard { index: 1, count: 1 };
 
+    /// This shard, if it is one of its run's (1 ≤ index ≤ count).
+    pub fn check(self) -> Result<Shard, SimulationError> {
+        if self.index == 0 || self.index > self.count {
+            return Err(SimulationError::BadShard {
+                index: self.index,
+                count: self.count,
+            });
+        }
+        Ok(self)
+    }
+
     /// The chunks of a run of `paths` paths this shard covers.
     pub(crate) fn chunks(self, paths: u64) -> std::ops::Range<u64> {
         let chunks = u128::from(paths.div_ceil(CHUNK_PATHS));
@@ -713,12 +724,7 @@ impl Simulation {
         shard: Shard,
         control: &mut RunControl<'_>,
     ) -> Result<ShardResult, SimulationError> {
-        if shard.index == 0 || shard.index > shard.count {
-            return Err(SimulationError::BadShard {
-                index: shard.index,
-                count: shard.count,
-            });
-        }
+        shard.check()?;
         let paths = self.fingerprint.paths;
         let months = self.borrower.horizon_months;
         let debts = self.borrower.debts.len();
