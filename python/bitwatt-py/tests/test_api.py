@@ -150,10 +150,18 @@ def test_bad_arguments_raise_value_errors():
     with pytest.raises(ValueError) as raised:
         bitwatt.project(scenario, stresses=["nope"])
     assert str(raised.value) == cli_error("project", "--example", "pure-miner", "--stress", "nope")
-    with pytest.raises(ValueError, match="expected at least one path"):
+    with pytest.raises(ValueError, match="paths 0: expected a whole number of at least 1"):
         bitwatt.simulate(scenario, paths=0)
+    with pytest.raises(ValueError, match="seed -1: expected a whole number of at least 0"):
+        bitwatt.simulate(scenario, paths=10, seed=-1)
+    with pytest.raises(ValueError, match="threads 0: expected a whole number of at least 1"):
+        bitwatt.portfolio(BOOK, paths=10, threads=0)
+    with pytest.raises(ValueError, match="paths 2.5: expected a whole number"):
+        bitwatt.portfolio(BOOK, paths=2.5)
     with pytest.raises(ValueError, match=r"shard \(3, 2\): expected \(k, n\)"):
         bitwatt.simulate(scenario, paths=10, shard=(3, 2))
+    with pytest.raises(ValueError, match="shard index 0: expected a whole number of at least 1"):
+        bitwatt.simulate(scenario, paths=10, shard=(0, 2))
     with pytest.raises(ValueError, match="cannot read scenario file"):
         bitwatt.simulate("no-such-file.toml", paths=10)
     with pytest.raises(ValueError, match="expected one of"):

@@ -25,6 +25,7 @@ with the interpreter released, on as many threads as the caller is allotted
 from __future__ import annotations
 
 import json
+import operator
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
@@ -67,6 +68,11 @@ def _default_threads() -> int:
         return os.cpu_count() or 1
 
 
+def _threads(threads: Optional[int]) -> int:
+    """`threads` where given, else the caller's allotment."""
+    return _default_threads() if threads is None else _whole("threads", threads, 1)
+
+
 def _text_of(document: Union[Scenario, Any], kind: str) -> Tuple[str, str, str]:
     """(TOML text, the name errors give it, the folder relative paths start from)."""
     if isinstance(document, Mapping):
@@ -89,7 +95,19 @@ def _shard(shard: Optional[Tuple[int, int]]) -> Tuple[int, int]:
     if shard is None:
         return 1, 1
     index, count = shard
-    return int(index), int(count)
+    return _whole("shard index", index, 1), _whole("shard count", count, 1)
+
+
+def _whole(name: str, value: Any, least: int) -> int:
+    """`value` (any integer type, numpy's included) as an int of at least `least`, else a
+    ValueError naming it."""
+    try:
+        whole = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        whole = None
+    if whole is None or whole < least:
+        raise ValueError(f"{name} {value!r}: expected a whole number of at least {least}")
+    return whole
 
 
 class Result:
@@ -220,12 +238,12 @@ def simulate(
     document = _native.simulate_shard(
         text,
         source,
-        int(paths),
-        int(seed),
+        _whole("paths", paths, 1),
+        _whole("seed", seed, 0),
         index,
         count,
         list(stresses),
-        threads or _default_threads(),
+        _threads(threads),
     )
     piece = Shard("simulate", document)
     return piece if shard is not None else merge([piece])
@@ -250,13 +268,13 @@ def portfolio(
         text,
         source,
         base_dir,
-        int(paths),
-        int(seed),
+        _whole("paths", paths, 1),
+        _whole("seed", seed, 0),
         index,
         count,
         list(stresses),
         bool(independent_liquidation),
-        threads or _default_threads(),
+        _threads(threads),
     )
     piece = Shard("portfolio", document)
     return piece if shard is not None else merge([piece])
