@@ -56,11 +56,15 @@ impl WorldFleetCurve {
     /// costs less than the band's breakeven power price, with power prices spread
     /// logistically around the median (smooth, no on/off cliff).
     pub fn running_share(&self, efficiency_j_per_th: f64, hashprice_usd_per_ph_day: f64) -> f64 {
-        let breakeven_usd_per_mwh =
-            hashprice_usd_per_ph_day / (efficiency_j_per_th * MWH_PER_PH_DAY_PER_J_PER_TH);
-        let z =
-            (breakeven_usd_per_mwh - self.power_median_usd_per_mwh) / self.power_spread_usd_per_mwh;
-        1.0 / (1.0 + (-z).exp())
+        let exponent = self.power_median_usd_per_mwh / self.power_spread_usd_per_mwh
+            - hashprice_usd_per_ph_day * self.share_slope_per_hashprice(efficiency_j_per_th);
+        1.0 / (1.0 + exp_branch_free(exponent))
+    }
+
+    /// How fast a band's logistic argument grows with hashprice: the band's breakeven power
+    /// price per unit of hashprice, in units of the power price spread.
+    fn share_slope_per_hashprice(&self, efficiency_j_per_th: f64) -> f64 {
+        1.0 / (efficiency_j_per_th * MWH_PER_PH_DAY_PER_J_PER_TH * self.power_spread_usd_per_mwh)
     }
 
     /// Efficiency of the newest machines `month` months after the start (J/TH; before the
@@ -73,7 +77,12 @@ impl WorldFleetCurve {
     /// day): power at the median price plus the machine amortised over its life (price per TH
     /// falls with efficiency, so the price per watt stays constant).
     pub fn frontier_cost_usd_per_ph_day(&self, month: i32) -> f64 {
-        let efficiency = self.frontier_efficiency_j_per_th(month);
+        self.cost_usd_per_ph_day(self.frontier_efficiency_j_per_th(month))
+    }
+
+    /// All-in cost of new hashrate of `efficiency` (USD per PH/s per day), priced like the
+    /// frontier.
+    fn cost_usd_per_ph_day(&self, efficiency: f64) -> f64 {
         let price_per_th =
             self.frontier_price_usd_per_th * efficiency / self.frontier_efficiency_j_per_th;
         let capex_usd_per_ph_day =
@@ -85,9 +94,16 @@ impl WorldFleetCurve {
     /// The frontier's margin `month` months after the start: hashprice less the frontier's
     /// all-in cost, as a share of hashprice, none below zero. New capacity grows with it.
     pub fn frontier_margin(&self, hashprice_usd_per_ph_day: f64, month: i32) -> f64 {
-        let cost = self.frontier_cost_usd_per_ph_day(month);
-        ((hashprice_usd_per_ph_day - cost) / hashprice_usd_per_ph_day).max(0.0)
+        margin(
+            hashprice_usd_per_ph_day,
+            self.frontier_cost_usd_per_ph_day(month),
+        )
     }
+}
+
+/// Hashprice less a cost, as a share of hashprice, none below zero.
+fn margin(hashprice_usd_per_ph_day: f64, cost_usd_per_ph_day: f64) -> f64 {
+    ((hashprice_usd_per_ph_day - cost_usd_per_ph_day) / hashprice_usd_per_ph_day).max(0.0)
 }
 
 /// The network's state between months: the tip (as a real number of blocks, since miners are
@@ -104,9 +120,11 @@ pub struct NetworkSim {
     time_s: f64,
     bits: CompactBits,
     difficulty: f64,
-    /// Installed capacity by vintage: (J/TH, H/s installed). The start bands, then one
-    /// vintage per month.
-    vintages: Vec<(f64, f64)>,
+    /// Installed capacity by cohort: the start bands, then one cohort for the machines
+    /// switched on in each year of the path (see [`FleetCohorts`]).
+    cohorts: FleetCohorts,
+    /// Σ of the cohorts' installed hashrate, kept as it changes (H/s).
+    installed_hs: f64,
     /// Frontier margin of each month so far (share of hashprice), for the deployment lag.
     margins: Vec<f64>,
     month: usize,
@@ -155,7 +173,7 @@ impl NetworkSim {
         start_hashprice_usd_per_ph_day: f64,
         horizon_months: usize,
     ) -> NetworkSim {
-        let vintages = Vec::with_capacity(curve.bands.len() + horizon_months);
+        let cohorts = curve.bands.len() + horizon_months.div_ceil(MONTHS_PER_COHORT);
         let mut network = NetworkSim {
             curve,
             origin,
@@ -166,7 +184,8 @@ impl NetworkSim {
             time_s: 0.0,
             bits: origin.bits,
             difficulty: 0.0,
-            vintages,
+            cohorts: FleetCohorts::with_capacity(cohorts),
+            installed_hs: 0.0,
             margins: Vec::with_capacity(horizon_months),
             month: 0,
         };
@@ -180,21 +199,15 @@ impl NetworkSim {
         let (origin, start_hashprice_usd_per_ph_day) =
             (self.origin, self.start_hashprice_usd_per_ph_day);
         let curve = &self.curve;
-        let running: f64 = curve
-            .bands
-            .iter()
-            .map(|&(efficiency, share)| {
-                share * curve.running_share(efficiency, start_hashprice_usd_per_ph_day)
-            })
-            .sum();
+        self.cohorts.clear();
+        for &(efficiency, share) in &curve.bands {
+            self.cohorts
+                .start(curve.share_slope_per_hashprice(efficiency), share);
+        }
+        let running = self.running_hashrate_hs(start_hashprice_usd_per_ph_day);
         let installed_hs = origin.hashrate_hs / running.max(1e-9);
-        self.vintages.clear();
-        self.vintages.extend(
-            curve
-                .bands
-                .iter()
-                .map(|&(efficiency, share)| (efficiency, share * installed_hs)),
-        );
+        self.cohorts.scale(installed_hs);
+        self.installed_hs = self.cohorts.installed_hs.iter().sum();
         self.margins.clear();
         let height = f64::from(origin.height);
         self.tip_height = height;
@@ -212,12 +225,11 @@ impl NetworkSim {
         self.difficulty
     }
 
-    /// Multiplies every vintage's installed capacity by `factor`: a shock to the world fleet
+    /// Multiplies every cohort's installed capacity by `factor`: a shock to the world fleet
     /// beyond its response to the cost curve, which the fleet's economics then answer.
     pub fn scale_capacity(&mut self, factor: f64) {
-        for vintage in &mut self.vintages {
-            vintage.1 *= factor;
-        }
+        self.cohorts.scale(factor);
+        self.installed_hs *= factor;
     }
 
     /// Subsidy of the next block (BTC).
@@ -250,7 +262,7 @@ impl NetworkSim {
         }
         let blocks = self.tip_height - start_height;
         let subsidy_btc = subsidy_btc_between(start_height, self.tip_height);
-        self.grow_and_retire(hashprice);
+        let frontier_efficiency_j_per_th = self.grow_and_retire(hashprice);
         NetworkMonth {
             hashrate_hs: hash_seconds / SECONDS_PER_MONTH,
             blocks,
@@ -262,47 +274,47 @@ impl NetworkSim {
             },
             end_difficulty: self.difficulty,
             end_height: self.tip_height.floor() as u32,
-            frontier_efficiency_j_per_th: self
-                .curve
-                .frontier_efficiency_j_per_th(self.month as i32 - 1),
+            frontier_efficiency_j_per_th,
         }
     }
 
-    /// Hashrate running at `hashprice`: every vintage's installed capacity times its running
-    /// share (H/s).
+    /// Hashrate running at `hashprice` (H/s): every cohort's installed capacity times its
+    /// running share.
     fn running_hashrate_hs(&self, hashprice_usd_per_ph_day: f64) -> f64 {
-        self.vintages
-            .iter()
-            .map(|&(efficiency, installed)| {
-                installed
-                    * self
-                        .curve
-                        .running_share(efficiency, hashprice_usd_per_ph_day)
-            })
-            .sum()
+        let curve = &self.curve;
+        self.cohorts.running_hs(
+            hashprice_usd_per_ph_day,
+            curve.power_median_usd_per_mwh / curve.power_spread_usd_per_mwh,
+        )
     }
 
     /// End of month: capacity grows with the frontier's margin `deployment_lag_months` ago
-    /// (a new vintage at this month's frontier efficiency) and every vintage retires a share.
-    fn grow_and_retire(&mut self, hashprice_usd_per_ph_day: f64) {
-        self.margins.push(
-            self.curve
-                .frontier_margin(hashprice_usd_per_ph_day, self.month as i32),
-        );
+    /// (new machines at this month's frontier efficiency, joining the year's cohort) and every
+    /// cohort retires a share.
+    /// Returns this month's frontier efficiency (J/TH).
+    fn grow_and_retire(&mut self, hashprice_usd_per_ph_day: f64) -> f64 {
+        let curve = &self.curve;
+        let frontier_j_per_th = curve.frontier_efficiency_j_per_th(self.month as i32);
+        self.margins.push(margin(
+            hashprice_usd_per_ph_day,
+            curve.cost_usd_per_ph_day(frontier_j_per_th),
+        ));
         let lagged_margin = self
             .month
-            .checked_sub(self.curve.deployment_lag_months)
+            .checked_sub(curve.deployment_lag_months)
             .map_or(self.margins[0], |m| self.margins[m]);
-        let installed: f64 = self.vintages.iter().map(|v| v.1).sum();
-        let retire = 1.0 - self.curve.retirement_per_month;
-        for vintage in &mut self.vintages {
-            vintage.1 *= retire;
+        let added_hs = self.installed_hs * curve.growth_per_month_at_full_margin * lagged_margin;
+        let retire = 1.0 - curve.retirement_per_month;
+        self.cohorts.scale(retire);
+        let slope = curve.share_slope_per_hashprice(frontier_j_per_th);
+        if self.month.is_multiple_of(MONTHS_PER_COHORT) {
+            self.cohorts.start(slope, added_hs);
+        } else {
+            self.cohorts.add_to_last(slope, added_hs);
         }
-        self.vintages.push((
-            self.curve.frontier_efficiency_j_per_th(self.month as i32),
-            installed * self.curve.growth_per_month_at_full_margin * lagged_margin,
-        ));
+        self.installed_hs = self.installed_hs * retire + added_hs;
         self.month += 1;
+        frontier_j_per_th
     }
 
     /// Mines at `hashrate_hs` until the epoch closes or `left_s` runs out, retargeting by the
@@ -339,6 +351,146 @@ impl NetworkSim {
     }
 }
 
+/// Months of new machines held together as one cohort of the world fleet.
+const MONTHS_PER_COHORT: usize = 12;
+
+/// The world fleet's installed capacity as a few cohorts, so that a month costs the same
+/// whatever the horizon. A cohort holds machines of nearby efficiencies: its installed
+/// hashrate (H/s) and the capacity-weighted mean and variance of their logistic slopes
+/// ([`WorldFleetCurve::share_slope_per_hashprice`]). Its running share is the logistic at the
+/// mean slope plus the second-order term of the spread around it: for a year of machines
+/// improving 10 % a year, within 2 · 10⁻⁵ of the cohort's capacity of the sum over each
+/// month's machines, however unevenly the months added them (a test). Retirement scales every
+/// cohort alike and leaves the moments unchanged. The columns are padded with empty cohorts to
+/// a whole number of [`COHORT_LANES`], which the running sum takes together.
+#[derive(Clone, Debug)]
+struct FleetCohorts {
+    slope_means: Vec<f64>,
+    slope_variances: Vec<f64>,
+    installed_hs: Vec<f64>,
+    /// Cohorts in use; the rest of the columns is padding of no capacity.
+    len: usize,
+}
+
+/// Cohorts whose running shares are computed together, a loop the compiler vectorises.
+const COHORT_LANES: usize = 4;
+
+impl FleetCohorts {
+    fn with_capacity(cohorts: usize) -> FleetCohorts {
+        let padded = cohorts.next_multiple_of(COHORT_LANES);
+        FleetCohorts {
+            slope_means: Vec::with_capacity(padded),
+            slope_variances: Vec::with_capacity(padded),
+            installed_hs: Vec::with_capacity(padded),
+            len: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.slope_means.clear();
+        self.slope_variances.clear();
+        self.installed_hs.clear();
+        self.len = 0;
+    }
+
+    /// A new cohort of `installed_hs` machines, all of logistic slope `slope`.
+    fn start(&mut self, slope: f64, installed_hs: f64) {
+        if self.len == self.installed_hs.len() {
+            let padded = self.len + COHORT_LANES;
+            self.slope_means.resize(padded, 0.0);
+            self.slope_variances.resize(padded, 0.0);
+            self.installed_hs.resize(padded, 0.0);
+        }
+        self.slope_means[self.len] = slope;
+        self.slope_variances[self.len] = 0.0;
+        self.installed_hs[self.len] = installed_hs;
+        self.len += 1;
+    }
+
+    /// Adds `added_hs` of machines of logistic slope `slope` to the newest cohort, updating
+    /// its weighted mean and variance (West's weighted form of Welford's update).
+    fn add_to_last(&mut self, slope: f64, added_hs: f64) {
+        let last = self.len - 1;
+        let installed = self.installed_hs[last] + added_hs;
+        if added_hs <= 0.0 || installed <= 0.0 {
+            return;
+        }
+        let mean = self.slope_means[last];
+        let deviation = slope - mean;
+        let new_mean = mean + deviation * added_hs / installed;
+        let squares = self.slope_variances[last] * self.installed_hs[last]
+            + added_hs * deviation * (slope - new_mean);
+        self.slope_means[last] = new_mean;
+        self.slope_variances[last] = squares / installed;
+        self.installed_hs[last] = installed;
+    }
+
+    /// Multiplies every cohort's installed capacity by `factor`.
+    fn scale(&mut self, factor: f64) {
+        for installed in &mut self.installed_hs {
+            *installed *= factor;
+        }
+    }
+
+    /// Hashrate running at `hashprice` (H/s), cohort by cohort in order: the capacity times
+    /// E[σ(hashprice · slope − median)] ≈ σ(z̄) + ½ σ''(z̄) · hashprice² · Var(slope), with
+    /// σ'' = σ (1 − σ)(1 − 2σ) and the median power price in spreads.
+    fn running_hs(&self, hashprice_usd_per_ph_day: f64, median_in_spreads: f64) -> f64 {
+        let hashprice_squared = hashprice_usd_per_ph_day * hashprice_usd_per_ph_day;
+        let mut running_hs = 0.0;
+        for ((means, variances), installed) in self
+            .slope_means
+            .chunks_exact(COHORT_LANES)
+            .zip(self.slope_variances.chunks_exact(COHORT_LANES))
+            .zip(self.installed_hs.chunks_exact(COHORT_LANES))
+        {
+            let mut running = [0.0; COHORT_LANES];
+            for lane in 0..COHORT_LANES {
+                let exponent = median_in_spreads - hashprice_usd_per_ph_day * means[lane];
+                let share = 1.0 / (1.0 + exp_branch_free(exponent));
+                let curvature = share * (1.0 - share) * (1.0 - 2.0 * share);
+                let expected_share = share + 0.5 * curvature * hashprice_squared * variances[lane];
+                running[lane] = installed[lane] * expected_share.clamp(0.0, 1.0);
+            }
+            for running in running {
+                running_hs += running;
+            }
+        }
+        running_hs
+    }
+}
+
+/// e^x for x in [−708, 709] (clamped there, where e^x is still a normal number), without
+/// branches: the reduction and rational approximation of
+/// fdlibm's `__ieee754_exp` (error under 1 ulp). Its IEEE-exact operations give the same bits
+/// on every machine, unlike a libm whose code path depends on the processor.
+fn exp_branch_free(x: f64) -> f64 {
+    // fdlibm e_exp.c, bit for bit: ln 2 split so that k · LN2_HI is exact, and the Remez
+    // coefficients of the rational approximation on [−ln2/2, ln2/2].
+    const LN2_HI: f64 = f64::from_bits(0x3fe62e42_fee00000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea39ef_35793c76);
+    const INV_LN2: f64 = f64::from_bits(0x3ff71547_652b82fe);
+    const P1: f64 = f64::from_bits(0x3fc55555_5555553e);
+    const P2: f64 = f64::from_bits(0xbf66c16c_16bebd93);
+    const P3: f64 = f64::from_bits(0x3f11566a_af25de2c);
+    const P4: f64 = f64::from_bits(0xbebbbd41_c5d26bf1);
+    const P5: f64 = f64::from_bits(0x3e663769_72bea4d0);
+    // Adding 1.5 · 2⁵² rounds to the nearest integer and leaves it in the low mantissa bits.
+    const ROUND_TO_INTEGER: f64 = 6_755_399_441_055_744.0;
+    let x = x.clamp(-708.0, 709.0);
+    let shifted = x * INV_LN2 + ROUND_TO_INTEGER;
+    let k = shifted - ROUND_TO_INTEGER;
+    let hi = x - k * LN2_HI;
+    let lo = k * LN2_LO;
+    let r = hi - lo;
+    let t = r * r;
+    let c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+    let y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+    // 2^k from k's two's complement: k + 1023 in the exponent field.
+    let k_bits = shifted.to_bits().wrapping_sub(ROUND_TO_INTEGER.to_bits());
+    y * f64::from_bits(k_bits.wrapping_add(1023) << 52)
+}
+
 /// Subsidy of the blocks after tip `from` up to tip `to` (BTC), for real-valued tips: block
 /// `k` occupies the interval (k − 1, k] and pays `block_subsidy(k)`.
 pub fn subsidy_btc_between(from: f64, to: f64) -> f64 {
@@ -357,6 +509,68 @@ pub fn subsidy_btc_between(from: f64, to: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn branch_free_exp_is_within_two_ulps_of_libm() {
+        // Two implementations each under 1 ulp from e^x differ by at most 2 ulps.
+        let mut worst_ulps: f64 = 0.0;
+        let mut x = -708.0;
+        while x <= 709.0 {
+            let (fast, libm) = (exp_branch_free(x), x.exp());
+            let ulp = f64::from_bits(libm.to_bits() + 1) - libm;
+            worst_ulps = worst_ulps.max((fast - libm).abs() / ulp);
+            x += 0.000_713;
+        }
+        assert!(worst_ulps <= 2.0, "{worst_ulps} ulps");
+        assert_eq!(exp_branch_free(0.0), 1.0);
+        assert_eq!(exp_branch_free(std::f64::consts::LN_2), 2.0);
+        // Clamped: no infinity, no zero, so a running share is never NaN.
+        assert_eq!(exp_branch_free(1e6), exp_branch_free(709.0));
+        assert!(exp_branch_free(-1e6) > 0.0);
+    }
+
+    #[test]
+    fn a_cohort_runs_like_its_months_of_machines() {
+        // A year of machines improving 10 % a year, as `grow_and_retire` adds them, at
+        // hashprices from deep loss to deep profit: the cohort's second-order share against
+        // the sum of the twelve months' own logistic shares.
+        let curve = WorldFleetCurve::new(&bitwatt_model::WorldFleet::default());
+        let median_in_spreads = curve.power_median_usd_per_mwh / curve.power_spread_usd_per_mwh;
+        for (first_month, added) in [
+            (0, [1.0; 12]),
+            (
+                60,
+                [3.0, 0.0, 0.5, 2.0, 1.0, 0.0, 4.0, 1.0, 1.0, 0.2, 0.0, 7.0],
+            ),
+        ] {
+            let mut cohorts = FleetCohorts::with_capacity(1);
+            let slopes: Vec<f64> = (first_month..first_month + 12)
+                .map(|m| curve.share_slope_per_hashprice(curve.frontier_efficiency_j_per_th(m)))
+                .collect();
+            cohorts.start(slopes[0], added[0]);
+            for (&slope, &added_hs) in slopes.iter().zip(&added).skip(1) {
+                cohorts.add_to_last(slope, added_hs);
+            }
+            let capacity: f64 = added.iter().sum();
+            assert!((cohorts.installed_hs[0] - capacity).abs() < 1e-12 * capacity);
+            let mut hashprice = 5.0;
+            while hashprice < 400.0 {
+                let by_month: f64 = slopes
+                    .iter()
+                    .zip(&added)
+                    .map(|(&slope, &added_hs)| {
+                        added_hs / (1.0 + (median_in_spreads - hashprice * slope).exp())
+                    })
+                    .sum();
+                let cohort = cohorts.running_hs(hashprice, median_in_spreads);
+                assert!(
+                    (cohort - by_month).abs() <= 2e-5 * capacity,
+                    "month {first_month}, hashprice {hashprice}: {cohort} against {by_month}"
+                );
+                hashprice *= 1.05;
+            }
+        }
+    }
 
     #[test]
     fn subsidy_integrates_across_a_halving() {
