@@ -675,6 +675,9 @@ pub struct Simulation {
     generator: MarketGenerator,
     fingerprint: Fingerprint,
     risk_free_per_year: f64,
+    /// Discount factor of each month at the risk-free rate, monthly compounding (month 0: 1),
+    /// filled once for every path's discounted exposure.
+    discount_factors: Vec<f64>,
     first_month: bitwatt_model::YearMonth,
 }
 
@@ -703,12 +706,18 @@ impl Simulation {
             return Err(SimulationError::NoPaths);
         }
         let base = base_market_path(sizing);
+        let risk_free_per_year = scenario.market.sofr_percent / 100.0;
+        let monthly = 1.0 + risk_free_per_year / 12.0;
+        let discount_factors = std::iter::successors(Some(1.0), |factor| Some(factor / monthly))
+            .take(scenario.horizon_months as usize)
+            .collect();
         Ok(Simulation {
             borrower: Borrower::with_base_path(scenario, &base)?,
             name: scenario.name.clone(),
             generator: MarketGenerator::new(scenario, stresses)?,
             fingerprint: Fingerprint::of_run(scenario, stresses, paths, seed),
-            risk_free_per_year: scenario.market.sofr_percent / 100.0,
+            risk_free_per_year,
+            discount_factors,
             first_month: scenario.first_month(),
         })
     }
@@ -982,11 +991,9 @@ impl Simulation {
             let end = debt
                 .default
                 .map_or(summary.months_run, |e| e.month_index + 1);
-            let mut factor = 1.0;
             let mut exposure = 0.0;
-            for t in 0..end {
+            for (t, &factor) in self.discount_factors[..end].iter().enumerate() {
                 exposure += buffers.debt_rows[t * debts + d].opening_balance_usd * factor / 12.0;
-                factor /= monthly;
             }
             outcome.discounted_exposure_usd_years[d] = exposure;
         }
