@@ -616,14 +616,63 @@ impl Fans {
         }
     }
 
-    fn add(&mut self, series: FanSeries, t: usize, value: f64) {
-        self.sketches[series as usize * self.months + t].add(value);
-    }
-
     fn merge(&mut self, other: &Fans) {
         for (ours, theirs) in self.sketches.iter_mut().zip(&other.sketches) {
             ours.merge(theirs);
         }
+    }
+}
+
+/// Values a sketch of [`BatchedFans`] holds back before adding them together.
+const FAN_BATCH: usize = 256;
+
+/// A worker's fans, each sketch's values held back until [`FAN_BATCH`] of them have come and
+/// then added together, so that the sketch's buckets are in cache for the whole run of values
+/// (a path touches every sketch once; their buckets together do not fit in cache). A sketch
+/// counts its values whatever their order, so the fans are the same as adding each at once.
+struct BatchedFans {
+    fans: Fans,
+    /// `[sketch · FAN_BATCH + slot]`.
+    pending: Vec<f64>,
+    pending_len: Vec<usize>,
+}
+
+impl BatchedFans {
+    fn new(months: usize) -> BatchedFans {
+        let sketches = FanSeries::ALL.len() * months;
+        BatchedFans {
+            fans: Fans::new(months),
+            pending: vec![0.0; sketches * FAN_BATCH],
+            pending_len: vec![0; sketches],
+        }
+    }
+
+    fn add(&mut self, series: FanSeries, t: usize, value: f64) {
+        let sketch = series as usize * self.fans.months + t;
+        let held = self.pending_len[sketch];
+        self.pending[sketch * FAN_BATCH + held] = value;
+        if held + 1 == FAN_BATCH {
+            self.flush(sketch, FAN_BATCH);
+        } else {
+            self.pending_len[sketch] = held + 1;
+        }
+    }
+
+    /// Adds the `held` values sketch `sketch` holds back.
+    fn flush(&mut self, sketch: usize, held: usize) {
+        let start = sketch * FAN_BATCH;
+        for &value in &self.pending[start..start + held] {
+            self.fans.sketches[sketch].add(value);
+        }
+        self.pending_len[sketch] = 0;
+    }
+
+    /// The fans with every value held back added.
+    fn into_fans(mut self) -> Fans {
+        for sketch in 0..self.pending_len.len() {
+            self.flush(sketch, self.pending_len[sketch]);
+        }
+        self.fans
     }
 }
 
@@ -745,8 +794,8 @@ impl Simulation {
             .is_active()
             .then(|| key.borrower(&self.name));
         let threads = rayon::current_num_threads().max(1);
-        let thread_fans: Vec<Mutex<Fans>> = (0..threads)
-            .map(|_| Mutex::new(Fans::new(months)))
+        let thread_fans: Vec<Mutex<BatchedFans>> = (0..threads)
+            .map(|_| Mutex::new(BatchedFans::new(months)))
             .collect();
         let mut result = ShardResult {
             fingerprint: self.fingerprint.clone(),
@@ -824,7 +873,9 @@ impl Simulation {
             window_start = window_end;
         }
         for fans in thread_fans {
-            result.fans.merge(&fans.into_inner().expect("fans lock"));
+            result
+                .fans
+                .merge(&fans.into_inner().expect("fans lock").into_fans());
         }
         Ok(result)
     }
@@ -836,7 +887,7 @@ impl Simulation {
         (key, borrower_key): (&RandomKey, Option<&RandomKey>),
         chunk: u64,
         (market, buffers, scratch): (&mut MarketPath, &mut PathBuffers, &mut GeneratorScratch),
-        fans: &mut Fans,
+        fans: &mut BatchedFans,
         keep_outcomes: bool,
     ) -> ChunkResult {
         let borrower = &self.borrower;
@@ -1526,6 +1577,26 @@ pub(crate) fn simulate_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batched_fans_equal_adding_each_value_at_once() {
+        // More values than a batch in some sketches, fewer in others, none in the rest.
+        let months = 3;
+        let mut direct = Fans::new(months);
+        let mut batched = BatchedFans::new(months);
+        for i in 0..(2 * FAN_BATCH + 7) {
+            let value = ((i * 7919) % 1009) as f64 * 3.7 - 900.0;
+            for (series, t) in [(FanSeries::CashUsd, 0), (FanSeries::BtcPriceUsd, 2)] {
+                direct.sketches[series as usize * months + t].add(value);
+                batched.add(series, t, value);
+            }
+            if i < 5 {
+                direct.sketches[FanSeries::Dscr as usize * months + 1].add(value);
+                batched.add(FanSeries::Dscr, 1, value);
+            }
+        }
+        assert_eq!(batched.into_fans(), direct);
+    }
 
     #[test]
     fn moments_merge_like_one_pass() {
