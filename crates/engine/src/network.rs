@@ -25,18 +25,37 @@ pub struct WorldFleetCurve {
     deployment_lag_months: usize,
     retirement_per_month: f64,
     bands: Vec<(f64, f64)>,
+    /// Months of new machines held together as one cohort (see [`FleetCohorts`]).
+    months_per_cohort: usize,
 }
+
+/// The widest range of efficiencies a cohort of new machines may hold, in ln(J/TH): a year
+/// of the frontier improving 10 % a year. Faster improvement gives shorter cohorts.
+const COHORT_SPAN_LN_EFFICIENCY: f64 = 0.105_360_515_657_826_3;
+
+/// The longest cohort (months).
+const MAX_MONTHS_PER_COHORT: usize = 12;
 
 impl WorldFleetCurve {
     /// The curve of a validated `[market.world_fleet]` table.
     pub fn new(fleet: &WorldFleet) -> WorldFleetCurve {
+        let frontier_improvement_per_month =
+            (1.0 - fleet.frontier_improvement_percent_per_year / 100.0).powf(1.0 / 12.0);
+        // Months whose frontier spans the cohort's range (a tolerance so that exactly 10 % a
+        // year gives 12, not 11 by rounding); no improvement gives the longest cohort.
+        let ln_improvement_per_month = -frontier_improvement_per_month.ln();
+        let months_per_cohort = if ln_improvement_per_month > 0.0 {
+            (COHORT_SPAN_LN_EFFICIENCY / ln_improvement_per_month + 1e-9)
+                .floor()
+                .clamp(1.0, MAX_MONTHS_PER_COHORT as f64) as usize
+        } else {
+            MAX_MONTHS_PER_COHORT
+        };
         WorldFleetCurve {
             power_median_usd_per_mwh: fleet.power_price_median_usd_per_mwh,
             power_spread_usd_per_mwh: fleet.power_price_spread_usd_per_mwh,
             frontier_efficiency_j_per_th: fleet.frontier_efficiency_j_per_th,
-            frontier_improvement_per_month: (1.0
-                - fleet.frontier_improvement_percent_per_year / 100.0)
-                .powf(1.0 / 12.0),
+            frontier_improvement_per_month,
             frontier_price_usd_per_th: fleet.frontier_price_usd_per_th,
             amortisation_months: f64::from(fleet.frontier_amortisation_months),
             growth_per_month_at_full_margin: fleet.growth_percent_per_year_at_full_margin
@@ -49,6 +68,7 @@ impl WorldFleetCurve {
                 .iter()
                 .map(|b| (b.efficiency_j_per_th, b.hashrate_share_percent / 100.0))
                 .collect(),
+            months_per_cohort,
         }
     }
 
@@ -173,7 +193,7 @@ impl NetworkSim {
         start_hashprice_usd_per_ph_day: f64,
         horizon_months: usize,
     ) -> NetworkSim {
-        let cohorts = curve.bands.len() + horizon_months.div_ceil(MONTHS_PER_COHORT);
+        let cohorts = curve.bands.len() + horizon_months.div_ceil(curve.months_per_cohort);
         let mut network = NetworkSim {
             curve,
             origin,
@@ -307,7 +327,7 @@ impl NetworkSim {
         let retire = 1.0 - curve.retirement_per_month;
         self.cohorts.scale(retire);
         let slope = curve.share_slope_per_hashprice(frontier_j_per_th);
-        if self.month.is_multiple_of(MONTHS_PER_COHORT) {
+        if self.month.is_multiple_of(curve.months_per_cohort) {
             self.cohorts.start(slope, added_hs);
         } else {
             self.cohorts.add_to_last(slope, added_hs);
@@ -351,17 +371,15 @@ impl NetworkSim {
     }
 }
 
-/// Months of new machines held together as one cohort of the world fleet.
-const MONTHS_PER_COHORT: usize = 12;
-
 /// The world fleet's installed capacity as a few cohorts, so that a month costs the same
 /// whatever the horizon. A cohort holds machines of nearby efficiencies: its installed
 /// hashrate (H/s) and the capacity-weighted mean and variance of their logistic slopes
 /// ([`WorldFleetCurve::share_slope_per_hashprice`]). Its running share is the logistic at the
-/// mean slope plus the second-order term of the spread around it: for a year of machines
-/// improving 10 % a year, within 2 · 10⁻⁵ of the cohort's capacity of the sum over each
-/// month's machines, however unevenly the months added them (a test). Retirement scales every
-/// cohort alike and leaves the moments unchanged. The columns are padded with empty cohorts to
+/// mean slope plus the second-order term of the spread around it. A cohort spans at most
+/// [`COHORT_SPAN_LN_EFFICIENCY`] (a year at 10 % a year of improvement, a month at 90 %), and
+/// its share is then within 10⁻⁴ of its capacity of the sum over each month's machines,
+/// however unevenly the months added them (10⁻⁵ when they add alike; a test). Retirement
+/// scales every cohort alike and leaves the moments unchanged. The columns are padded with empty cohorts to
 /// a whole number of [`COHORT_LANES`], which the running sum takes together.
 #[derive(Clone, Debug)]
 struct FleetCohorts {
@@ -436,7 +454,9 @@ impl FleetCohorts {
     /// E[σ(hashprice · slope − median)] ≈ σ(z̄) + ½ σ''(z̄) · hashprice² · Var(slope), with
     /// σ'' = σ (1 − σ)(1 − 2σ) and the median power price in spreads.
     fn running_hs(&self, hashprice_usd_per_ph_day: f64, median_in_spreads: f64) -> f64 {
-        let hashprice_squared = hashprice_usd_per_ph_day * hashprice_usd_per_ph_day;
+        // Finite, so that an empty lane or a share of exactly 1 (no curvature) is never 0 · ∞.
+        let hashprice_usd_per_ph_day = hashprice_usd_per_ph_day.min(f64::MAX);
+        let hashprice_squared = (hashprice_usd_per_ph_day * hashprice_usd_per_ph_day).min(f64::MAX);
         let mut running_hs = 0.0;
         for ((means, variances), installed) in self
             .slope_means
@@ -465,8 +485,9 @@ impl FleetCohorts {
 /// fdlibm's `__ieee754_exp` (error under 1 ulp). Its IEEE-exact operations give the same bits
 /// on every machine, unlike a libm whose code path depends on the processor.
 fn exp_branch_free(x: f64) -> f64 {
-    // fdlibm e_exp.c, bit for bit: ln 2 split so that k · LN2_HI is exact, and the Remez
-    // coefficients of the rational approximation on [−ln2/2, ln2/2].
+    // fdlibm e_exp.c's constants, bit for bit: ln 2 split so that k · LN2_HI is exact, and the
+    // Remez coefficients of the rational approximation on [−ln2/2, ln2/2]. (k is rounded to
+    // even at exact halves, where fdlibm rounds away from zero: still under 1 ulp.)
     const LN2_HI: f64 = f64::from_bits(0x3fe62e42_fee00000);
     const LN2_LO: f64 = f64::from_bits(0x3dea39ef_35793c76);
     const INV_LN2: f64 = f64::from_bits(0x3ff71547_652b82fe);
@@ -530,46 +551,115 @@ mod tests {
     }
 
     #[test]
+    fn cohorts_are_shorter_when_the_frontier_improves_faster() {
+        let months = |percent_per_year: f64| {
+            WorldFleetCurve::new(&bitwatt_model::WorldFleet {
+                frontier_improvement_percent_per_year: percent_per_year,
+                ..bitwatt_model::WorldFleet::default()
+            })
+            .months_per_cohort
+        };
+        assert_eq!(months(0.0), 12);
+        assert_eq!(months(5.0), 12);
+        assert_eq!(months(10.0), 12);
+        assert_eq!(months(20.0), 5);
+        assert_eq!(months(50.0), 1);
+        assert_eq!(months(90.0), 1);
+    }
+
+    #[test]
     fn a_cohort_runs_like_its_months_of_machines() {
-        // A year of machines improving 10 % a year, as `grow_and_retire` adds them, at
-        // hashprices from deep loss to deep profit: the cohort's second-order share against
-        // the sum of the twelve months' own logistic shares.
-        let curve = WorldFleetCurve::new(&bitwatt_model::WorldFleet::default());
-        let median_in_spreads = curve.power_median_usd_per_mwh / curve.power_spread_usd_per_mwh;
-        for (first_month, added) in [
-            (0, [1.0; 12]),
-            (
-                60,
-                [3.0, 0.0, 0.5, 2.0, 1.0, 0.0, 4.0, 1.0, 1.0, 0.2, 0.0, 7.0],
-            ),
-        ] {
-            let mut cohorts = FleetCohorts::with_capacity(1);
-            let slopes: Vec<f64> = (first_month..first_month + 12)
-                .map(|m| curve.share_slope_per_hashprice(curve.frontier_efficiency_j_per_th(m)))
-                .collect();
-            cohorts.start(slopes[0], added[0]);
-            for (&slope, &added_hs) in slopes.iter().zip(&added).skip(1) {
-                cohorts.add_to_last(slope, added_hs);
-            }
-            let capacity: f64 = added.iter().sum();
-            assert!((cohorts.installed_hs[0] - capacity).abs() < 1e-12 * capacity);
-            let mut hashprice = 5.0;
-            while hashprice < 400.0 {
-                let by_month: f64 = slopes
-                    .iter()
-                    .zip(&added)
-                    .map(|(&slope, &added_hs)| {
-                        added_hs / (1.0 + (median_in_spreads - hashprice * slope).exp())
+        // A cohort of machines as `grow_and_retire` adds them — retiring a share every month,
+        // whole months adding nothing when the margin is gone — at hashprices from deep loss
+        // to deep profit: its second-order share against the sum of the months' own logistic
+        // shares, for the frontier improving 10, 20 and 30 % a year.
+        let uneven = [3.0, 0.0, 0.5, 2.0, 1.0, 0.0, 4.0, 1.0, 1.0, 0.2, 0.0, 7.0];
+        for percent_per_year in [10.0, 20.0, 30.0] {
+            let curve = WorldFleetCurve::new(&bitwatt_model::WorldFleet {
+                frontier_improvement_percent_per_year: percent_per_year,
+                ..bitwatt_model::WorldFleet::default()
+            });
+            let n = curve.months_per_cohort;
+            let median_in_spreads = curve.power_median_usd_per_mwh / curve.power_spread_usd_per_mwh;
+            let even = vec![1.0; n];
+            let first_and_last = |first: f64, last: f64| {
+                (0..n)
+                    .map(|i| {
+                        if i == 0 {
+                            first
+                        } else if i == n - 1 {
+                            last
+                        } else {
+                            0.0
+                        }
                     })
-                    .sum();
-                let cohort = cohorts.running_hs(hashprice, median_in_spreads);
-                assert!(
-                    (cohort - by_month).abs() <= 2e-5 * capacity,
-                    "month {first_month}, hashprice {hashprice}: {cohort} against {by_month}"
-                );
-                hashprice *= 1.05;
+                    .collect::<Vec<f64>>()
+            };
+            let mut cases = vec![
+                (even.clone(), 1e-5),
+                (uneven[..n].to_vec(), 1e-4),
+                (first_and_last(1.0, 9.0), 1e-4),
+                (first_and_last(9.0, 1.0), 1e-4),
+                (first_and_last(0.0, 1.0), 1e-4),
+            ];
+            if n == 1 {
+                cases.truncate(1);
+            }
+            for first_month in [0, 60, 119] {
+                for (added, tolerance) in &cases {
+                    let retire = 0.99;
+                    let slopes: Vec<f64> = (first_month..first_month + n as i32)
+                        .map(|m| {
+                            curve.share_slope_per_hashprice(curve.frontier_efficiency_j_per_th(m))
+                        })
+                        .collect();
+                    let mut cohorts = FleetCohorts::with_capacity(1);
+                    cohorts.start(slopes[0], added[0]);
+                    for (&slope, &added_hs) in slopes.iter().zip(added).skip(1) {
+                        cohorts.scale(retire);
+                        cohorts.add_to_last(slope, added_hs);
+                    }
+                    // Month i's machines have retired n − 1 − i times.
+                    let left: Vec<f64> = (0..n)
+                        .map(|i| added[i] * retire_after(retire, n - 1 - i))
+                        .collect();
+                    let capacity: f64 = left.iter().sum();
+                    assert!((cohorts.installed_hs[0] - capacity).abs() < 1e-12 * capacity);
+                    let mut hashprice = 2.0;
+                    while hashprice < 2_000.0 {
+                        let by_month: f64 = slopes
+                            .iter()
+                            .zip(&left)
+                            .map(|(&slope, &left_hs)| {
+                                left_hs / (1.0 + (median_in_spreads - hashprice * slope).exp())
+                            })
+                            .sum();
+                        let cohort = cohorts.running_hs(hashprice, median_in_spreads);
+                        assert!(
+                            (cohort - by_month).abs() <= tolerance * capacity,
+                            "{percent_per_year} % a year, month {first_month}, {added:?}, \
+                             hashprice {hashprice}: {cohort} against {by_month}"
+                        );
+                        hashprice *= 1.03;
+                    }
+                }
             }
         }
+    }
+
+    /// `retire` to the power `months`, by repeated multiplication as `FleetCohorts::scale`
+    /// applies it.
+    fn retire_after(retire: f64, months: usize) -> f64 {
+        (0..months).fold(1.0, |left, _| left * retire)
+    }
+
+    #[test]
+    fn an_infinite_hashprice_runs_the_whole_fleet() {
+        let mut cohorts = FleetCohorts::with_capacity(2);
+        cohorts.start(0.2, 1.0);
+        cohorts.start(0.3, 2.0);
+        cohorts.add_to_last(0.31, 1.0);
+        assert_eq!(cohorts.running_hs(f64::INFINITY, 3.0), 4.0);
     }
 
     #[test]
