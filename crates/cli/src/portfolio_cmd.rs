@@ -144,7 +144,7 @@ pub fn run(args: PortfolioArgs) -> Result<String> {
     let mut control = RunControl {
         cancel: Some(&cancel),
         progress: Some(&tick),
-        paths_out: None,
+        ..RunControl::default()
     };
     let shard_result = pool
         .install(|| portfolio.run(shard, &mut control))

@@ -196,7 +196,7 @@ pub fn run(args: SimulateArgs) -> Result<String> {
     let mut control = RunControl {
         cancel: Some(&cancel),
         progress: Some(&tick),
-        paths_out: None,
+        ..RunControl::default()
     };
     if args.paths_out.is_some() {
         control.paths_out = Some(&mut write_paths);

@@ -20,6 +20,7 @@
 mod backtest;
 mod borrower;
 mod calibrate;
+mod fold;
 mod generator;
 mod headline;
 mod headroom;
@@ -78,10 +79,10 @@ pub use market::{
 pub use mining::{FleetEconomics, HalvingStep, MiningMarket, UnitEconomics, fleet_economics};
 pub use network::{NetworkMonth, NetworkOrigin, NetworkSim, WorldFleetCurve, subsidy_btc_between};
 pub use portfolio::{
-    BookLossTail, BookMetrics, BorrowerDefault, BorrowerLoss, DefaultCorrelation, DefaultRecord,
-    FireSaleAddOn, LOSS_HISTOGRAM_BINS, Liquidation, LossHistogram, MAX_CORRELATED_BORROWERS,
-    Portfolio, PortfolioBorrower, PortfolioError, PortfolioMetrics, PortfolioResult,
-    PortfolioShard, TailAddOn, book_borrowers,
+    BookLossTail, BookMetrics, BookPaths, BookPathsOut, BorrowerDefault, BorrowerLoss,
+    DefaultCorrelation, DefaultRecord, FireSaleAddOn, LOSS_HISTOGRAM_BINS, Liquidation,
+    LossHistogram, MAX_CORRELATED_BORROWERS, Portfolio, PortfolioBorrower, PortfolioError,
+    PortfolioMetrics, PortfolioResult, PortfolioShard, TailAddOn, book_borrowers,
 };
 pub use project::{Projection, StressCase, project, stress_comparison};
 pub use rating::{Grade, MAX_RATING_HORIZON_YEARS, RatingGrade, rating_grade};

@@ -16,11 +16,18 @@
 //!   `simulate` does.
 //!
 //! The lender's loss on a borrower is Σ share × loss over its defaulted instruments. Paths
-//! run in chunks of [`CHUNK_PATHS`] in parallel and are kept in path order: per path the
-//! book's loss under both liquidations, and one [`DefaultRecord`] per defaulted borrower (the
-//! memory grows with the defaults, not with paths × borrowers). Every metric is computed
-//! serially from these, so a run gives the same result bit for bit for any number of threads
-//! and any split into shards ([`Portfolio::run`] on a [`Shard`], [`PortfolioResult::merge`]).
+//! run in chunks of [`CHUNK_PATHS`] in parallel; each chunk's [`BookPaths`] (per path the
+//! book's loss under both liquidations, and one [`DefaultRecord`] per defaulted borrower) is
+//! counted serially, in chunk order, into a tally whose size does not grow with the paths:
+//! integer counts, moments combined in a tree fixed by the chunk indices, loss sketches for
+//! the histogram and the exact worst paths for VaR, ES and the Euler contributions (see
+//! `tally`). A run gives the same result bit for bit for any number of threads and any split
+//! into shards ([`Portfolio::run`] on a [`Shard`], [`PortfolioResult::merge`]); the per-path
+//! values go to [`RunControl::book_paths_out`] when asked for.
+
+mod tally;
+
+use tally::BookTally;
 
 use std::sync::atomic::Ordering;
 
@@ -33,18 +40,14 @@ use crate::generator::{GeneratorError, GeneratorScratch, MarketGenerator, Random
 use crate::market::{MarketPath, base_market_path};
 use crate::recovery::{LiquidationPrices, SalesLedger};
 use crate::simulate::{
-    CHUNK_PATHS, Estimate, Fingerprint, LOSS_TAIL_LEVELS_PER_MILLE, Moments, RunControl, Shard,
-    SimulationError, WINDOW_CHUNKS_PER_THREAD, any_debt_defaulted, check_shards, defaulted_claims,
-    loss_tail, tail_paths,
+    CHUNK_PATHS, Estimate, Fingerprint, RunControl, Shard, SimulationError,
+    WINDOW_CHUNKS_PER_THREAD, any_debt_defaulted, check_shards, defaulted_claims,
 };
 use crate::stress::Stress;
 use crate::waterfall::{PathBuffers, PathSummary, recover, run_path};
 
 /// Bins of the book's loss histogram.
 pub const LOSS_HISTOGRAM_BINS: usize = 50;
-
-/// Confidence level of the Euler contributions to expected shortfall, per mille (99 %).
-const CONTRIBUTION_LEVEL_PER_MILLE: u128 = 990;
 
 /// Books of more borrowers than this report no pairwise default correlations (there would
 /// be more than 19 900 pairs); the per-borrower metrics and the book's tail are unaffected.
@@ -182,9 +185,12 @@ pub struct DefaultRecord {
     pub exposure_usd: f64,
 }
 
-/// The per-path values of a run of paths in path order.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct PathValues {
+/// The per-path values of consecutive paths of a book, in path order: what
+/// [`RunControl::book_paths_out`] receives chunk by chunk.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BookPaths {
+    /// The first path.
+    first_path: u64,
     /// The book's loss on each path with shared liquidation (USD).
     book_loss_shared_usd: Vec<f64>,
     /// The book's loss on each path with independent liquidation (USD).
@@ -193,12 +199,65 @@ struct PathValues {
     defaults: Vec<DefaultRecord>,
 }
 
-impl PathValues {
-    fn extend(&mut self, other: PathValues) {
-        self.book_loss_shared_usd.extend(other.book_loss_shared_usd);
+/// Receives each chunk's [`BookPaths`] in path order; returns false to stop.
+pub type BookPathsOut<'a> = dyn FnMut(&BookPaths) -> bool + Send + 'a;
+
+impl BookPaths {
+    /// Appends `next`, the paths after these.
+    pub fn extend(&mut self, next: &BookPaths) {
+        assert_eq!(
+            next.first_path,
+            self.first_path + self.paths(),
+            "paths appended out of order"
+        );
+        self.book_loss_shared_usd
+            .extend_from_slice(&next.book_loss_shared_usd);
         self.book_loss_independent_usd
-            .extend(other.book_loss_independent_usd);
-        self.defaults.extend(other.defaults);
+            .extend_from_slice(&next.book_loss_independent_usd);
+        self.defaults.extend_from_slice(&next.defaults);
+    }
+
+    /// Paths held.
+    pub fn paths(&self) -> u64 {
+        self.book_loss_shared_usd.len() as u64
+    }
+
+    /// The book's loss on each path under `liquidation` (USD), in path order.
+    pub fn book_loss_usd(&self, liquidation: Liquidation) -> &[f64] {
+        match liquidation {
+            Liquidation::Shared => &self.book_loss_shared_usd,
+            Liquidation::Independent => &self.book_loss_independent_usd,
+        }
+    }
+
+    /// Every defaulted borrower of every path, by path, then in the book's order.
+    pub fn defaults(&self) -> &[DefaultRecord] {
+        &self.defaults
+    }
+
+    /// Borrower `borrower`'s default month (index) on each path, in path order.
+    pub fn default_months(&self, borrower: usize) -> Vec<Option<u16>> {
+        let mut months = vec![None; self.paths() as usize];
+        for record in self.borrower_records(borrower) {
+            months[(record.path - self.first_path) as usize] = record.default_month;
+        }
+        months
+    }
+
+    /// The lender's loss on borrower `borrower` on each path under `liquidation` (USD), in
+    /// path order.
+    pub fn losses_usd(&self, borrower: usize, liquidation: Liquidation) -> Vec<f64> {
+        let mut losses = vec![0.0; self.paths() as usize];
+        for record in self.borrower_records(borrower) {
+            losses[(record.path - self.first_path) as usize] = record.loss_usd(liquidation);
+        }
+        losses
+    }
+
+    fn borrower_records(&self, borrower: usize) -> impl Iterator<Item = &DefaultRecord> {
+        self.defaults
+            .iter()
+            .filter(move |r| r.borrower as usize == borrower)
     }
 }
 
@@ -217,7 +276,7 @@ pub struct PortfolioShard {
     pub complete: bool,
     /// The borrowers' names, in the book's order.
     names: Vec<String>,
-    values: PathValues,
+    tally: BookTally,
 }
 
 /// Each borrower of `book` with the lender's share of each of its debts: a share as the book
@@ -361,8 +420,8 @@ impl Portfolio {
     }
 
     /// Runs shard `shard` on the current rayon pool, window by window of chunks, checking
-    /// `control.cancel` between windows and calling `control.progress` per chunk (a book's
-    /// per-path values are in its result: `control.paths_out` is not called). Chunks are
+    /// `control.cancel` between windows and calling `control.progress` per chunk (each chunk's
+    /// per-path values go to `control.book_paths_out`; `control.paths_out` is not called). Chunks are
     /// kept in order: the result does not depend on the thread count.
     pub fn run(
         &self,
@@ -390,7 +449,7 @@ impl Portfolio {
             paths_run: 0,
             complete: true,
             names: self.names.clone(),
-            values: PathValues::default(),
+            tally: BookTally::new(self.borrowers.len(), self.fingerprint.paths),
         };
         let chunks = shard.chunks(self.fingerprint.paths);
         let progress = control.progress;
@@ -401,7 +460,7 @@ impl Portfolio {
                 break;
             }
             let window_end = (window_start + WINDOW_CHUNKS_PER_THREAD * threads).min(chunks.end);
-            let window: Vec<PathValues> = (window_start..window_end)
+            let window: Vec<BookPaths> = (window_start..window_end)
                 .into_par_iter()
                 .map_init(
                     || Worker {
@@ -413,15 +472,23 @@ impl Portfolio {
                     |worker, chunk| {
                         let values = self.run_chunk((&key, &borrower_keys), chunk, worker);
                         if let Some(progress) = progress {
-                            progress(values.book_loss_shared_usd.len() as u64);
+                            progress(values.paths());
                         }
                         values
                     },
                 )
                 .collect();
-            for values in window {
-                result.paths_run += values.book_loss_shared_usd.len() as u64;
-                result.values.extend(values);
+            for (chunk, values) in (window_start..).zip(window) {
+                result.paths_run += values.paths();
+                result.tally.add_chunk(chunk, &values);
+                if let Some(book_paths_out) = control.book_paths_out.as_mut()
+                    && !book_paths_out(&values)
+                {
+                    result.complete = false;
+                }
+            }
+            if !result.complete {
+                break;
             }
             window_start = window_end;
         }
@@ -436,17 +503,40 @@ impl Portfolio {
         PortfolioResult::merge(vec![shard]).expect("a complete run of at least one path")
     }
 
+    /// Runs the whole book as [`run_all`](Self::run_all) and keeps every path's values too
+    /// (their memory grows with the paths).
+    pub fn run_all_with_paths(&self) -> (PortfolioResult, BookPaths) {
+        let mut paths = BookPaths::default();
+        let mut keep = |chunk: &BookPaths| {
+            paths.extend(chunk);
+            true
+        };
+        let shard = self
+            .run(
+                Shard::WHOLE,
+                &mut RunControl {
+                    book_paths_out: Some(&mut keep),
+                    ..RunControl::default()
+                },
+            )
+            .expect("shard 1/1 is valid");
+        let result =
+            PortfolioResult::merge(vec![shard]).expect("a complete run of at least one path");
+        (result, paths)
+    }
+
     /// Runs the paths of chunk `chunk`.
     fn run_chunk(
         &self,
         keys: (&RandomKey, &[Option<RandomKey>]),
         chunk: u64,
         worker: &mut Worker,
-    ) -> PathValues {
+    ) -> BookPaths {
         let first = chunk * CHUNK_PATHS;
         let last = (first + CHUNK_PATHS).min(self.fingerprint.paths);
         let paths = (last - first) as usize;
-        let mut out = PathValues {
+        let mut out = BookPaths {
+            first_path: first,
             book_loss_shared_usd: Vec::with_capacity(paths),
             book_loss_independent_usd: Vec::with_capacity(paths),
             defaults: Vec::new(),
@@ -463,7 +553,7 @@ impl Portfolio {
         (key, borrower_keys): (&RandomKey, &[Option<RandomKey>]),
         path: u64,
         worker: &mut Worker,
-        out: &mut PathValues,
+        out: &mut BookPaths,
     ) {
         let market = &mut worker.market;
         self.generator
@@ -567,8 +657,7 @@ impl Liquidation {
     }
 }
 
-/// A book's run, its shards merged: the book's loss on every path and every borrower's
-/// defaults, in path order.
+/// A book's run, its shards merged: what its metrics are computed from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PortfolioResult {
     /// What it was computed from and by.
@@ -577,7 +666,7 @@ pub struct PortfolioResult {
     pub complete: bool,
     /// The borrowers' names, in the book's order.
     pub names: Vec<String>,
-    values: PathValues,
+    tally: BookTally,
 }
 
 /// The book's loss distribution and each borrower's part in it, under one liquidation.
@@ -607,14 +696,19 @@ pub struct BookLossTail {
     pub es_usd: Estimate,
 }
 
-/// Counts of paths by book loss in equal bins from 0 (the same bins for both liquidations).
+/// Counts of paths by book loss in equal bins from 0 to the largest loss (the same bins for
+/// both liquidations).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LossHistogram {
     /// Width of a bin (USD); bin `i` holds losses in [i·width, (i + 1)·width), the last bin
-    /// also its upper edge. 0 when no path loses anything (every path in bin 0).
+    /// also its upper edge. 0 when no path loses anything (every path in bin 0). A path is
+    /// placed by its loss as the run's loss sketch reads it, within 1 %, so a path within 1 %
+    /// of a bin's edge may be counted in the next bin.
     pub bin_width_usd: f64,
     /// Paths in each bin.
     pub counts: Vec<u64>,
+    /// Paths that lose nothing (in bin 0).
+    pub zero_loss_paths: u64,
 }
 
 /// One borrower's loss under one liquidation.
@@ -711,11 +805,11 @@ impl PortfolioResult {
             fingerprint: first.fingerprint,
             complete: first.complete,
             names: first.names,
-            values: first.values,
+            tally: first.tally,
         };
         for shard in shards {
             result.complete &= shard.complete;
-            result.values.extend(shard.values);
+            result.tally.merge(shard.tally);
         }
         if result.paths() == 0 {
             return Err(SimulationError::Incomplete(
@@ -733,252 +827,12 @@ impl PortfolioResult {
 
     /// Paths run.
     pub fn paths(&self) -> u64 {
-        self.values.book_loss_shared_usd.len() as u64
-    }
-
-    /// The book's loss on each path under `liquidation` (USD), in path order.
-    pub fn book_loss_usd(&self, liquidation: Liquidation) -> &[f64] {
-        match liquidation {
-            Liquidation::Shared => &self.values.book_loss_shared_usd,
-            Liquidation::Independent => &self.values.book_loss_independent_usd,
-        }
-    }
-
-    /// Every defaulted borrower of every path, by path, then in the book's order.
-    pub fn defaults(&self) -> &[DefaultRecord] {
-        &self.values.defaults
-    }
-
-    /// Borrower `borrower`'s default month (index) on each path, in path order.
-    pub fn default_months(&self, borrower: usize) -> Vec<Option<u16>> {
-        let mut months = vec![None; self.paths() as usize];
-        for record in self.borrower_records(borrower) {
-            months[record.path as usize] = record.default_month;
-        }
-        months
-    }
-
-    /// The lender's loss on borrower `borrower` on each path under `liquidation` (USD), in
-    /// path order.
-    pub fn losses_usd(&self, borrower: usize, liquidation: Liquidation) -> Vec<f64> {
-        let mut losses = vec![0.0; self.paths() as usize];
-        for record in self.borrower_records(borrower) {
-            losses[record.path as usize] = record.loss_usd(liquidation);
-        }
-        losses
-    }
-
-    fn borrower_records(&self, borrower: usize) -> impl Iterator<Item = &DefaultRecord> {
-        self.values
-            .defaults
-            .iter()
-            .filter(move |r| r.borrower as usize == borrower)
+        self.tally.paths()
     }
 
     /// The book's metrics.
     pub fn metrics(&self) -> PortfolioMetrics {
-        let k = self.borrower_count();
-        let n = self.paths();
-        let mut default_counts = vec![0_u64; k];
-        let mut exposure = vec![Moments::default(); k];
-        for record in &self.values.defaults {
-            let b = record.borrower as usize;
-            if record.default_month.is_some() {
-                default_counts[b] += 1;
-            }
-            if record.exposure_usd > 0.0 {
-                exposure[b].add(record.exposure_usd);
-            }
-        }
-        let borrowers = self
-            .names
-            .iter()
-            .zip(default_counts)
-            .zip(&exposure)
-            .map(|((name, count), exposure)| BorrowerDefault {
-                name: name.clone(),
-                pd: Estimate::proportion(count, n),
-                exposure_at_default_usd: exposure.estimate(),
-            })
-            .collect::<Vec<_>>();
-        let default_correlation = if k <= MAX_CORRELATED_BORROWERS {
-            self.default_correlation(&borrowers)
-        } else {
-            Vec::new()
-        };
-        let shared_book = self.book_loss_usd(Liquidation::Shared);
-        let independent_book = self.book_loss_usd(Liquidation::Independent);
-        let highest = shared_book
-            .iter()
-            .chain(independent_book)
-            .fold(0.0_f64, |max, &loss| max.max(loss));
-        let bin_width_usd = highest / LOSS_HISTOGRAM_BINS as f64;
-        let shared = self.book_metrics(Liquidation::Shared, bin_width_usd);
-        let independent = self.book_metrics(Liquidation::Independent, bin_width_usd);
-        let mut difference = Moments::default();
-        for (s, i) in shared_book.iter().zip(independent_book) {
-            difference.add(s - i);
-        }
-        let fire_sale_add_on = FireSaleAddOn {
-            expected_loss_usd: difference.estimate().expect("at least one path"),
-            es_usd: shared
-                .loss_tail
-                .iter()
-                .zip(&independent.loss_tail)
-                .map(|(s, i)| TailAddOn {
-                    level: s.level,
-                    difference_usd: Estimate {
-                        value: s.es_usd.value - i.es_usd.value,
-                        standard_error: s.es_usd.standard_error.hypot(i.es_usd.standard_error),
-                    },
-                })
-                .collect(),
-        };
-        PortfolioMetrics {
-            paths: n,
-            borrowers,
-            default_correlation,
-            shared,
-            independent,
-            fire_sale_add_on,
-        }
-    }
-
-    /// Every pair of borrowers' joint default, counted over the paths' defaulted borrowers
-    /// (work in the defaults, not in paths × pairs).
-    fn default_correlation(&self, borrowers: &[BorrowerDefault]) -> Vec<DefaultCorrelation> {
-        let k = self.borrower_count();
-        let n = self.paths();
-        let mut joint = vec![0_u64; k * k];
-        let mut defaulted = Vec::with_capacity(k);
-        for path in self.values.defaults.chunk_by(|a, b| a.path == b.path) {
-            defaulted.clear();
-            defaulted.extend(
-                path.iter()
-                    .filter(|r| r.default_month.is_some())
-                    .map(|r| r.borrower as usize),
-            );
-            for (i, &first) in defaulted.iter().enumerate() {
-                for &second in &defaulted[i + 1..] {
-                    joint[first * k + second] += 1;
-                }
-            }
-        }
-        let mut pairs = Vec::with_capacity(k * k.saturating_sub(1) / 2);
-        for first in 0..k {
-            for second in first + 1..k {
-                let joint_pd = Estimate::proportion(joint[first * k + second], n);
-                let (p1, p2) = (borrowers[first].pd.value, borrowers[second].pd.value);
-                let variance = p1 * (1.0 - p1) * p2 * (1.0 - p2);
-                let correlation = (variance > 0.0).then(|| {
-                    let rho = (joint_pd.value - p1 * p2) / variance.sqrt();
-                    Estimate {
-                        value: rho,
-                        standard_error: (1.0 - rho * rho) / ((n.max(2) - 1) as f64).sqrt(),
-                    }
-                });
-                pairs.push(DefaultCorrelation {
-                    first: self.names[first].clone(),
-                    second: self.names[second].clone(),
-                    joint_pd,
-                    correlation,
-                });
-            }
-        }
-        pairs
-    }
-
-    /// The metrics of the book under `liquidation`, its histogram in bins of
-    /// `bin_width_usd`.
-    fn book_metrics(&self, liquidation: Liquidation, bin_width_usd: f64) -> BookMetrics {
-        let k = self.borrower_count();
-        let n = self.paths();
-        let book = self.book_loss_usd(liquidation);
-        let mut expected = Moments::default();
-        book.iter().for_each(|&loss| expected.add(loss));
-        // Paths by book loss, ties in path order.
-        let mut order: Vec<usize> = (0..book.len()).collect();
-        order.sort_by(|&a, &b| book[a].total_cmp(&book[b]).then(a.cmp(&b)));
-        let sorted: Vec<f64> = order.iter().map(|&p| book[p]).collect();
-        let loss_tail = loss_tail(&sorted)
-            .into_iter()
-            .zip(LOSS_TAIL_LEVELS_PER_MILLE)
-            .map(|(tail, per_mille)| {
-                let worst = &sorted[sorted.len() - tail_paths(sorted.len(), per_mille)..];
-                let mut moments = Moments::default();
-                worst.iter().for_each(|&loss| moments.add(loss));
-                let spread = moments.estimate().expect("a tail path");
-                let conditional_variance = spread.standard_error.powi(2) * worst.len() as f64;
-                let excess = tail.es_usd - tail.var_usd;
-                BookLossTail {
-                    level: tail.level,
-                    var_usd: tail.var_usd,
-                    es_usd: Estimate {
-                        value: tail.es_usd,
-                        standard_error: ((conditional_variance + tail.level * excess * excess)
-                            / worst.len() as f64)
-                            .sqrt(),
-                    },
-                }
-            })
-            .collect();
-        // The tail's paths, in path order.
-        let mut tail: Vec<u64> = order
-            [order.len() - tail_paths(order.len(), CONTRIBUTION_LEVEL_PER_MILLE)..]
-            .iter()
-            .map(|&p| p as u64)
-            .collect();
-        tail.sort_unstable();
-        // Per borrower, in path order: LGDs, and the losses as (position, loss) among all
-        // paths and among the tail's paths; the paths between are zeros.
-        let mut lgd = vec![Moments::default(); k];
-        let mut losses: Vec<Vec<(u64, f64)>> = vec![Vec::new(); k];
-        let mut tail_losses: Vec<Vec<(u64, f64)>> = vec![Vec::new(); k];
-        for record in &self.values.defaults {
-            let b = record.borrower as usize;
-            let loss = record.loss_usd(liquidation);
-            if record.exposure_usd > 0.0 {
-                lgd[b].add(loss / record.exposure_usd);
-            }
-            losses[b].push((record.path, loss));
-            if let Ok(position) = tail.binary_search(&record.path) {
-                tail_losses[b].push((position as u64, loss));
-            }
-        }
-        let borrowers = self
-            .names
-            .iter()
-            .enumerate()
-            .map(|(b, name)| BorrowerLoss {
-                name: name.clone(),
-                lgd: lgd[b].estimate(),
-                expected_loss_usd: sparse_moments(&losses[b], n)
-                    .estimate()
-                    .expect("at least one path"),
-                es_99_contribution_usd: sparse_moments(&tail_losses[b], tail.len() as u64)
-                    .estimate()
-                    .expect("a tail path"),
-            })
-            .collect();
-        let mut counts = vec![0; LOSS_HISTOGRAM_BINS];
-        for &loss in book {
-            let bin = if bin_width_usd > 0.0 {
-                ((loss / bin_width_usd).max(0.0) as usize).min(LOSS_HISTOGRAM_BINS - 1)
-            } else {
-                0
-            };
-            counts[bin] += 1;
-        }
-        BookMetrics {
-            liquidation,
-            expected_loss_usd: expected.estimate().expect("at least one path"),
-            loss_tail,
-            histogram: LossHistogram {
-                bin_width_usd,
-                counts,
-            },
-            borrowers,
-        }
+        self.tally.metrics(&self.names)
     }
 }
 
@@ -990,18 +844,4 @@ impl DefaultRecord {
             Liquidation::Independent => self.loss_independent_usd,
         }
     }
-}
-
-/// The moments of `count` values that are 0 except at the given (position, value) pairs, in
-/// increasing position: the zeros between are merged as blocks, in order.
-fn sparse_moments(values: &[(u64, f64)], count: u64) -> Moments {
-    let mut moments = Moments::default();
-    let mut next = 0;
-    for &(position, value) in values {
-        moments.merge(&Moments::zeros(position - next));
-        moments.add(value);
-        next = position + 1;
-    }
-    moments.merge(&Moments::zeros(count - next));
-    moments
 }

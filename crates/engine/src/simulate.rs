@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::borrower::{Borrower, CompileError, DebtPlan};
 use crate::generator::{GeneratorError, GeneratorScratch, MarketGenerator, RandomKey};
 use crate::market::{MarketPath, base_market_path};
+use crate::portfolio::BookPathsOut;
 use crate::rating::{RatingGrade, rating_grade};
 use crate::recovery::{ClaimRecovery, LiquidationPrices, Recoveries};
 use crate::sketch::QuantileSketch;
@@ -284,6 +285,9 @@ pub struct RunControl<'a> {
     /// Called with every path's outcome in path order, window by window; returns false to
     /// stop the run.
     pub paths_out: Option<&'a mut PathsOut<'a>>,
+    /// A book's run only: called with each chunk's per-path values in path order, window by
+    /// window; returns false to stop the run.
+    pub book_paths_out: Option<&'a mut BookPathsOut<'a>>,
 }
 
 /// Monthly series with percentile fans.
@@ -1467,21 +1471,41 @@ impl SimulationResult {
 /// in integers so that 1 − 0.99 rounds nowhere: VaR is the α-quantile inf{x : F(x) ≥ α},
 /// the ⌈α·n⌉-th smallest loss; ES the mean of the worst ⌈(1 − α)·n⌉ losses.
 pub(crate) fn loss_tail(sorted_losses: &[f64]) -> Vec<LossTail> {
-    let count = sorted_losses.len();
+    loss_tail_of_worst(sorted_losses, sorted_losses.len())
+}
+
+/// [`loss_tail`] of `count` losses from the worst of them alone, sorted ascending: at least
+/// [`worst_paths_for_loss_tail`]`(count)` of them.
+pub(crate) fn loss_tail_of_worst(sorted_worst: &[f64], count: usize) -> Vec<LossTail> {
+    assert!(
+        sorted_worst.len() >= worst_paths_for_loss_tail(count) && sorted_worst.len() <= count,
+        "{} worst losses of {count}",
+        sorted_worst.len()
+    );
+    // The loss of rank r (from 1) among all `count` is the worst ones' entry r − 1 − skipped.
+    let skipped = count - sorted_worst.len();
     let n = count as u128;
     LOSS_TAIL_LEVELS_PER_MILLE
         .iter()
         .map(|&per_mille| {
             let rank = ((n * per_mille).div_ceil(1_000) as usize).max(1);
             let tail_count = tail_paths(count, per_mille);
-            let tail = &sorted_losses[count - tail_count..];
+            let tail = &sorted_worst[sorted_worst.len() - tail_count..];
             LossTail {
                 level: per_mille as f64 / 1_000.0,
-                var_usd: sorted_losses[rank - 1],
+                var_usd: sorted_worst[rank - 1 - skipped],
                 es_usd: tail.iter().sum::<f64>() / tail_count as f64,
             }
         })
         .collect()
+}
+
+/// How many of `count` losses, the worst, [`loss_tail_of_worst`] needs: the VaR of the lowest
+/// level and every loss above it.
+pub(crate) fn worst_paths_for_loss_tail(count: usize) -> usize {
+    let lowest = LOSS_TAIL_LEVELS_PER_MILLE[0];
+    let rank = ((count as u128 * lowest).div_ceil(1_000) as usize).max(1);
+    (count + 1).saturating_sub(rank).min(count)
 }
 
 /// The number of worst paths of `count` (at least one) whose mean is the expected shortfall
@@ -1674,6 +1698,17 @@ mod tests {
         let tail = loss_tail(&short);
         assert_eq!((tail[1].var_usd, tail[1].es_usd), (10.0, 10.0));
         assert_eq!((tail[0].var_usd, tail[0].es_usd), (10.0, 10.0));
+        // From the worst losses alone, the same numbers.
+        for count in [1, 10, 999, 1_000, 1_001, 20_001] {
+            let losses: Vec<f64> = (0..count).map(|i| f64::from(i % 97) * 1.5).collect();
+            let mut sorted = losses.clone();
+            sorted.sort_by(f64::total_cmp);
+            let worst = &sorted[count as usize - worst_paths_for_loss_tail(count as usize)..];
+            assert_eq!(
+                loss_tail_of_worst(worst, count as usize),
+                loss_tail(&sorted)
+            );
+        }
     }
 
     #[test]

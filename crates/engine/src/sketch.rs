@@ -137,6 +137,26 @@ impl QuantileSketch {
         self.non_finite_count
     }
 
+    /// The finite values by bucket, in increasing order: each non-empty bucket's
+    /// representative value (0 for the zero bucket), within [`Self::RELATIVE_ACCURACY`] of
+    /// every value in it, and how many values it holds.
+    pub fn buckets(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let negative = self
+            .negative
+            .indexed()
+            .rev()
+            .map(|(index, count)| (-representative(index), count));
+        let zero = std::iter::once((0.0, self.zero_count));
+        let positive = self
+            .positive
+            .indexed()
+            .map(|(index, count)| (representative(index), count));
+        negative
+            .chain(zero)
+            .chain(positive)
+            .filter(|&(_, count)| count > 0)
+    }
+
     /// The `q`-quantile of the finite values: the order statistic of rank `⌊q·(n − 1)⌋`
     /// (from 0, `q·(n − 1)` in `f64`; DDSketch's lower rank), read as its bucket's
     /// representative value, within [`Self::RELATIVE_ACCURACY`] of the exact order statistic
@@ -213,6 +233,14 @@ impl BucketCounts {
         if len > self.counts.len() {
             self.counts.resize(len, 0);
         }
+    }
+
+    /// Each bucket's index and count, in increasing index order.
+    fn indexed(&self) -> impl DoubleEndedIterator<Item = (i32, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .map(|(position, &count)| (self.first_index + position as i32, count))
     }
 
     /// Values counted.
@@ -409,6 +437,24 @@ mod tests {
     /// `2^exponent`.
     fn scale(exponent: i32) -> f64 {
         f64::from_bits(((exponent + EXPONENT_BIAS) as u64) << MANTISSA_BITS)
+    }
+
+    #[test]
+    fn buckets_read_every_finite_value_in_increasing_order() {
+        let values = [-3.0, 0.0, 1e-15, 2.0, 2.001, 1e6, f64::NAN, f64::INFINITY];
+        let mut sketch = QuantileSketch::new();
+        values.iter().for_each(|&v| sketch.add(v));
+        let buckets: Vec<(f64, u64)> = sketch.buckets().collect();
+        assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 6);
+        assert!(buckets.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert_eq!(buckets[1], (0.0, 2));
+        assert_eq!(buckets[2].1, 2, "2 and 2.001 share a bucket");
+        for (value, (read, _)) in [-3.0, 0.0, 2.0, 1e6].iter().zip(&buckets) {
+            assert!(
+                (read - value).abs() <= ALPHA * value.abs(),
+                "{read} for {value}"
+            );
+        }
     }
 
     #[test]

@@ -251,7 +251,7 @@ impl Run {
         let mut control = RunControl {
             cancel: Some(&self.cancel),
             progress: Some(&tick),
-            paths_out: None,
+            ..RunControl::default()
         };
         let simulation = &job.simulation;
         let shard = pool

@@ -7,15 +7,15 @@ use std::sync::OnceLock;
 use std::sync::atomic::AtomicBool;
 
 use bitwatt_engine::{
-    Borrower, Liquidation, LiquidationClass, LiquidationMarket, Portfolio, PortfolioBorrower,
-    PortfolioError, PortfolioMetrics, PortfolioResult, PortfolioShard, RunControl, Shard,
-    SimulationError, Stress, base_market_path, simulate,
+    BookPaths, Borrower, Liquidation, LiquidationClass, LiquidationMarket, Portfolio,
+    PortfolioBorrower, PortfolioError, PortfolioMetrics, PortfolioResult, PortfolioShard,
+    RunControl, Shard, SimulationError, Stress, base_market_path, simulate,
 };
 use bitwatt_model::{
     AsicBandDepth, GenerationDepth, IdiosyncraticRisk, Scenario, asic_band, built_in_example,
 };
 
-use crate::common::{on_threads, scenario};
+use crate::common::{assert_close, on_threads, scenario};
 
 /// A built-in example.
 fn example(name: &str) -> Scenario {
@@ -65,17 +65,16 @@ fn with_depth(market: &Scenario, volume_usd: f64) -> Scenario {
 /// Three borrowers that default often — two copies of `pivot-miner` and one of `pure-miner`
 /// — on `pivot-miner`'s market with every liquidation market `volume_usd` deep, 1 500 paths
 /// (two chunks, the second short) under a hashprice collapse.
-fn pivot_book(volume_usd: f64) -> PortfolioResult {
-    pivot_portfolio(volume_usd, 1_500).run_all()
+fn pivot_book(volume_usd: f64) -> (PortfolioResult, BookPaths) {
+    pivot_portfolio(volume_usd, 1_500).run_all_with_paths()
 }
 
 /// The thin-market book, run once for the tests that use it.
-fn thin_book() -> &'static (PortfolioResult, PortfolioMetrics) {
-    static THIN: OnceLock<(PortfolioResult, PortfolioMetrics)> = OnceLock::new();
+fn thin_book() -> &'static (BookPaths, PortfolioMetrics) {
+    static THIN: OnceLock<(BookPaths, PortfolioMetrics)> = OnceLock::new();
     THIN.get_or_init(|| {
-        let result = pivot_book(20e6);
-        let metrics = result.metrics();
-        (result, metrics)
+        let (result, paths) = pivot_book(20e6);
+        (paths, result.metrics())
     })
 }
 
@@ -87,14 +86,14 @@ fn a_book_of_one_borrower_is_simulate() {
     let stresses: Vec<Stress> = vec!["hashprice-collapse".parse().expect("a stress")];
     let (paths, seed) = (1_500, 7);
     let (_, single) = simulate(&pure, &stresses, paths, seed).expect("simulates");
-    let book = Portfolio::new(&pure, &[whole("pure", &pure)], &stresses, paths, seed)
+    let (book, book_paths) = Portfolio::new(&pure, &[whole("pure", &pure)], &stresses, paths, seed)
         .expect("a book")
-        .run_all();
+        .run_all_with_paths();
     assert!(single.path_default_month.iter().any(Option::is_some));
-    assert_eq!(book.default_months(0), single.path_default_month);
+    assert_eq!(book_paths.default_months(0), single.path_default_month);
     for liquidation in [Liquidation::Shared, Liquidation::Independent] {
-        assert_eq!(book.losses_usd(0, liquidation), single.path_loss_usd);
-        assert_eq!(book.book_loss_usd(liquidation), single.path_loss_usd);
+        assert_eq!(book_paths.losses_usd(0, liquidation), single.path_loss_usd);
+        assert_eq!(book_paths.book_loss_usd(liquidation), single.path_loss_usd);
     }
     let metrics = book.metrics();
     assert_eq!(metrics.fire_sale_add_on.expected_loss_usd.value, 0.0);
@@ -104,7 +103,7 @@ fn a_book_of_one_borrower_is_simulate() {
 /// and independent losses agree on every path to 1e-9 relative.
 #[test]
 fn infinitely_deep_markets_make_sharing_free() {
-    let result = pivot_book(1e30);
+    let (_, result) = pivot_book(1e30);
     let joint = result
         .defaults()
         .chunk_by(|a, b| a.path == b.path)
@@ -197,14 +196,87 @@ fn euler_contributions_sum_to_the_expected_shortfall() {
     }
 }
 
+/// The metrics kept without the per-path values are those of the per-path values: VaR, ES
+/// and the Euler contributions exact, means to 1e-9 (summed in another order), joint
+/// defaults exact, and the histogram's counts off only by paths within 1 % of a bin's edge.
+#[test]
+fn metrics_without_the_paths_are_those_of_the_paths() {
+    let (paths, metrics) = thin_book();
+    let n = paths.paths() as usize;
+    assert_eq!(metrics.paths, n as u64);
+    for book in [&metrics.shared, &metrics.independent] {
+        let losses = paths.book_loss_usd(book.liquidation);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| losses[a].total_cmp(&losses[b]).then(a.cmp(&b)));
+        let sorted: Vec<f64> = order.iter().map(|&p| losses[p]).collect();
+        for tail in &book.loss_tail {
+            let per_mille = (tail.level * 1_000.0).round() as usize;
+            let rank = (n * per_mille).div_ceil(1_000);
+            let worst = (n * (1_000 - per_mille)).div_ceil(1_000);
+            assert_eq!(tail.var_usd, sorted[rank - 1], "VaR {}", tail.level);
+            let es = sorted[n - worst..].iter().sum::<f64>() / worst as f64;
+            assert_eq!(tail.es_usd.value, es, "ES {}", tail.level);
+        }
+        let mean = losses.iter().sum::<f64>() / n as f64;
+        assert_close(book.expected_loss_usd.value, mean, "book EL");
+        // The Euler contributions: each borrower's mean loss on the worst 1 %.
+        let tail: Vec<usize> = order[n - n.div_ceil(100)..].to_vec();
+        for (b, borrower) in book.borrowers.iter().enumerate() {
+            let losses = paths.losses_usd(b, book.liquidation);
+            let contribution = tail.iter().map(|&p| losses[p]).sum::<f64>() / tail.len() as f64;
+            assert_close(
+                borrower.es_99_contribution_usd.value,
+                contribution,
+                "contribution",
+            );
+            let el = losses.iter().sum::<f64>() / n as f64;
+            assert_close(borrower.expected_loss_usd.value, el, "borrower EL");
+        }
+        // The histogram against exact bins.
+        let width = book.histogram.bin_width_usd;
+        let bins = book.histogram.counts.len();
+        let bin = |loss: f64| ((loss / width) as usize).min(bins - 1);
+        let mut exact = vec![0_u64; bins];
+        let mut near_an_edge = 0;
+        for &loss in losses {
+            exact[bin(loss)] += 1;
+            near_an_edge += u64::from(bin(loss * 0.99) != bin(loss * 1.01));
+        }
+        let off: u64 = exact
+            .iter()
+            .zip(&book.histogram.counts)
+            .map(|(a, b)| a.abs_diff(*b))
+            .sum();
+        assert!(
+            off <= 2 * near_an_edge,
+            "{off} off, {near_an_edge} near an edge"
+        );
+        let zeros = losses.iter().filter(|&&l| l <= 0.0).count() as u64;
+        assert_eq!(book.histogram.zero_loss_paths, zeros);
+    }
+    let months: Vec<Vec<Option<u16>>> = (0..3).map(|b| paths.default_months(b)).collect();
+    for pair in &metrics.default_correlation {
+        let index = |name: &str| {
+            ["pivot A", "pivot B", "pure"]
+                .iter()
+                .position(|&n| n == name)
+        };
+        let (i, j) = (index(&pair.first).unwrap(), index(&pair.second).unwrap());
+        let joint = (0..n)
+            .filter(|&p| months[i][p].is_some() && months[j][p].is_some())
+            .count();
+        assert_eq!(pair.joint_pd.value, joint as f64 / n as f64);
+    }
+}
+
 /// A book runs the same to the last bit on one thread and on two.
 #[test]
 fn books_are_the_same_on_any_threads() {
     let one = on_threads(1, || pivot_book(20e6));
     let two = on_threads(2, || pivot_book(20e6));
     assert_eq!(one, two);
-    assert_eq!(one.metrics(), two.metrics());
-    assert_eq!(&one, &thin_book().0);
+    assert_eq!(one.0.metrics(), two.0.metrics());
+    assert_eq!(&one.1, &thin_book().0);
 }
 
 /// Borrowers must start and end with the market, and hold a share of each instrument.
@@ -371,16 +443,16 @@ fn idiosyncratic_risks_are_keyed_by_the_borrowers_name() {
     };
     let (paths, seed) = (1_200, 17);
     let (_, single) = simulate(&pivot, &[], paths, seed).expect("simulates");
-    let named = Portfolio::new(&pivot, &[whole(&pivot.name, &pivot)], &[], paths, seed)
+    let (_, named) = Portfolio::new(&pivot, &[whole(&pivot.name, &pivot)], &[], paths, seed)
         .expect("a book")
-        .run_all();
+        .run_all_with_paths();
     assert_eq!(named.default_months(0), single.path_default_month);
     assert_eq!(
         named.losses_usd(0, Liquidation::Independent),
         single.path_loss_usd
     );
-    let renamed = Portfolio::new(&pivot, &[whole("Another name", &pivot)], &[], paths, seed)
+    let (_, renamed) = Portfolio::new(&pivot, &[whole("Another name", &pivot)], &[], paths, seed)
         .expect("a book")
-        .run_all();
+        .run_all_with_paths();
     assert_ne!(renamed.default_months(0), single.path_default_month);
 }

@@ -109,9 +109,9 @@ fn a_large_pool_matches_the_vasicek_quantiles() {
             shares: vec![1.0],
         })
         .collect();
-    let result = Portfolio::new(&scenarios[0], &borrowers, &[], PATHS, 2024)
+    let (_, result) = Portfolio::new(&scenarios[0], &borrowers, &[], PATHS, 2024)
         .expect("a book")
-        .run_all();
+        .run_all_with_paths();
     let mut defaults = vec![0_u32; PATHS as usize];
     for record in result.defaults() {
         if record.default_month.is_some() {

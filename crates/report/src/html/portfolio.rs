@@ -145,31 +145,36 @@ impl PortfolioReport<'_> {
     }
 
     fn loss_histogram(&self, out: &mut String) {
-        let all = self.result.book_loss_usd(self.liquidation);
-        let losses: Vec<f64> = all.iter().filter(|&&l| l > 0.0).map(|l| l / 1e6).collect();
+        let histogram = &self.reported().histogram;
+        // Bin 0 without the paths that lose nothing.
+        let mut counts = histogram.counts.clone();
+        if let Some(first) = counts.first_mut() {
+            *first -= histogram.zero_loss_paths.min(*first);
+        }
+        let with_loss: u64 = counts.iter().sum();
         let markers = tail_markers(
             self.reported()
                 .loss_tail
                 .iter()
                 .map(|tail| (tail.level, tail.var_usd, tail.es_usd.value)),
         );
-        let bins = ((losses.len() as f64).sqrt().ceil() as usize).clamp(5, 40);
-        let chart = svg::histogram(
+        let chart = svg::binned_histogram(
             "Book loss distribution of the paths with a loss",
-            &losses,
-            bins,
+            histogram.bin_width_usd / 1e6,
+            &counts,
             &markers,
             "book loss (USD M)",
             "paths (count)",
         );
-        let paths = all.len().max(1);
-        let none = paths - losses.len().min(paths);
+        let paths = self.metrics.paths.max(1);
+        let none = histogram.zero_loss_paths;
         let caption = format!(
-            "The lender's loss on the {} paths with a loss ({} liquidation); {} of {} paths \
-             ({:.1} %) lose nothing and are not drawn. VaR solid, ES dashed, both over all \
-             paths.",
-            thousands(losses.len() as f64, 0),
+            "The lender's loss on the {} paths with a loss ({} liquidation), in {} equal bins \
+             up to the largest; {} of {} paths ({:.1} %) lose nothing and are not drawn. VaR \
+             solid, ES dashed, both over all paths.",
+            thousands(with_loss as f64, 0),
             liquidation_word(self.liquidation),
+            counts.len(),
             thousands(none as f64, 0),
             thousands(paths as f64, 0),
             none as f64 / paths as f64 * 100.0

@@ -552,11 +552,6 @@ pub fn histogram(
     x_title: &str,
     y_title: &str,
 ) -> String {
-    let frame = Frame {
-        top: 18.0 + 14.0 * markers.len() as f64,
-        ..Frame::STANDARD
-    };
-    let mut out = open(&frame, label);
     let high = values
         .iter()
         .chain(markers.iter().map(|m| &m.x))
@@ -573,6 +568,52 @@ pub fn histogram(
         let bin = ((v - x_ticks.low()) / width).floor().max(0.0) as usize;
         counts[bin.min(bins - 1)] += 1;
     }
+    draw_histogram(
+        label,
+        &x_ticks,
+        (x_ticks.low(), width, &counts),
+        markers,
+        (x_title, y_title),
+    )
+}
+
+/// A histogram of counts already binned: bin `i` spans `[i·bin_width, (i + 1)·bin_width)`,
+/// over round-number ticks, with labelled vertical markers.
+pub fn binned_histogram(
+    label: &str,
+    bin_width: f64,
+    counts: &[u64],
+    markers: &[Marker],
+    x_title: &str,
+    y_title: &str,
+) -> String {
+    let high = markers
+        .iter()
+        .map(|m| m.x)
+        .fold(bin_width * counts.len() as f64, f64::max);
+    let x_ticks = nice_ticks(0.0, high, 6);
+    draw_histogram(
+        label,
+        &x_ticks,
+        (0.0, bin_width, counts),
+        markers,
+        (x_title, y_title),
+    )
+}
+
+/// Draws bars of `counts` in bins of `width` from `low` on `x_ticks`.
+fn draw_histogram(
+    label: &str,
+    x_ticks: &Ticks,
+    (low, width, counts): (f64, f64, &[u64]),
+    markers: &[Marker],
+    (x_title, y_title): (&str, &str),
+) -> String {
+    let frame = Frame {
+        top: 18.0 + 14.0 * markers.len() as f64,
+        ..Frame::STANDARD
+    };
+    let mut out = open(&frame, label);
     let most = counts.iter().copied().max().unwrap_or(0);
     let y_ticks = nice_ticks(0.0, most.max(1) as f64, 4);
     let y_ticks = if y_ticks.step < 1.0 {
@@ -594,15 +635,15 @@ pub fn histogram(
         y_title,
     );
     axes.draw(&mut out);
-    if values.is_empty() {
+    if most == 0 {
         empty_note(&mut out, &frame, "no path lost money");
     }
     for (i, &count) in counts.iter().enumerate() {
         if count == 0 {
             continue;
         }
-        let x0 = axes.x.map(x_ticks.low() + width * i as f64);
-        let x1 = axes.x.map(x_ticks.low() + width * (i + 1) as f64);
+        let x0 = axes.x.map(low + width * i as f64);
+        let x1 = axes.x.map(low + width * (i + 1) as f64);
         let (y0, y1) = (axes.y.map(0.0), axes.y.map(count as f64));
         let _ = write!(
             out,
