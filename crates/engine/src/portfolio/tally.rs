@@ -90,7 +90,7 @@ struct LiquidationTally {
 #[serde(bound(serialize = "T: Serialize", deserialize = "T: Deserialize<'de>"))]
 struct WorstPaths<T> {
     capacity: usize,
-    /// At most `2 · capacity`, trimmed to the worst `capacity` when full.
+    /// At most `capacity` plus a quarter, trimmed to the worst `capacity` when full.
     entries: Vec<WorstPath<T>>,
     /// The best entry kept by the last trim: nothing better can be among the worst.
     #[serde(skip)]
@@ -469,7 +469,7 @@ impl<T> WorstPaths<T> {
             path,
             detail: detail(),
         });
-        if self.entries.len() >= 2 * self.capacity.max(1) {
+        if self.entries.len() > self.capacity + self.capacity.div_ceil(4) {
             self.trim();
         }
     }
