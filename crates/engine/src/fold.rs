@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A summary of chunks that two adjacent summaries merge into.
-pub(crate) trait ChunkSummary: Clone {
+pub(crate) trait Mergeable: Clone {
     /// Makes `self` the summary of its chunks followed by `right`'s.
     fn merge(&mut self, right: &Self);
 }
@@ -43,7 +43,7 @@ impl<T> Default for ChunkFold<T> {
     }
 }
 
-impl<T: ChunkSummary> ChunkFold<T> {
+impl<T: Mergeable> ChunkFold<T> {
     /// Adds the summary of chunk `chunk`, the one after the last chunk held.
     pub(crate) fn push(&mut self, chunk: u64, summary: T) {
         self.push_block(Block {
@@ -101,7 +101,7 @@ mod tests {
     #[derive(Clone, Debug, PartialEq)]
     struct Shape(String);
 
-    impl ChunkSummary for Shape {
+    impl Mergeable for Shape {
         fn merge(&mut self, right: &Self) {
             self.0 = format!("({} {})", self.0, right.0);
         }

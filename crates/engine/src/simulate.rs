@@ -5,10 +5,11 @@
 //! its Monte Carlo standard error.
 //!
 //! Paths run in fixed-size chunks ([`CHUNK_PATHS`]); a window of chunks runs in parallel and
-//! each chunk's summary (moments accumulated path by path) is kept in chunk order. A shard is
-//! a contiguous range of chunks; the metrics fold the chunk summaries of every shard serially
-//! in chunk order, so a run gives the same result bit for bit for any number of threads and
-//! any split into shards. Per-path scalars (loss, default month, each instrument's LGD) are
+//! each chunk's summary (moments accumulated path by path) joins, in chunk order, a
+//! [`ChunkFold`]: a tree of merges that the chunk indices alone fix. A shard is a contiguous
+//! range of chunks; merging shards completes the same tree, so a run gives the same result bit
+//! for bit for any number of threads and any split into shards, and the summaries held stay
+//! logarithmic in the chunks. Per-path scalars (loss, default month, each instrument's LGD) are
 //! kept exactly; monthly fans go into integer-count sketches whose merge is exact.
 
 use std::sync::Mutex;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::borrower::{Borrower, CompileError, DebtPlan};
+use crate::fold::{ChunkFold, Mergeable};
 use crate::generator::{GeneratorError, GeneratorScratch, MarketGenerator, RandomKey};
 use crate::market::{MarketPath, base_market_path};
 use crate::portfolio::BookPathsOut;
@@ -510,11 +512,10 @@ struct InstrumentChunk {
     spread: CoMoments,
 }
 
-/// The floating-point summary of one chunk of paths, accumulated in path order.
+/// The floating-point summary of one chunk of paths, accumulated in path order (or of a block
+/// of chunks, merged in a [`ChunkFold`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct ChunkSummary {
-    /// Chunk index in the run.
-    index: u64,
     /// Total loss over all paths (USD).
     total_loss: Moments,
     /// Per instrument.
@@ -526,16 +527,17 @@ struct ChunkSummary {
 }
 
 impl ChunkSummary {
-    fn new(index: u64, debts: usize, months: usize) -> ChunkSummary {
+    fn new(debts: usize, months: usize) -> ChunkSummary {
         ChunkSummary {
-            index,
             total_loss: Moments::default(),
             instruments: vec![InstrumentChunk::default(); debts],
             factor_sums_all: vec![0.0; Factor::ALL.len() * months],
             factor_sums_defaulted: vec![0.0; Factor::ALL.len() * months],
         }
     }
+}
 
+impl Mergeable for ChunkSummary {
     fn merge(&mut self, other: &ChunkSummary) {
         self.total_loss.merge(&other.total_loss);
         for (ours, theirs) in self.instruments.iter_mut().zip(&other.instruments) {
@@ -682,6 +684,8 @@ impl BatchedFans {
 
 /// One chunk's results before they join the shard.
 struct ChunkResult {
+    /// Chunk index in the run.
+    index: u64,
     summary: ChunkSummary,
     tally: Tally,
     path_loss_usd: Vec<f64>,
@@ -707,8 +711,8 @@ pub struct ShardResult {
     months: usize,
     /// Instruments' names.
     instrument_names: Vec<String>,
-    /// Chunk summaries, in chunk order.
-    chunks: Vec<ChunkSummary>,
+    /// Chunk summaries, in their fixed tree.
+    chunks: ChunkFold<ChunkSummary>,
     tally: Tally,
     /// Each path's total loss (USD), in path order.
     path_loss_usd: Vec<f64>,
@@ -808,7 +812,7 @@ impl Simulation {
             complete: true,
             months,
             instrument_names: self.borrower.debts.iter().map(|d| d.name.clone()).collect(),
-            chunks: Vec::new(),
+            chunks: ChunkFold::default(),
             tally: Tally::new(debts, months),
             path_loss_usd: Vec::new(),
             path_default_month: Vec::new(),
@@ -864,7 +868,7 @@ impl Simulation {
                 for (all, lgds) in result.instrument_lgds.iter_mut().zip(chunk.instrument_lgds) {
                     all.extend(lgds);
                 }
-                result.chunks.push(chunk.summary);
+                result.chunks.push(chunk.index, chunk.summary);
                 if let Some(paths_out) = control.paths_out.as_mut()
                     && !paths_out(&chunk.outcomes)
                 {
@@ -902,7 +906,8 @@ impl Simulation {
         let first = chunk * CHUNK_PATHS;
         let last = (first + CHUNK_PATHS).min(paths);
         let mut result = ChunkResult {
-            summary: ChunkSummary::new(chunk, debts, months),
+            index: chunk,
+            summary: ChunkSummary::new(debts, months),
             tally: Tally::new(debts, months),
             path_loss_usd: Vec::with_capacity((last - first) as usize),
             path_default_month: Vec::with_capacity((last - first) as usize),
@@ -1310,22 +1315,17 @@ impl SimulationResult {
                 all.extend(lgds);
             }
             result.fans.merge(&shard.fans);
-            chunks.extend(shard.chunks);
+            chunks.append(shard.chunks);
         }
-        if chunks.is_empty() {
+        // The chunks' summaries merged in their fixed tree: the same bits however the run
+        // was split into shards.
+        result.summary = chunks.total();
+        if result.summary.is_none() {
             return Err(SimulationError::Incomplete(
                 "no path was run (the run was stopped before its first chunks completed)"
                     .to_string(),
             ));
         }
-        // The serial fold in chunk order.
-        let mut chunks = chunks.into_iter();
-        result.summary = chunks.next().map(|mut summary| {
-            for chunk in chunks {
-                summary.merge(&chunk);
-            }
-            summary
-        });
         Ok(result)
     }
 

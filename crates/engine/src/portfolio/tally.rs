@@ -17,7 +17,7 @@ use super::{
     FireSaleAddOn, LOSS_HISTOGRAM_BINS, Liquidation, LossHistogram, MAX_CORRELATED_BORROWERS,
     PortfolioMetrics, TailAddOn,
 };
-use crate::fold::{ChunkFold, ChunkSummary};
+use crate::fold::{ChunkFold, Mergeable};
 use crate::simulate::{
     Estimate, LOSS_TAIL_LEVELS_PER_MILLE, Moments, loss_tail_of_worst, tail_paths,
     worst_paths_for_loss_tail,
@@ -285,7 +285,7 @@ impl BookTally {
     }
 }
 
-impl ChunkSummary for BookMoments {
+impl Mergeable for BookMoments {
     fn merge(&mut self, right: &Self) {
         merge_each(&mut self.exposure, &right.exposure);
         self.shared.merge(&right.shared);
