@@ -179,6 +179,12 @@ pub fn run(args: SimulateArgs) -> Result<String> {
     let began = Instant::now();
     let simulation = Simulation::new(&scenario, &stresses, args.paths, args.seed)
         .map_err(|e| BadInput(e.to_string()))?;
+    // Sensitivity pairs every bumped path with this run's.
+    let simulation = if args.sensitivity {
+        simulation.keeping_path_scalars()
+    } else {
+        simulation
+    };
 
     let cancel = watch_ctrl_c()?;
     let progress = progress_bar(args.paths, shard, args.quiet);

@@ -38,6 +38,7 @@ mod shard_file;
 mod simulate;
 mod sketch;
 mod stress;
+mod tail;
 mod waterfall;
 
 pub use backtest::{
@@ -101,8 +102,8 @@ pub use shard_file::{
 pub use simulate::{
     CHUNK_PATHS, CausePd, CovenantBreachMetrics, CreditMetrics, Estimate, Factor,
     FactorAttribution, Fan, FanSeries, Fingerprint, InstrumentMetrics, LossTail, PathOutcome,
-    PathsOut, QUANTILE_LEVELS, RunControl, Shard, ShardResult, Simulation, SimulationError,
-    SimulationResult, SpreadMetrics, TimeToDefault, simulate,
+    PathScalars, PathsOut, QUANTILE_LEVELS, RunControl, Shard, ShardResult, Simulation,
+    SimulationError, SimulationResult, SpreadMetrics, TimeToDefault, simulate,
 };
 pub use sketch::QuantileSketch;
 pub use stress::{Stress, StressError, StressKind};

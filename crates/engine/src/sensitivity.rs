@@ -126,6 +126,9 @@ pub fn sensitivity(
     cancel: Option<&AtomicBool>,
 ) -> Result<Vec<SensitivityRow>, SimulationError> {
     let fingerprint = &base.fingerprint;
+    if base.path_scalars().is_none() {
+        return Err(SimulationError::NoPathScalars);
+    }
     let mut rows = Vec::with_capacity(bumps.len());
     for bump in bumps {
         let bumped = bump.applied_to(scenario);
@@ -135,7 +138,8 @@ pub fn sensitivity(
             stresses,
             fingerprint.paths,
             fingerprint.seed,
-        )?;
+        )?
+        .keeping_path_scalars();
         let result = simulate_with(&simulation, progress, cancel)?;
         if !result.complete {
             break;
@@ -159,15 +163,17 @@ pub fn sensitivity(
 
 /// The paired changes from `base` to `bumped` (the same paths).
 fn compare(bump: &Bump, base: &SimulationResult, bumped: &SimulationResult) -> SensitivityRow {
+    let base_paths = base.path_scalars().expect("checked before the bumps");
+    let bumped_paths = bumped.path_scalars().expect("kept by the bumped run");
     let mut defaults = 0;
     let mut delta_pd = Moments::default();
     let mut delta_loss = Moments::default();
     let defaulted = |month: &Option<u16>| f64::from(u8::from(month.is_some()));
-    for ((base_month, bumped_month), (base_loss, bumped_loss)) in base
-        .path_default_month
+    for ((base_month, bumped_month), (base_loss, bumped_loss)) in base_paths
+        .default_month
         .iter()
-        .zip(&bumped.path_default_month)
-        .zip(base.path_loss_usd.iter().zip(&bumped.path_loss_usd))
+        .zip(&bumped_paths.default_month)
+        .zip(base_paths.loss_usd.iter().zip(&bumped_paths.loss_usd))
     {
         defaults += u64::from(bumped_month.is_some());
         delta_pd.add(defaulted(bumped_month) - defaulted(base_month));

@@ -9,8 +9,14 @@
 //! [`ChunkFold`]: a tree of merges that the chunk indices alone fix. A shard is a contiguous
 //! range of chunks; merging shards completes the same tree, so a run gives the same result bit
 //! for bit for any number of threads and any split into shards, and the summaries held stay
-//! logarithmic in the chunks. Per-path scalars (loss, default month, each instrument's LGD) are
-//! kept exactly; monthly fans go into integer-count sketches whose merge is exact.
+//! logarithmic in the chunks. Every path's scalars (total loss, default month, each
+//! instrument's LGD) are computed exactly and counted without being kept: default counts by
+//! month, cause and instrument; the worst paths by total loss exactly (VaR and ES, see
+//! [`WorstPaths`]); integer-count sketches for the loss histogram, the LGD quantiles and the
+//! monthly fans, whose merge is exact. A run keeps every path's loss and default month only
+//! when asked ([`Simulation::keeping_path_scalars`]: sensitivity pairs paths with them), and
+//! hands every path's outcome to [`RunControl::paths_out`] (`--paths-out`). Memory thus does
+//! not grow with the paths but for the tail.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,10 +31,12 @@ use crate::fold::{ChunkFold, Mergeable};
 use crate::generator::{GeneratorError, GeneratorScratch, MarketGenerator, RandomKey};
 use crate::market::{MarketPath, base_market_path};
 use crate::portfolio::BookPathsOut;
+use crate::portfolio::LossHistogram;
 use crate::rating::{RatingGrade, rating_grade};
 use crate::recovery::{ClaimRecovery, LiquidationPrices, Recoveries};
 use crate::sketch::QuantileSketch;
 use crate::stress::Stress;
+use crate::tail::{WorstPaths, loss_histogram};
 use crate::waterfall::{Covenant, DefaultCause, PathBuffers, PathSummary, recover, run_path};
 
 /// Paths in a chunk: a constant, never derived from the thread count.
@@ -73,6 +81,9 @@ pub enum SimulationError {
     /// Shards missing, repeated or cut short.
     #[error("cannot merge: {0}")]
     Incomplete(String),
+    /// Sensitivity pairs each bumped path with the base run's: that run must keep them.
+    #[error("the base run kept no per-path results to pair the bumped paths with")]
+    NoPathScalars,
 }
 
 /// Which part of a run a shard covers: shard `index` of `count` (1-based), a contiguous range
@@ -714,14 +725,72 @@ pub struct ShardResult {
     /// Chunk summaries, in their fixed tree.
     chunks: ChunkFold<ChunkSummary>,
     tally: Tally,
-    /// Each path's total loss (USD), in path order.
-    path_loss_usd: Vec<f64>,
-    /// Each path's default month (index), in path order.
-    path_default_month: Vec<Option<u16>>,
-    /// Per instrument: the LGD of each path on which it defaulted with exposure, in path
-    /// order.
-    instrument_lgds: Vec<Vec<f64>>,
+    losses: LossTally,
+    /// Each path's scalars in path order, when the run keeps them.
+    path_scalars: Option<PathScalars>,
     fans: Fans,
+}
+
+/// The total loss and the instruments' LGDs of a run's paths, in a size that does not grow
+/// with the paths but for the exact tail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct LossTally {
+    /// Every path's total loss, to within 1 % (the loss histogram).
+    sketch: QuantileSketch,
+    /// The largest total loss (USD).
+    highest_usd: f64,
+    /// Paths that lose nothing.
+    zero_loss_paths: u64,
+    /// The worst paths by total loss, exactly (VaR and ES).
+    worst: WorstPaths<()>,
+    /// Per instrument, the LGD on each path on which it defaulted with exposure, to within
+    /// 1 % (the LGD quantiles).
+    lgd_sketches: Vec<QuantileSketch>,
+}
+
+impl LossTally {
+    fn new(debts: usize, planned_paths: u64) -> LossTally {
+        LossTally {
+            sketch: QuantileSketch::new(),
+            highest_usd: 0.0,
+            zero_loss_paths: 0,
+            worst: WorstPaths::new(worst_paths_for_loss_tail(planned_paths as usize)),
+            lgd_sketches: vec![QuantileSketch::new(); debts],
+        }
+    }
+
+    /// Counts a chunk's paths, from path `first_path`.
+    fn add_chunk(&mut self, first_path: u64, chunk: &ChunkResult) {
+        for (path, &loss) in (first_path..).zip(&chunk.path_loss_usd) {
+            self.sketch.add(loss);
+            self.highest_usd = self.highest_usd.max(loss);
+            self.zero_loss_paths += u64::from(loss <= 0.0);
+            self.worst.offer(loss, path, || ());
+        }
+        for (sketch, lgds) in self.lgd_sketches.iter_mut().zip(&chunk.instrument_lgds) {
+            lgds.iter().for_each(|&lgd| sketch.add(lgd));
+        }
+    }
+
+    fn merge(&mut self, next: LossTally) {
+        self.sketch.merge(&next.sketch);
+        self.highest_usd = self.highest_usd.max(next.highest_usd);
+        self.zero_loss_paths += next.zero_loss_paths;
+        self.worst.merge(next.worst);
+        for (sketch, added) in self.lgd_sketches.iter_mut().zip(&next.lgd_sketches) {
+            sketch.merge(added);
+        }
+    }
+}
+
+/// Every path's total loss and default month, in path order: kept only when asked for
+/// ([`Simulation::keeping_path_scalars`]), as sensitivity's pairing needs them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PathScalars {
+    /// Each path's total loss (USD).
+    pub loss_usd: Vec<f64>,
+    /// Each path's default month (index).
+    pub default_month: Vec<Option<u16>>,
 }
 
 /// A scenario ready to simulate: the borrower compiled and the generator built once.
@@ -736,6 +805,8 @@ pub struct Simulation {
     /// filled once for every path's discounted exposure.
     discount_factors: Vec<f64>,
     first_month: bitwatt_model::YearMonth,
+    /// Whether runs keep every path's scalars.
+    keep_path_scalars: bool,
 }
 
 impl Simulation {
@@ -776,7 +847,15 @@ impl Simulation {
             risk_free_per_year,
             discount_factors,
             first_month: scenario.first_month(),
+            keep_path_scalars: false,
         })
+    }
+
+    /// The same simulation, its runs keeping every path's total loss and default month
+    /// ([`SimulationResult::path_scalars`]; memory then grows with the paths).
+    pub fn keeping_path_scalars(mut self) -> Simulation {
+        self.keep_path_scalars = true;
+        self
     }
 
     /// The compiled borrower.
@@ -814,9 +893,8 @@ impl Simulation {
             instrument_names: self.borrower.debts.iter().map(|d| d.name.clone()).collect(),
             chunks: ChunkFold::default(),
             tally: Tally::new(debts, months),
-            path_loss_usd: Vec::new(),
-            path_default_month: Vec::new(),
-            instrument_lgds: vec![Vec::new(); debts],
+            losses: LossTally::new(debts, paths),
+            path_scalars: self.keep_path_scalars.then(PathScalars::default),
             fans: Fans::new(months),
         };
         let chunks = shard.chunks(paths);
@@ -861,12 +939,14 @@ impl Simulation {
                 if !result.complete {
                     break;
                 }
+                result.losses.add_chunk(chunk.index * CHUNK_PATHS, &chunk);
                 result.paths_run += chunk.path_loss_usd.len() as u64;
                 result.tally.merge(&chunk.tally);
-                result.path_loss_usd.extend(chunk.path_loss_usd);
-                result.path_default_month.extend(chunk.path_default_month);
-                for (all, lgds) in result.instrument_lgds.iter_mut().zip(chunk.instrument_lgds) {
-                    all.extend(lgds);
+                if let Some(scalars) = &mut result.path_scalars {
+                    scalars.loss_usd.extend_from_slice(&chunk.path_loss_usd);
+                    scalars
+                        .default_month
+                        .extend_from_slice(&chunk.path_default_month);
                 }
                 result.chunks.push(chunk.index, chunk.summary);
                 if let Some(paths_out) = control.paths_out.as_mut()
@@ -1132,7 +1212,8 @@ pub struct InstrumentMetrics {
     pub rating: RatingGrade,
     /// Loss given default: mean over defaulting paths of loss over exposure.
     pub lgd: Option<Estimate>,
-    /// LGD at the 5, 25, 50, 75 and 95 % quantiles of defaulting paths (exact).
+    /// LGD at the 5, 25, 50, 75 and 95 % quantiles of defaulting paths (lower rank, read
+    /// from a sketch within 1 % of the exact order statistic).
     pub lgd_quantiles: Option<[f64; 5]>,
     /// Mean exposure at default over defaulting paths (USD).
     pub exposure_at_default_usd: Option<Estimate>,
@@ -1261,23 +1342,21 @@ const CAUSES: [DefaultCause; 6] = [
     DefaultCause::CrossDefault,
 ];
 
-/// A run's shards merged: the per-path scalars in path order and the chunk summaries folded
-/// in chunk order.
+/// A run's shards merged: the chunk summaries merged in their fixed tree, the counts, the
+/// loss tally and the fans (and every path's scalars when the run kept them).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimulationResult {
     /// What it was computed from and by.
     pub fingerprint: Fingerprint,
     /// Whether every path ran.
     pub complete: bool,
+    paths: u64,
     months: usize,
     instrument_names: Vec<String>,
     summary: Option<ChunkSummary>,
     tally: Tally,
-    /// Each path's total loss (USD), in path order.
-    pub path_loss_usd: Vec<f64>,
-    /// Each path's default month (index), in path order.
-    pub path_default_month: Vec<Option<u16>>,
-    instrument_lgds: Vec<Vec<f64>>,
+    losses: LossTally,
+    path_scalars: Option<PathScalars>,
     fans: Fans,
 }
 
@@ -1297,23 +1376,29 @@ impl SimulationResult {
             fingerprint: first.fingerprint,
             complete: first.complete,
             months: first.months,
+            paths: first.paths_run,
             instrument_names: first.instrument_names,
             summary: None,
             tally: first.tally,
-            path_loss_usd: first.path_loss_usd,
-            path_default_month: first.path_default_month,
-            instrument_lgds: first.instrument_lgds,
+            losses: first.losses,
+            path_scalars: first.path_scalars,
             fans: first.fans,
         };
         let mut chunks = first.chunks;
         for shard in shards {
             result.complete &= shard.complete;
+            result.paths += shard.paths_run;
             result.tally.merge(&shard.tally);
-            result.path_loss_usd.extend(shard.path_loss_usd);
-            result.path_default_month.extend(shard.path_default_month);
-            for (all, lgds) in result.instrument_lgds.iter_mut().zip(shard.instrument_lgds) {
-                all.extend(lgds);
-            }
+            result.losses.merge(shard.losses);
+            // Every path's scalars only when every shard kept them.
+            result.path_scalars = match (result.path_scalars, shard.path_scalars) {
+                (Some(mut scalars), Some(next)) => {
+                    scalars.loss_usd.extend(next.loss_usd);
+                    scalars.default_month.extend(next.default_month);
+                    Some(scalars)
+                }
+                _ => None,
+            };
             result.fans.merge(&shard.fans);
             chunks.append(shard.chunks);
         }
@@ -1331,7 +1416,24 @@ impl SimulationResult {
 
     /// Paths run.
     pub fn paths(&self) -> u64 {
-        self.path_loss_usd.len() as u64
+        self.paths
+    }
+
+    /// Every path's total loss and default month in path order, when the run kept them
+    /// ([`Simulation::keeping_path_scalars`]).
+    pub fn path_scalars(&self) -> Option<&PathScalars> {
+        self.path_scalars.as_ref()
+    }
+
+    /// Counts of paths by total loss in `bins` equal bins from 0 to the largest loss, each
+    /// path placed by its loss to within 1 %.
+    pub fn loss_histogram(&self, bins: usize) -> LossHistogram {
+        loss_histogram(
+            &self.losses.sketch,
+            self.losses.highest_usd,
+            self.losses.zero_loss_paths,
+            bins.max(1),
+        )
     }
 
     /// The credit metrics, for `borrower`'s instruments (their names, covenants and spreads).
@@ -1388,7 +1490,13 @@ impl SimulationResult {
                     pd,
                     rating: rating_grade(pd.value, horizon_years),
                     lgd: moments.lgd.estimate(),
-                    lgd_quantiles: exact_quantiles(&self.instrument_lgds[d]),
+                    lgd_quantiles: (self.losses.lgd_sketches[d].count() > 0).then(|| {
+                        QUANTILE_LEVELS.map(|q| {
+                            self.losses.lgd_sketches[d]
+                                .quantile(q)
+                                .expect("an LGD in the sketch")
+                        })
+                    }),
                     exposure_at_default_usd: moments.ead.estimate(),
                     expected_loss_usd: moments.loss.estimate().expect("at least one path"),
                     spread: spread_metrics(plan, &moments.spread),
@@ -1415,9 +1523,15 @@ impl SimulationResult {
                 }
             })
             .collect();
-        let mut losses = self.path_loss_usd.clone();
-        losses.sort_by(f64::total_cmp);
-        let loss_tail = loss_tail(&losses);
+        let worst: Vec<f64> = self
+            .losses
+            .worst
+            .sorted()
+            .iter()
+            .map(|entry| entry.loss_usd)
+            .collect();
+        let needed = worst_paths_for_loss_tail(n as usize);
+        let loss_tail = loss_tail_of_worst(&worst[worst.len() - needed..], n as usize);
         let fans = FanSeries::ALL
             .iter()
             .map(|&series| {
@@ -1467,15 +1581,11 @@ impl SimulationResult {
     }
 }
 
-/// VaR and ES of sorted (ascending) losses at each level of [`LOSS_TAIL_LEVELS_PER_MILLE`],
-/// in integers so that 1 − 0.99 rounds nowhere: VaR is the α-quantile inf{x : F(x) ≥ α},
-/// the ⌈α·n⌉-th smallest loss; ES the mean of the worst ⌈(1 − α)·n⌉ losses.
-pub(crate) fn loss_tail(sorted_losses: &[f64]) -> Vec<LossTail> {
-    loss_tail_of_worst(sorted_losses, sorted_losses.len())
-}
-
-/// [`loss_tail`] of `count` losses from the worst of them alone, sorted ascending: at least
-/// [`worst_paths_for_loss_tail`]`(count)` of them.
+/// VaR and ES of `count` losses at each level of [`LOSS_TAIL_LEVELS_PER_MILLE`], from the
+/// worst of them alone, sorted ascending (at least [`worst_paths_for_loss_tail`]`(count)` of
+/// them), in integers so that 1 − 0.99 rounds nowhere: VaR is the α-quantile
+/// inf{x : F(x) ≥ α}, the ⌈α·n⌉-th smallest loss; ES the mean of the worst ⌈(1 − α)·n⌉
+/// losses.
 pub(crate) fn loss_tail_of_worst(sorted_worst: &[f64], count: usize) -> Vec<LossTail> {
     assert!(
         sorted_worst.len() >= worst_paths_for_loss_tail(count) && sorted_worst.len() <= count,
@@ -1528,17 +1638,6 @@ fn histogram_quantile(by_month: &[u64], q: f64) -> usize {
     by_month.len() - 1
 }
 
-/// The exact 5 … 95 % quantiles of `values` (lower rank); none when empty.
-fn exact_quantiles(values: &[f64]) -> Option<[f64; 5]> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let last = (sorted.len() - 1) as f64;
-    Some(QUANTILE_LEVELS.map(|q| sorted[(q * last).floor() as usize]))
-}
-
 /// The break-even spread of `plan` from its discounted loss and exposure moments, and how the
 /// market's spread compares.
 fn spread_metrics(plan: &DebtPlan, spread: &CoMoments) -> SpreadMetrics {
@@ -1570,14 +1669,15 @@ fn spread_metrics(plan: &DebtPlan, spread: &CoMoments) -> SpreadMetrics {
 }
 
 /// Runs the whole of `scenario` under `stresses` (`paths` paths from `seed`) on the current
-/// rayon thread pool and merges it: the convenience form of [`Simulation`].
+/// rayon thread pool, keeping every path's scalars, and merges it: the convenience form of
+/// [`Simulation`].
 pub fn simulate(
     scenario: &Scenario,
     stresses: &[Stress],
     paths: u64,
     seed: u64,
 ) -> Result<(Simulation, SimulationResult), SimulationError> {
-    let simulation = Simulation::new(scenario, stresses, paths, seed)?;
+    let simulation = Simulation::new(scenario, stresses, paths, seed)?.keeping_path_scalars();
     let result = simulate_with(&simulation, None, None)?;
     Ok((simulation, result))
 }
@@ -1686,6 +1786,7 @@ mod tests {
     #[test]
     fn loss_tail_takes_exact_ranks() {
         let losses: Vec<f64> = (1..=1_000).map(f64::from).collect();
+        let loss_tail = |sorted: &[f64]| loss_tail_of_worst(sorted, sorted.len());
         let tail = loss_tail(&losses);
         // 95 %: the 950th smallest, and the mean of the worst 50 (951 … 1 000).
         assert_eq!((tail[0].var_usd, tail[0].es_usd), (950.0, 975.5));
@@ -1716,10 +1817,5 @@ mod tests {
         assert_eq!(histogram_quantile(&[0, 2, 0, 1], 0.0), 1);
         assert_eq!(histogram_quantile(&[0, 2, 0, 1], 0.5), 1);
         assert_eq!(histogram_quantile(&[0, 2, 0, 1], 1.0), 3);
-        assert_eq!(
-            exact_quantiles(&[4.0, 1.0, 3.0, 2.0, 5.0]),
-            Some([1.0, 2.0, 3.0, 4.0, 4.0])
-        );
-        assert_eq!(exact_quantiles(&[]), None);
     }
 }

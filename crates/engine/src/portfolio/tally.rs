@@ -8,14 +8,15 @@
 //! * The loss tail is exact: the worst paths by book loss (ties in path order) are kept, as
 //!   many as VaR and ES at the lowest level need (5 % of the paths, plus one), and for the
 //!   worst 1 % each defaulted borrower's loss too (the Euler contributions to ES 99 %). The
-//!   worst paths of a union are among the worst paths of its parts, so shards merge exactly.
+//!   worst paths of a union are among the worst paths of its parts, so shards merge exactly
+//!   ([`WorstPaths`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::{
     BookLossTail, BookMetrics, BookPaths, BorrowerDefault, BorrowerLoss, DefaultCorrelation,
-    FireSaleAddOn, LOSS_HISTOGRAM_BINS, Liquidation, LossHistogram, MAX_CORRELATED_BORROWERS,
-    PortfolioMetrics, TailAddOn,
+    FireSaleAddOn, LOSS_HISTOGRAM_BINS, Liquidation, MAX_CORRELATED_BORROWERS, PortfolioMetrics,
+    TailAddOn,
 };
 use crate::fold::{ChunkFold, Mergeable};
 use crate::simulate::{
@@ -23,6 +24,7 @@ use crate::simulate::{
     worst_paths_for_loss_tail,
 };
 use crate::sketch::QuantileSketch;
+use crate::tail::{WorstPaths, loss_histogram};
 
 /// Confidence level of the Euler contributions to expected shortfall, per mille (99 %).
 const CONTRIBUTION_LEVEL_PER_MILLE: u128 = 990;
@@ -82,27 +84,6 @@ struct LiquidationTally {
     worst: WorstPaths<()>,
     /// The worst 1 % of paths, with each defaulted borrower's loss (the Euler contributions).
     contribution_tail: WorstPaths<Vec<(u32, f64)>>,
-}
-
-/// The `capacity` worst paths seen by book loss, ties broken by the later path: a set that does
-/// not depend on the order the paths are offered in (equal when the sets are).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(bound(serialize = "T: Serialize", deserialize = "T: Deserialize<'de>"))]
-struct WorstPaths<T> {
-    capacity: usize,
-    /// At most `capacity` plus a quarter, trimmed to the worst `capacity` when full.
-    entries: Vec<WorstPath<T>>,
-    /// The best entry kept by the last trim: nothing better can be among the worst.
-    #[serde(skip)]
-    floor: Option<(f64, u64)>,
-}
-
-/// One path of [`WorstPaths`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct WorstPath<T> {
-    loss_usd: f64,
-    path: u64,
-    detail: T,
 }
 
 impl BookTally {
@@ -208,20 +189,15 @@ impl BookTally {
             .collect::<Vec<_>>();
         let default_correlation = self.default_correlation(names, &borrowers);
         let highest = self.shared.highest_usd.max(self.independent.highest_usd);
-        let bin_width_usd = highest / LOSS_HISTOGRAM_BINS as f64;
-        let shared = self.shared.metrics(
-            Liquidation::Shared,
-            &moments.shared,
-            names,
-            n,
-            bin_width_usd,
-        );
+        let shared = self
+            .shared
+            .metrics(Liquidation::Shared, &moments.shared, names, n, highest);
         let independent = self.independent.metrics(
             Liquidation::Independent,
             &moments.independent,
             names,
             n,
-            bin_width_usd,
+            highest,
         );
         let fire_sale_add_on = FireSaleAddOn {
             expected_loss_usd: moments.difference.estimate().expect("at least one path"),
@@ -362,15 +338,15 @@ impl LiquidationTally {
         self.contribution_tail.merge(next.contribution_tail);
     }
 
-    /// The book's metrics under `liquidation` over `n` paths, its histogram in bins of
-    /// `bin_width_usd`.
+    /// The book's metrics under `liquidation` over `n` paths, its histogram in equal bins up
+    /// to `highest_usd`.
     fn metrics(
         &self,
         liquidation: Liquidation,
         moments: &LossMoments,
         names: &[String],
         n: u64,
-        bin_width_usd: f64,
+        highest_usd: f64,
     ) -> BookMetrics {
         let count = n as usize;
         let worst = self.worst.sorted();
@@ -424,102 +400,19 @@ impl LiquidationTally {
                     .expect("a tail path"),
             })
             .collect();
-        let mut counts = vec![0; LOSS_HISTOGRAM_BINS];
-        for (loss, paths) in self.sketch.buckets() {
-            let bin = if bin_width_usd > 0.0 {
-                ((loss / bin_width_usd).max(0.0) as usize).min(LOSS_HISTOGRAM_BINS - 1)
-            } else {
-                0
-            };
-            counts[bin] += paths;
-        }
         BookMetrics {
             liquidation,
             expected_loss_usd: moments.book.estimate().expect("at least one path"),
             loss_tail,
-            histogram: LossHistogram {
-                bin_width_usd,
-                counts,
-                zero_loss_paths: self.zero_loss_paths,
-            },
+            histogram: loss_histogram(
+                &self.sketch,
+                highest_usd,
+                self.zero_loss_paths,
+                LOSS_HISTOGRAM_BINS,
+            ),
             borrowers,
         }
     }
-}
-
-impl<T> WorstPaths<T> {
-    fn new(capacity: usize) -> WorstPaths<T> {
-        WorstPaths {
-            capacity,
-            entries: Vec::new(),
-            floor: None,
-        }
-    }
-
-    /// Offers path `path` with book loss `loss_usd`; `detail` is called only if it is kept.
-    fn offer(&mut self, loss_usd: f64, path: u64, detail: impl FnOnce() -> T) {
-        if self
-            .floor
-            .is_some_and(|floor| order((loss_usd, path), floor).is_lt())
-        {
-            return;
-        }
-        self.entries.push(WorstPath {
-            loss_usd,
-            path,
-            detail: detail(),
-        });
-        if self.entries.len() > self.capacity + self.capacity.div_ceil(4) {
-            self.trim();
-        }
-    }
-
-    /// Adds the paths of `other` (other paths of the same run).
-    fn merge(&mut self, other: WorstPaths<T>) {
-        self.entries.extend(other.entries);
-        self.trim();
-    }
-
-    /// The worst `capacity` (or fewer) entries, from the least bad.
-    fn sorted(&self) -> Vec<&WorstPath<T>> {
-        let mut sorted: Vec<&WorstPath<T>> = self.entries.iter().collect();
-        sorted.sort_unstable_by(|a, b| order(a.key(), b.key()));
-        let kept = sorted.len().min(self.capacity);
-        sorted.split_off(sorted.len() - kept)
-    }
-
-    /// Keeps the worst `capacity` entries.
-    fn trim(&mut self) {
-        if self.entries.len() <= self.capacity {
-            return;
-        }
-        let cut = self.entries.len() - self.capacity;
-        self.entries
-            .select_nth_unstable_by(cut, |a, b| order(a.key(), b.key()));
-        self.entries.drain(..cut);
-        self.floor = self
-            .entries
-            .iter()
-            .map(WorstPath::key)
-            .min_by(|&a, &b| order(a, b));
-    }
-}
-
-impl<T: PartialEq> PartialEq for WorstPaths<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.capacity == other.capacity && self.sorted() == other.sorted()
-    }
-}
-
-impl<T> WorstPath<T> {
-    fn key(&self) -> (f64, u64) {
-        (self.loss_usd, self.path)
-    }
-}
-
-/// Book loss, then path: the order of "worse".
-fn order(a: (f64, u64), b: (f64, u64)) -> std::cmp::Ordering {
-    a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
 }
 
 /// Where pair `(first, second)`, `first < second`, of `k` borrowers is in row order.
@@ -550,36 +443,6 @@ fn sparse_moments(values: &[(u64, f64)], count: u64) -> Moments {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_worst_paths_do_not_depend_on_the_order_offered() {
-        let losses: Vec<f64> = (0..1_000_u64).map(|i| ((i * 7_919) % 113) as f64).collect();
-        let mut forward = WorstPaths::new(37);
-        for (path, &loss) in losses.iter().enumerate() {
-            forward.offer(loss, path as u64, || path);
-        }
-        let mut halves = WorstPaths::new(37);
-        let mut second = WorstPaths::new(37);
-        for (path, &loss) in losses.iter().enumerate().rev() {
-            let half = if path < 500 { &mut halves } else { &mut second };
-            half.offer(loss, path as u64, || path);
-        }
-        halves.merge(second);
-        let keys = |w: &WorstPaths<usize>| {
-            w.sorted()
-                .iter()
-                .map(|e| (e.key(), e.detail))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(keys(&forward), keys(&halves));
-        let mut all: Vec<(f64, u64)> = losses.iter().zip(0..).map(|(&l, p)| (l, p)).collect();
-        all.sort_by(|&a, &b| order(a, b));
-        let expected: Vec<((f64, u64), usize)> = all[all.len() - 37..]
-            .iter()
-            .map(|&k| (k, k.1 as usize))
-            .collect();
-        assert_eq!(keys(&forward), expected);
-    }
 
     #[test]
     fn pairs_are_numbered_in_row_order() {

@@ -93,7 +93,18 @@ fn nothing_random_gives_the_base_case() {
     // And a simulation of it is the projection, path after path.
     let projection = bitwatt_engine::project(&scenario, &[]).unwrap();
     let (_, result) = bitwatt_engine::simulate(&scenario, &[], 3, 4).unwrap();
-    for (default_month, loss_usd) in result.path_default_month.iter().zip(&result.path_loss_usd) {
+    for (default_month, loss_usd) in result
+        .path_scalars()
+        .expect("per-path scalars kept")
+        .default_month
+        .iter()
+        .zip(
+            &result
+                .path_scalars()
+                .expect("per-path scalars kept")
+                .loss_usd,
+        )
+    {
         assert_eq!(
             default_month.map(usize::from),
             projection.summary.default.map(|e| e.month_index)

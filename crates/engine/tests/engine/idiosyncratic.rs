@@ -41,8 +41,26 @@ fn risks_at_zero_change_nothing() {
     );
     let (simulation, expected) = simulate(&plain, &[], 600, 11).expect("simulates");
     let (_, actual) = simulate(&zero, &[], 600, 11).expect("simulates");
-    assert_eq!(actual.path_loss_usd, expected.path_loss_usd);
-    assert_eq!(actual.path_default_month, expected.path_default_month);
+    assert_eq!(
+        actual
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .loss_usd,
+        expected
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .loss_usd
+    );
+    assert_eq!(
+        actual
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .default_month,
+        expected
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .default_month
+    );
     let borrower = simulation.borrower();
     assert_eq!(actual.metrics(borrower), expected.metrics(borrower));
 
@@ -199,9 +217,16 @@ fn late_conversions_raise_the_pivot_miners_pd() {
     );
     // Common random numbers: no path defaults only because its conversion was on time.
     let more_losses = on_time
-        .path_loss_usd
+        .path_scalars()
+        .expect("per-path scalars kept")
+        .loss_usd
         .iter()
-        .zip(&delayed.path_loss_usd)
+        .zip(
+            &delayed
+                .path_scalars()
+                .expect("per-path scalars kept")
+                .loss_usd,
+        )
         .filter(|(a, b)| b > a)
         .count();
     assert!(more_losses > 0);
@@ -271,7 +296,11 @@ fn runs_with_the_risks_on_are_the_same_on_any_threads() {
     assert!(one == two, "the results differ between one and two threads");
     let (_, plain) = simulate(&scenario(PIVOT_MINER_TOML), &[], paths, 3).expect("simulates");
     assert_ne!(
-        one.path_loss_usd, plain.path_loss_usd,
+        one.path_scalars().expect("per-path scalars kept").loss_usd,
+        plain
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .loss_usd,
         "the risks change nothing"
     );
     let borrower = simulation.borrower();

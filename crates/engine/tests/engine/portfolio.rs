@@ -89,11 +89,36 @@ fn a_book_of_one_borrower_is_simulate() {
     let (book, book_paths) = Portfolio::new(&pure, &[whole("pure", &pure)], &stresses, paths, seed)
         .expect("a book")
         .run_all_with_paths();
-    assert!(single.path_default_month.iter().any(Option::is_some));
-    assert_eq!(book_paths.default_months(0), single.path_default_month);
+    assert!(
+        single
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .default_month
+            .iter()
+            .any(Option::is_some)
+    );
+    assert_eq!(
+        book_paths.default_months(0),
+        single
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .default_month
+    );
     for liquidation in [Liquidation::Shared, Liquidation::Independent] {
-        assert_eq!(book_paths.losses_usd(0, liquidation), single.path_loss_usd);
-        assert_eq!(book_paths.book_loss_usd(liquidation), single.path_loss_usd);
+        assert_eq!(
+            book_paths.losses_usd(0, liquidation),
+            single
+                .path_scalars()
+                .expect("per-path scalars kept")
+                .loss_usd
+        );
+        assert_eq!(
+            book_paths.book_loss_usd(liquidation),
+            single
+                .path_scalars()
+                .expect("per-path scalars kept")
+                .loss_usd
+        );
     }
     let metrics = book.metrics();
     assert_eq!(metrics.fire_sale_add_on.expected_loss_usd.value, 0.0);
@@ -415,9 +440,28 @@ fn generation_and_band_markets_override_their_kind() {
     let stresses: Vec<Stress> = vec!["ai-capex-pullback".parse().expect("a stress")];
     let (_, deep) = simulate(&scenario, &stresses, 1_000, 5).expect("simulates");
     let (_, shallow) = simulate(&thin, &stresses, 1_000, 5).expect("simulates");
-    assert_eq!(deep.path_default_month, shallow.path_default_month);
+    assert_eq!(
+        deep.path_scalars()
+            .expect("per-path scalars kept")
+            .default_month,
+        shallow
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .default_month
+    );
     let mut more = 0;
-    for (deep, shallow) in deep.path_loss_usd.iter().zip(&shallow.path_loss_usd) {
+    for (deep, shallow) in deep
+        .path_scalars()
+        .expect("per-path scalars kept")
+        .loss_usd
+        .iter()
+        .zip(
+            &shallow
+                .path_scalars()
+                .expect("per-path scalars kept")
+                .loss_usd,
+        )
+    {
         assert!(
             *shallow >= deep - 1e-9 * deep.abs(),
             "{shallow} below {deep}"
@@ -446,13 +490,28 @@ fn idiosyncratic_risks_are_keyed_by_the_borrowers_name() {
     let (_, named) = Portfolio::new(&pivot, &[whole(&pivot.name, &pivot)], &[], paths, seed)
         .expect("a book")
         .run_all_with_paths();
-    assert_eq!(named.default_months(0), single.path_default_month);
+    assert_eq!(
+        named.default_months(0),
+        single
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .default_month
+    );
     assert_eq!(
         named.losses_usd(0, Liquidation::Independent),
-        single.path_loss_usd
+        single
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .loss_usd
     );
     let (_, renamed) = Portfolio::new(&pivot, &[whole("Another name", &pivot)], &[], paths, seed)
         .expect("a book")
         .run_all_with_paths();
-    assert_ne!(renamed.default_months(0), single.path_default_month);
+    assert_ne!(
+        renamed.default_months(0),
+        single
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .default_month
+    );
 }

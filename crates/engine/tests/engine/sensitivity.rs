@@ -40,7 +40,9 @@ fn a_lower_btc_drift_raises_the_pd_with_a_small_paired_error() {
     );
     // Two independent runs would give an error of √((p₀(1 − p₀) + p₁(1 − p₁))/n).
     let base_pd = base
-        .path_default_month
+        .path_scalars()
+        .expect("per-path scalars kept")
+        .default_month
         .iter()
         .filter(|m| m.is_some())
         .count() as f64
@@ -54,7 +56,9 @@ fn a_lower_btc_drift_raises_the_pd_with_a_small_paired_error() {
     );
     // The change is the bumped PD less the base PD.
     let base_pd = base
-        .path_default_month
+        .path_scalars()
+        .expect("per-path scalars kept")
+        .default_month
         .iter()
         .filter(|m| m.is_some())
         .count() as f64

@@ -155,7 +155,9 @@ fn treasury_bullet_defaults_with_its_closed_form_probability() {
     // Nothing can go wrong before maturity, and at maturity only the bullet.
     assert!(
         result
-            .path_default_month
+            .path_scalars()
+            .expect("per-path scalars kept")
+            .default_month
             .iter()
             .all(|month| month.is_none_or(|t| usize::from(t) == MATURITY_T))
     );
@@ -206,9 +208,10 @@ fn runs_are_the_same_on_any_threads_and_shards() {
         assert!(metrics.cumulative_pd_by_year.last().unwrap().value > 0.0);
         let check = |other: &SimulationResult, what: &str| {
             assert_eq!(other.metrics(borrower), metrics, "{stress}, {what}");
-            assert_eq!(other.path_loss_usd, whole.path_loss_usd, "{stress}, {what}");
+            assert!(other.path_scalars().is_some());
             assert_eq!(
-                other.path_default_month, whole.path_default_month,
+                other.path_scalars(),
+                whole.path_scalars(),
                 "{stress}, {what}"
             );
             assert!(*other == whole, "{stress}, {what}: the results differ");
@@ -218,7 +221,9 @@ fn runs_are_the_same_on_any_threads_and_shards() {
             on_threads(2, || simulate(&scenario, &stresses, paths, seed)).expect("simulates");
         check(&two_threads, "two threads");
 
-        let simulation = Simulation::new(&scenario, &stresses, paths, seed).expect("compiles");
+        let simulation = Simulation::new(&scenario, &stresses, paths, seed)
+            .expect("compiles")
+            .keeping_path_scalars();
         for count in 1..=3 {
             let shards = (1..=count)
                 .map(|index| {
@@ -231,6 +236,54 @@ fn runs_are_the_same_on_any_threads_and_shards() {
             check(&merged, &format!("{count} shards"));
         }
     }
+}
+
+/// A run that keeps no per-path scalars (the default) gives the same metrics as one that
+/// does; its VaR and ES are the exact order statistics of the paths' losses, its histogram
+/// counts every path, and sensitivity refuses it as a base (nothing to pair with).
+#[test]
+fn metrics_without_the_paths_are_those_of_the_paths() {
+    let scenario = treasury_only();
+    let stresses: Vec<Stress> = Vec::new();
+    let (simulation, kept) = simulate(&scenario, &stresses, 2_500, 3).expect("simulates");
+    let plain = Simulation::new(&scenario, &stresses, 2_500, 3).expect("compiles");
+    let shard = plain
+        .run(Shard::WHOLE, &mut RunControl::default())
+        .expect("runs");
+    let lean = SimulationResult::merge(vec![shard]).expect("merges");
+    assert!(lean.path_scalars().is_none());
+    let metrics = kept.metrics(simulation.borrower());
+    assert_eq!(lean.metrics(plain.borrower()), metrics);
+    let mut losses = kept.path_scalars().expect("kept").loss_usd.clone();
+    losses.sort_by(f64::total_cmp);
+    let n = losses.len();
+    assert!(losses[n - 1] > 0.0, "no loss");
+    for tail in &metrics.loss_tail {
+        let per_mille = (tail.level * 1_000.0).round() as usize;
+        let worst = (n * (1_000 - per_mille)).div_ceil(1_000);
+        assert_eq!(tail.var_usd, losses[(n * per_mille).div_ceil(1_000) - 1]);
+        assert_eq!(
+            tail.es_usd,
+            losses[n - worst..].iter().sum::<f64>() / worst as f64
+        );
+    }
+    let histogram = lean.loss_histogram(40);
+    assert_eq!(histogram.counts.iter().sum::<u64>(), n as u64);
+    let zeros = losses.iter().filter(|&&l| l <= 0.0).count() as u64;
+    assert_eq!(histogram.zero_loss_paths, zeros);
+    assert_eq!(histogram.bin_width_usd, losses[n - 1] / 40.0);
+    let refused = bitwatt_engine::sensitivity(
+        &scenario,
+        &stresses,
+        &lean,
+        &bitwatt_engine::STANDARD_BUMPS[..1],
+        None,
+        None,
+    );
+    assert!(matches!(
+        refused,
+        Err(bitwatt_engine::SimulationError::NoPathScalars)
+    ));
 }
 
 /// The hot loop allocates nothing: once a worker's market path and buffers have grown, the

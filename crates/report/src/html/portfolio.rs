@@ -9,10 +9,9 @@ use bitwatt_engine::{BookMetrics, Liquidation, PortfolioMetrics, PortfolioResult
 
 use super::escape::escape;
 use super::page::{
-    default_text, document_end, document_start, fact, figure, fingerprint_facts, level_text,
-    reproduce, row, tail_markers, under,
+    default_text, document_end, document_start, fact, fingerprint_facts, level_text,
+    loss_histogram_figure, reproduce, row, tail_markers, under,
 };
-use super::svg;
 use super::{percent, usd_millions_estimate};
 use crate::{thousands, usd_millions};
 
@@ -145,41 +144,26 @@ impl PortfolioReport<'_> {
     }
 
     fn loss_histogram(&self, out: &mut String) {
-        let histogram = &self.reported().histogram;
-        // Bin 0 without the paths that lose nothing.
-        let mut counts = histogram.counts.clone();
-        if let Some(first) = counts.first_mut() {
-            *first -= histogram.zero_loss_paths.min(*first);
-        }
-        let with_loss: u64 = counts.iter().sum();
         let markers = tail_markers(
             self.reported()
                 .loss_tail
                 .iter()
                 .map(|tail| (tail.level, tail.var_usd, tail.es_usd.value)),
         );
-        let chart = svg::binned_histogram(
-            "Book loss distribution of the paths with a loss",
-            histogram.bin_width_usd / 1e6,
-            &counts,
+        let what = format!(
+            "The lender's loss ({} liquidation)",
+            liquidation_word(self.liquidation)
+        );
+        loss_histogram_figure(
+            out,
+            &self.reported().histogram,
             &markers,
-            "book loss (USD M)",
-            "paths (count)",
+            (
+                "Book loss distribution of the paths with a loss",
+                "book loss (USD M)",
+                &what,
+            ),
         );
-        let paths = self.metrics.paths.max(1);
-        let none = histogram.zero_loss_paths;
-        let caption = format!(
-            "The lender's loss on the {} paths with a loss ({} liquidation), in {} equal bins \
-             up to the largest; {} of {} paths ({:.1} %) lose nothing and are not drawn. VaR \
-             solid, ES dashed, both over all paths.",
-            thousands(with_loss as f64, 0),
-            liquidation_word(self.liquidation),
-            counts.len(),
-            thousands(none as f64, 0),
-            thousands(paths as f64, 0),
-            none as f64 / paths as f64 * 100.0
-        );
-        figure(out, "Loss distribution", &chart, &caption);
     }
 
     fn borrowers(&self, out: &mut String) {

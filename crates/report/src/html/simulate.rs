@@ -4,14 +4,16 @@
 use std::fmt::Write;
 
 use bitwatt_engine::{
-    CreditMetrics, Factor, Fan, FanSeries, Projection, SensitivityRow, SimulationResult, StressCase,
+    CreditMetrics, Factor, Fan, FanSeries, LOSS_HISTOGRAM_BINS, Projection, SensitivityRow,
+    SimulationResult, StressCase,
 };
 use bitwatt_model::{Scenario, YearMonth};
 
 use super::escape::escape;
 use super::page::{
-    document_end, document_start, fact, figure, fingerprint_facts, level_text, month_ticks,
-    monthly_tables, reproduce, row, stress_table, tail_markers, under,
+    document_end, document_start, fact, figure, fingerprint_facts, level_text,
+    loss_histogram_figure, month_ticks, monthly_tables, reproduce, row, stress_table, tail_markers,
+    under,
 };
 use super::svg;
 use super::{percent, usd_millions_estimate};
@@ -215,39 +217,22 @@ impl SimulateReport<'_> {
     }
 
     fn loss_histogram(&self, out: &mut String) {
-        let losses: Vec<f64> = self
-            .result
-            .path_loss_usd
-            .iter()
-            .filter(|&&l| l > 0.0)
-            .map(|l| l / 1e6)
-            .collect();
-        let paths = self.result.path_loss_usd.len().max(1);
         let markers = tail_markers(
             self.metrics
                 .loss_tail
                 .iter()
                 .map(|tail| (tail.level, tail.var_usd, tail.es_usd)),
         );
-        let bins = ((losses.len() as f64).sqrt().ceil() as usize).clamp(5, 40);
-        let chart = svg::histogram(
-            "Loss distribution of the paths with a loss",
-            &losses,
-            bins,
+        loss_histogram_figure(
+            out,
+            &self.result.loss_histogram(LOSS_HISTOGRAM_BINS),
             &markers,
-            "total loss of all instruments (USD M)",
-            "paths (count)",
+            (
+                "Loss distribution of the paths with a loss",
+                "total loss of all instruments (USD M)",
+                "Total loss",
+            ),
         );
-        let none = paths - losses.len().min(paths);
-        let caption = format!(
-            "Total loss on the {} paths with a loss; {} of {} paths ({:.1} %) lose nothing \
-             and are not drawn. VaR solid, ES dashed, both over all paths.",
-            thousands(losses.len() as f64, 0),
-            thousands(none as f64, 0),
-            thousands(paths as f64, 0),
-            none as f64 / paths as f64 * 100.0
-        );
-        figure(out, "Loss distribution", &chart, &caption);
     }
 
     fn fans(&self, out: &mut String) {

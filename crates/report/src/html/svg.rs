@@ -542,41 +542,6 @@ pub struct Marker {
     pub dashed: bool,
 }
 
-/// A histogram of `values` in `bins` equal bins over round-number ticks, with labelled
-/// vertical markers.
-pub fn histogram(
-    label: &str,
-    values: &[f64],
-    bins: usize,
-    markers: &[Marker],
-    x_title: &str,
-    y_title: &str,
-) -> String {
-    let high = values
-        .iter()
-        .chain(markers.iter().map(|m| &m.x))
-        .fold(0.0, |a: f64, &b| a.max(b));
-    let low = values
-        .iter()
-        .chain(markers.iter().map(|m| &m.x))
-        .fold(0.0, |a: f64, &b| a.min(b));
-    let x_ticks = nice_ticks(low, high, 6);
-    let bins = bins.max(1);
-    let width = (x_ticks.high() - x_ticks.low()) / bins as f64;
-    let mut counts = vec![0u64; bins];
-    for &v in values {
-        let bin = ((v - x_ticks.low()) / width).floor().max(0.0) as usize;
-        counts[bin.min(bins - 1)] += 1;
-    }
-    draw_histogram(
-        label,
-        &x_ticks,
-        (x_ticks.low(), width, &counts),
-        markers,
-        (x_title, y_title),
-    )
-}
-
 /// A histogram of counts already binned: bin `i` spans `[i·bin_width, (i + 1)·bin_width)`,
 /// over round-number ticks, with labelled vertical markers.
 pub fn binned_histogram(
