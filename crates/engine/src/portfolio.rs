@@ -18,10 +18,10 @@
 //! The lender's loss on a borrower is Σ share × loss over its defaulted instruments. Paths
 //! run in chunks of [`CHUNK_PATHS`] in parallel; each chunk's [`BookPaths`] (per path the
 //! book's loss under both liquidations, and one [`DefaultRecord`] per defaulted borrower) is
-//! counted serially, in chunk order, into a tally whose size does not grow with the paths:
-//! integer counts, moments combined in a tree fixed by the chunk indices, loss sketches for
-//! the histogram and the exact worst paths for VaR, ES and the Euler contributions (see
-//! `tally`). A run gives the same result bit for bit for any number of threads and any split
+//! counted serially, in chunk order, into a tally that grows with the paths only by its exact
+//! tail: integer counts, moments combined in a tree fixed by the chunk indices, loss sketches
+//! for the histogram, and the worst 5 % of paths (the worst 1 % with each defaulted borrower's
+//! loss) for VaR, ES and the Euler contributions (see `tally`). A run gives the same result bit for bit for any number of threads and any split
 //! into shards ([`Portfolio::run`] on a [`Shard`], [`PortfolioResult::merge`]); the per-path
 //! values go to [`RunControl::book_paths_out`] when asked for.
 
@@ -479,6 +479,10 @@ impl Portfolio {
                 )
                 .collect();
             for (chunk, values) in (window_start..).zip(window) {
+                // Once the per-path receiver declines, the run stops at the chunk it declined.
+                if !result.complete {
+                    break;
+                }
                 result.paths_run += values.paths();
                 result.tally.add_chunk(chunk, &values);
                 if let Some(book_paths_out) = control.book_paths_out.as_mut()

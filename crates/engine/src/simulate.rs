@@ -746,6 +746,9 @@ struct LossTally {
     /// Per instrument, the LGD on each path on which it defaulted with exposure, to within
     /// 1 % (the LGD quantiles).
     lgd_sketches: Vec<QuantileSketch>,
+    /// Per instrument, the lowest and highest of those LGDs, exactly (a quantile read from
+    /// the sketch is kept within them: an LGD of exactly 1 reads as 1, not its bucket's 1.0099).
+    lgd_ranges: Vec<Option<(f64, f64)>>,
 }
 
 impl LossTally {
@@ -756,6 +759,7 @@ impl LossTally {
             zero_loss_paths: 0,
             worst: WorstPaths::new(worst_paths_for_loss_tail(planned_paths as usize)),
             lgd_sketches: vec![QuantileSketch::new(); debts],
+            lgd_ranges: vec![None; debts],
         }
     }
 
@@ -767,8 +771,16 @@ impl LossTally {
             self.zero_loss_paths += u64::from(loss <= 0.0);
             self.worst.offer(loss, path, || ());
         }
-        for (sketch, lgds) in self.lgd_sketches.iter_mut().zip(&chunk.instrument_lgds) {
-            lgds.iter().for_each(|&lgd| sketch.add(lgd));
+        for ((sketch, range), lgds) in self
+            .lgd_sketches
+            .iter_mut()
+            .zip(&mut self.lgd_ranges)
+            .zip(&chunk.instrument_lgds)
+        {
+            for &lgd in lgds {
+                sketch.add(lgd);
+                *range = Some(widened(*range, (lgd, lgd)));
+            }
         }
     }
 
@@ -780,7 +792,17 @@ impl LossTally {
         for (sketch, added) in self.lgd_sketches.iter_mut().zip(&next.lgd_sketches) {
             sketch.merge(added);
         }
+        for (range, added) in self.lgd_ranges.iter_mut().zip(next.lgd_ranges) {
+            if let Some(added) = added {
+                *range = Some(widened(*range, added));
+            }
+        }
     }
+}
+
+/// `range` (none: empty) widened to cover `added`.
+fn widened(range: Option<(f64, f64)>, added: (f64, f64)) -> (f64, f64) {
+    range.map_or(added, |(low, high)| (low.min(added.0), high.max(added.1)))
 }
 
 /// Every path's total loss and default month, in path order: kept only when asked for
@@ -1213,7 +1235,8 @@ pub struct InstrumentMetrics {
     /// Loss given default: mean over defaulting paths of loss over exposure.
     pub lgd: Option<Estimate>,
     /// LGD at the 5, 25, 50, 75 and 95 % quantiles of defaulting paths (lower rank, read
-    /// from a sketch within 1 % of the exact order statistic).
+    /// from a sketch within 1 % of the exact order statistic, and within the lowest and
+    /// highest LGD).
     pub lgd_quantiles: Option<[f64; 5]>,
     /// Mean exposure at default over defaulting paths (USD).
     pub exposure_at_default_usd: Option<Estimate>,
@@ -1491,10 +1514,13 @@ impl SimulationResult {
                     rating: rating_grade(pd.value, horizon_years),
                     lgd: moments.lgd.estimate(),
                     lgd_quantiles: (self.losses.lgd_sketches[d].count() > 0).then(|| {
+                        let (lowest, highest) =
+                            self.losses.lgd_ranges[d].expect("an LGD in the range");
                         QUANTILE_LEVELS.map(|q| {
                             self.losses.lgd_sketches[d]
                                 .quantile(q)
                                 .expect("an LGD in the sketch")
+                                .clamp(lowest, highest)
                         })
                     }),
                     exposure_at_default_usd: moments.ead.estimate(),

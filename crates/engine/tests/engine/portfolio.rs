@@ -369,6 +369,29 @@ fn book_shards_merge_into_the_whole_run() {
     assert!(refused.to_string().contains("stopped"), "{refused}");
 }
 
+/// A receiver of the per-path values that declines stops the run at that chunk.
+#[test]
+fn declining_the_paths_stops_the_run() {
+    let portfolio = pivot_portfolio(20e6, 2_500);
+    let mut calls = 0;
+    let mut decline = |_: &BookPaths| {
+        calls += 1;
+        false
+    };
+    let stopped = portfolio
+        .run(
+            Shard::WHOLE,
+            &mut RunControl {
+                book_paths_out: Some(&mut decline),
+                ..RunControl::default()
+            },
+        )
+        .expect("a shard");
+    assert!(!stopped.complete);
+    assert_eq!(stopped.paths_run, bitwatt_engine::CHUNK_PATHS);
+    assert_eq!(calls, 1);
+}
+
 /// A shard survives JSON: written and read back, it merges to the same result.
 #[test]
 fn book_shards_round_trip_through_json() {

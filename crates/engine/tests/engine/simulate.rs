@@ -267,6 +267,9 @@ fn metrics_without_the_paths_are_those_of_the_paths() {
             losses[n - worst..].iter().sum::<f64>() / worst as f64
         );
     }
+    // Every LGD is exactly 1 (nothing recovered): so are its quantiles, not the sketch's
+    // bucket value 1.0099.
+    assert_eq!(metrics.instruments[0].lgd_quantiles, Some([1.0; 5]));
     let histogram = lean.loss_histogram(40);
     assert_eq!(histogram.counts.iter().sum::<u64>(), n as u64);
     let zeros = losses.iter().filter(|&&l| l <= 0.0).count() as u64;

@@ -36,7 +36,7 @@ pub struct PortfolioReport<'a> {
     pub book_toml: Option<&'a str>,
     /// The run's metrics.
     pub metrics: &'a PortfolioMetrics,
-    /// The run's result (fingerprint, per-path book losses).
+    /// The run's result (fingerprint).
     pub result: &'a PortfolioResult,
     /// The liquidation the summary leads with.
     pub liquidation: Liquidation,

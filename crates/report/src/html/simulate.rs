@@ -27,7 +27,7 @@ pub struct SimulateReport<'a> {
     pub scenario_toml: &'a str,
     /// The run's metrics.
     pub metrics: &'a CreditMetrics,
-    /// The run's result (fingerprint, per-path losses).
+    /// The run's result (fingerprint, loss histogram).
     pub result: &'a SimulationResult,
     /// The deterministic base case under the same stresses.
     pub projection: &'a Projection,
