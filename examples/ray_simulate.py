@@ -8,8 +8,8 @@ single-process run bit for bit.
 
 Each task needs the `bitwatt` wheel installed on its worker and the scenario, which travels
 with the task as TOML text (no shared file system needed). A shard comes back as text that
-keeps each of its paths' outcomes exactly (about 280 bytes a path); the merge runs where the
-script runs.
+holds what an exact merge needs (counts, moments, sketches and the worst paths by loss: about
+1-2 MB whatever its paths); the merge runs where the script runs.
 """
 
 import argparse
