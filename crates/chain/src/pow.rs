@@ -156,9 +156,12 @@ impl CompactBits {
     pub fn core_difficulty(self) -> f64 {
         let mut shift = (self.0 >> 24) & 0xff;
         let mut difficulty = f64::from(0x0000_ffff_u32) / f64::from(self.0 & 0x00ff_ffff);
-        while shift < 29 {
-            difficulty *= 256.0;
-            shift += 1;
+        if shift < 29 {
+            // Core multiplies by 256 once per byte; one multiplication by the same power of
+            // two gives the same bits (each product is exact until it overflows to ∞, which
+            // both reach alike).
+            difficulty *= f64::from_bits(u64::from(1023 + 8 * (29 - shift)) << 52);
+            shift = 29;
         }
         while shift > 29 {
             difficulty /= 256.0;
@@ -497,6 +500,36 @@ mod tests {
             bits(0x12345678).core_difficulty(),
             5_913_134_931_067_755_359_633_408.0
         );
+    }
+
+    #[test]
+    fn difficulty_equals_cores_byte_by_byte_loop_for_every_exponent() {
+        // Core's GetDifficulty as written: one multiplication or division by 256 per byte.
+        let core_loop = |compact: u32| {
+            let mut shift = (compact >> 24) & 0xff;
+            let mut difficulty = f64::from(0x0000_ffff_u32) / f64::from(compact & 0x00ff_ffff);
+            while shift < 29 {
+                difficulty *= 256.0;
+                shift += 1;
+            }
+            while shift > 29 {
+                difficulty /= 256.0;
+                shift -= 1;
+            }
+            difficulty
+        };
+        for size in 0..=255_u32 {
+            for mantissa in [
+                0, 1, 0x7f, 0xffff, 0x03_4219, 0x7f_ffff, 0x80_0000, 0xff_ffff,
+            ] {
+                let compact = size << 24 | mantissa;
+                assert_eq!(
+                    bits(compact).core_difficulty().to_bits(),
+                    core_loop(compact).to_bits(),
+                    "{compact:#010x}"
+                );
+            }
+        }
     }
 
     #[test]

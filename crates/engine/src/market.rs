@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bitwatt_chain::{CompactBits, implied_hashrate_hs, snapshot};
-use bitwatt_model::{Counterparty, Market, Scenario, YearMonth};
+use bitwatt_model::{Counterparty, GpuGeneration, Market, Scenario, YearMonth};
 
 use crate::network::{NetworkOrigin, NetworkSim, WorldFleetCurve};
 use crate::stress::Stress;
@@ -470,19 +470,32 @@ pub(crate) fn fill_generation_rent_factors(
     let generations = &market.gpu.generations;
     factors.clear();
     for generation in generations {
-        for t in 0..months {
+        // The newer generations launching after the start step this one's rent down from
+        // their launch month on; between launches the factor stays.
+        let steps_down = |newer: &GpuGeneration| {
+            newer.launch_month > generation.launch_month && newer.launch_month > start
+        };
+        let mut t = 0;
+        while t < months {
             let month = start.plus_months(t as i32);
+            // The product over the generations launched by `month`, in their order.
             let step_down: f64 = generations
                 .iter()
                 .enumerate()
-                .filter(|&(g, newer)| {
-                    newer.launch_month > generation.launch_month
-                        && newer.launch_month > start
-                        && launch(g) <= month
-                })
+                .filter(|&(g, newer)| steps_down(newer) && launch(g) <= month)
                 .map(|(_, newer)| newer.step_down_factor)
                 .product();
-            factors.push(generation.rent_factor * step_down);
+            // The month of the next launch still to come.
+            let next = generations
+                .iter()
+                .enumerate()
+                .filter(|&(g, newer)| steps_down(newer) && launch(g) > month)
+                .map(|(g, _)| launch(g).months_since(start) as usize)
+                .min()
+                .map_or(months, |next| next.min(months));
+            let factor = generation.rent_factor * step_down;
+            factors.extend(std::iter::repeat_n(factor, next - t));
+            t = next;
         }
     }
 }

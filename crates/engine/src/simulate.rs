@@ -374,18 +374,38 @@ impl Factor {
         Factor::StressShare,
     ];
 
-    /// The factor's value in month `t` of `market`.
-    fn value(self, market: &MarketPath, t: usize) -> f64 {
+    /// Adds the factor's value in each month of `market` to that month's sum in `sums`.
+    fn add_to(self, market: &MarketPath, sums: &mut [f64]) {
+        fn add(sums: &mut [f64], values: impl Iterator<Item = f64>) {
+            for (sum, value) in sums.iter_mut().zip(values) {
+                *sum += value;
+            }
+        }
         match self {
-            Factor::BtcPriceUsd => market.btc_price_usd[t],
-            Factor::HashpriceUsdPerPhDay => market.hashprice_usd_per_ph_day(t),
-            Factor::NetworkHashrateEhs => market.network_hashrate_hs[t] / 1e18,
-            Factor::FeesBtcPerBlock => market.fees_btc_per_block[t],
-            Factor::GpuRentUsdPerGpuHour => market.gpu_rent_index_usd_per_gpu_hour[t],
-            Factor::AiDemand => market.ai_demand[t],
-            Factor::PowerPriceUsdPerMwh => market.power_price_usd_per_mwh[t],
-            Factor::SofrPercent => market.sofr[t] * 100.0,
-            Factor::StressShare => f64::from(u8::from(market.stress[t])),
+            Factor::BtcPriceUsd => add(sums, market.btc_price_usd.iter().copied()),
+            Factor::HashpriceUsdPerPhDay => add(
+                sums,
+                (0..market.months()).map(|t| market.hashprice_usd_per_ph_day(t)),
+            ),
+            Factor::NetworkHashrateEhs => {
+                add(sums, market.network_hashrate_hs.iter().map(|&hs| hs / 1e18))
+            }
+            Factor::FeesBtcPerBlock => add(sums, market.fees_btc_per_block.iter().copied()),
+            Factor::GpuRentUsdPerGpuHour => {
+                add(sums, market.gpu_rent_index_usd_per_gpu_hour.iter().copied())
+            }
+            Factor::AiDemand => add(sums, market.ai_demand.iter().copied()),
+            Factor::PowerPriceUsdPerMwh => {
+                add(sums, market.power_price_usd_per_mwh.iter().copied())
+            }
+            Factor::SofrPercent => add(sums, market.sofr.iter().map(|&sofr| sofr * 100.0)),
+            Factor::StressShare => add(
+                sums,
+                market
+                    .stress
+                    .iter()
+                    .map(|&stress| f64::from(u8::from(stress))),
+            ),
         }
     }
 }
@@ -1108,15 +1128,15 @@ impl Simulation {
                 );
             }
             for (f, factor) in Factor::ALL.iter().enumerate() {
-                let sums = &mut summary.factor_sums_all[f * months..(f + 1) * months];
-                for (t, sum) in sums.iter_mut().enumerate() {
-                    *sum += factor.value(market, t);
-                }
+                factor.add_to(
+                    market,
+                    &mut summary.factor_sums_all[f * months..(f + 1) * months],
+                );
                 if outcome.default.is_some() {
-                    let sums = &mut summary.factor_sums_defaulted[f * months..(f + 1) * months];
-                    for (t, sum) in sums.iter_mut().enumerate() {
-                        *sum += factor.value(market, t);
-                    }
+                    factor.add_to(
+                        market,
+                        &mut summary.factor_sums_defaulted[f * months..(f + 1) * months],
+                    );
                 }
             }
             if keep_outcomes {

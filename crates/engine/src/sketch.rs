@@ -200,6 +200,12 @@ struct BucketCounts {
 impl BucketCounts {
     /// Counts one value in bucket `index`.
     fn add(&mut self, index: i32) {
+        // Mostly a bucket already covered (an index below the first wraps past the end).
+        let position = index.wrapping_sub(self.first_index) as u32 as usize;
+        if let Some(count) = self.counts.get_mut(position) {
+            *count += 1;
+            return;
+        }
         self.cover(index, index);
         self.counts[(index - self.first_index) as usize] += 1;
     }
