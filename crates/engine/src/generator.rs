@@ -56,7 +56,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::market::{
     MarketPath, assumed_counterparty_defaults, brownian_bridge_low_usd, btc_drift_per_year,
-    exogenous_base_path, fill_generation_rent_factors, run_network, thin_liquidation_markets,
+    exogenous_base_path, fill_generation_rent_factors, run_networks, thin_liquidation_markets,
 };
 use crate::network::NetworkSim;
 use crate::stress::Stress;
@@ -407,6 +407,50 @@ impl MarketGenerator {
         out: &mut MarketPath,
         scratch: &mut GeneratorScratch,
     ) {
+        self.generate_together([key], [path], [out], [scratch]);
+    }
+
+    /// [`MarketGenerator::generate_with`] for `K` paths at once, each exactly as alone: their
+    /// networks run month by month together ([`NetworkSim::step_months`]), which overlaps
+    /// their long chains of dependent operations.
+    pub fn generate_together<const K: usize>(
+        &self,
+        keys: [&RandomKey; K],
+        paths: [u64; K],
+        mut outs: [&mut MarketPath; K],
+        scratches: [&mut GeneratorScratch; K],
+    ) {
+        for k in 0..K {
+            self.draw_factors(keys[k], paths[k], outs[k], &mut scratches[k].launch_months);
+        }
+        let sigma = self.parameters.hashrate_volatility_per_month;
+        let mut hashrate_rngs: [ChaCha8Rng; K] =
+            std::array::from_fn(|k| keys[k].lane(paths[k], lane::HASHRATE));
+        run_networks(
+            outs.each_mut().map(|out| &mut **out),
+            &self.market,
+            scratches.map(|scratch| &mut scratch.network),
+            |k| {
+                let z: f64 = StandardNormal.sample(&mut hashrate_rngs[k]);
+                // A mean-one log-normal factor.
+                sigma * z - sigma * sigma / 2.0
+            },
+        );
+        for k in 0..K {
+            self.draw_monthly_lows(keys[k], paths[k], outs[k]);
+        }
+    }
+
+    /// Path `path`'s factors — regimes, prices, rents, demand, power, fees, SOFR, GPU
+    /// launches, stresses, liquidation depth and counterparty defaults — into `out`, from the
+    /// base path: all but the network and the monthly lows.
+    fn draw_factors(
+        &self,
+        key: &RandomKey,
+        path: u64,
+        out: &mut MarketPath,
+        launch_months: &mut Vec<YearMonth>,
+    ) {
         let p = &self.parameters;
         let months = self.months();
         out.clone_from(&self.base);
@@ -490,19 +534,18 @@ impl MarketGenerator {
             out.sofr[t] += sofr;
         }
 
-        self.draw_launches(key, path, out, &mut scratch.launch_months);
+        self.draw_launches(key, path, out, launch_months);
         for stress in &self.stresses {
             stress.apply(out, &self.market);
         }
         thin_liquidation_markets(out, &self.market);
         self.draw_counterparty_defaults(key, path, out);
-        let mut hashrate_rng = key.lane(path, lane::HASHRATE);
-        let sigma = p.hashrate_volatility_per_month;
-        run_network(out, &self.market, &mut scratch.network, || {
-            let z: f64 = StandardNormal.sample(&mut hashrate_rng);
-            // A mean-one log-normal factor.
-            sigma * z - sigma * sigma / 2.0
-        });
+    }
+
+    /// Path `path`'s monthly BTC lows into `out`, on its drawn prices.
+    fn draw_monthly_lows(&self, key: &RandomKey, path: u64, out: &mut MarketPath) {
+        let p = &self.parameters;
+        let months = self.months();
         let mut bridge_rng = key.lane(path, lane::BRIDGE);
         out.btc_low_usd.clear();
         for t in 0..months {

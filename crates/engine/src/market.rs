@@ -363,15 +363,30 @@ pub(crate) fn run_network(
     network: &mut Option<NetworkSim>,
     mut capacity_log_shock: impl FnMut() -> f64,
 ) {
-    let months = path.months();
-    path.network_hashrate_hs.clear();
-    path.difficulty.clear();
-    path.blocks.clear();
-    path.subsidy_btc.clear();
-    path.end_height.clear();
-    path.frontier_efficiency_j_per_th.clear();
+    run_networks([path], market, [network], |_| capacity_log_shock());
+}
+
+/// [`run_network`] on `K` paths of the same market at once, month by month together
+/// ([`NetworkSim::step_months`]): each path's network exactly as alone.
+/// `capacity_log_shock(k)` is path `k`'s shock for the month.
+pub(crate) fn run_networks<const K: usize>(
+    mut paths: [&mut MarketPath; K],
+    market: &Market,
+    networks: [&mut Option<NetworkSim>; K],
+    mut capacity_log_shock: impl FnMut(usize) -> f64,
+) {
+    let months = paths[0].months();
+    for path in paths.iter_mut() {
+        debug_assert_eq!(path.months(), months, "paths of one market");
+        path.network_hashrate_hs.clear();
+        path.difficulty.clear();
+        path.blocks.clear();
+        path.subsidy_btc.clear();
+        path.end_height.clear();
+        path.frontier_efficiency_j_per_th.clear();
+    }
     // A network kept from an earlier path of the same market restarts in its memory.
-    let network = match network {
+    let mut networks = networks.map(|network| match network {
         Some(network) => {
             network.restart();
             network
@@ -391,17 +406,25 @@ pub(crate) fn run_network(
                 months,
             ))
         }
-    };
+    });
     for t in 0..months {
-        network.scale_capacity(capacity_log_shock().exp());
-        let month = network.step_month(path.btc_price_usd[t], path.fees_btc_per_block[t]);
-        path.network_hashrate_hs.push(month.hashrate_hs);
-        path.difficulty.push(month.mean_difficulty);
-        path.blocks.push(month.blocks);
-        path.subsidy_btc.push(month.subsidy_btc);
-        path.end_height.push(month.end_height);
-        path.frontier_efficiency_j_per_th
-            .push(month.frontier_efficiency_j_per_th);
+        for (k, network) in networks.iter_mut().enumerate() {
+            network.scale_capacity(capacity_log_shock(k).exp());
+        }
+        let network_months = NetworkSim::step_months(
+            networks.each_mut().map(|network| &mut **network),
+            paths.each_ref().map(|path| path.btc_price_usd[t]),
+            paths.each_ref().map(|path| path.fees_btc_per_block[t]),
+        );
+        for (path, month) in paths.iter_mut().zip(network_months) {
+            path.network_hashrate_hs.push(month.hashrate_hs);
+            path.difficulty.push(month.mean_difficulty);
+            path.blocks.push(month.blocks);
+            path.subsidy_btc.push(month.subsidy_btc);
+            path.end_height.push(month.end_height);
+            path.frontier_efficiency_j_per_th
+                .push(month.frontier_efficiency_j_per_th);
+        }
     }
 }
 

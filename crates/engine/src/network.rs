@@ -76,9 +76,14 @@ impl WorldFleetCurve {
     /// costs less than the band's breakeven power price, with power prices spread
     /// logistically around the median (smooth, no on/off cliff).
     pub fn running_share(&self, efficiency_j_per_th: f64, hashprice_usd_per_ph_day: f64) -> f64 {
-        let exponent = self.power_median_usd_per_mwh / self.power_spread_usd_per_mwh
+        let exponent = self.median_in_spreads()
             - hashprice_usd_per_ph_day * self.share_slope_per_hashprice(efficiency_j_per_th);
         1.0 / (1.0 + exp_branch_free(exponent))
+    }
+
+    /// The median power price in spreads: a logistic's argument at zero hashprice.
+    fn median_in_spreads(&self) -> f64 {
+        self.power_median_usd_per_mwh / self.power_spread_usd_per_mwh
     }
 
     /// How fast a band's logistic argument grows with hashprice: the band's breakeven power
@@ -261,51 +266,81 @@ impl NetworkSim {
     /// from the cost curve at the hashprice of the difficulty in force, mines the month's
     /// blocks (retargeting as epochs close), then grows and retires capacity.
     pub fn step_month(&mut self, btc_price_usd: f64, fees_btc_per_block: f64) -> NetworkMonth {
-        let start_height = self.tip_height;
-        let mut left_s = SECONDS_PER_MONTH;
-        let mut hash_seconds = 0.0;
-        let mut weighted_difficulty = 0.0;
-        let mut hashprice = 0.0;
+        let [month] = NetworkSim::step_months([self], [btc_price_usd], [fees_btc_per_block]);
+        month
+    }
+
+    /// [`NetworkSim::step_month`] on `K` networks of independent paths at once: each network's
+    /// numbers are exactly those of its own `step_month`, the same operations in the same
+    /// order; only their interleaving differs, so that the processor overlaps the networks'
+    /// long chains of dependent operations (each retarget waits on the hashrate, which waits
+    /// on the hashprice of the difficulty in force).
+    pub fn step_months<const K: usize>(
+        mut networks: [&mut NetworkSim; K],
+        btc_price_usd: [f64; K],
+        fees_btc_per_block: [f64; K],
+    ) -> [NetworkMonth; K] {
+        let start_height = networks.each_ref().map(|n| n.tip_height);
+        let mut left_s = [SECONDS_PER_MONTH; K];
+        let mut hash_seconds = [0.0; K];
+        let mut weighted_difficulty = [0.0; K];
+        let mut hashprice = [0.0; K];
         // Miners respond to the hashprice of the difficulty in force: the running hashrate is
-        // set again after every retarget inside the month.
-        while left_s > 0.0 {
-            let reward_btc = self.next_subsidy_btc() + fees_btc_per_block;
-            hashprice = hashprice_usd_per_ph_day(self.difficulty, reward_btc, btc_price_usd);
-            let hashrate_hs = self.running_hashrate_hs(hashprice);
-            let before_s = left_s;
-            let (blocks, difficulty_blocks) = self.mine_until_retarget(hashrate_hs, &mut left_s);
-            hash_seconds += hashrate_hs * (before_s - left_s);
-            weighted_difficulty += difficulty_blocks;
-            if blocks == 0.0 {
-                break;
+        // set again after every retarget inside the month. A network whose month is mined
+        // keeps its last hashprice; its running hashrate is computed with the others' and
+        // left unused.
+        let mut mining = [true; K];
+        while mining.contains(&true) {
+            for k in 0..K {
+                if mining[k] {
+                    let network = &networks[k];
+                    let reward_btc = network.next_subsidy_btc() + fees_btc_per_block[k];
+                    hashprice[k] =
+                        hashprice_usd_per_ph_day(network.difficulty, reward_btc, btc_price_usd[k]);
+                }
+            }
+            let hashrate_hs = FleetCohorts::running_hs_together(
+                networks.each_ref().map(|n| &n.cohorts),
+                hashprice,
+                networks.each_ref().map(|n| n.curve.median_in_spreads()),
+            );
+            for k in 0..K {
+                if mining[k] {
+                    let before_s = left_s[k];
+                    let (blocks, difficulty_blocks) =
+                        networks[k].mine_until_retarget(hashrate_hs[k], &mut left_s[k]);
+                    hash_seconds[k] += hashrate_hs[k] * (before_s - left_s[k]);
+                    weighted_difficulty[k] += difficulty_blocks;
+                    mining[k] = left_s[k] > 0.0 && blocks != 0.0;
+                }
             }
         }
-        let blocks = self.tip_height - start_height;
-        let subsidy_btc = subsidy_btc_between(start_height, self.tip_height);
-        let frontier_efficiency_j_per_th = self.grow_and_retire(hashprice);
-        NetworkMonth {
-            hashrate_hs: hash_seconds / SECONDS_PER_MONTH,
-            blocks,
-            subsidy_btc,
-            mean_difficulty: if blocks > 0.0 {
-                weighted_difficulty / blocks
-            } else {
-                self.difficulty
-            },
-            end_difficulty: self.difficulty,
-            end_height: self.tip_height.floor() as u32,
-            frontier_efficiency_j_per_th,
-        }
+        std::array::from_fn(|k| {
+            let network = &mut *networks[k];
+            let blocks = network.tip_height - start_height[k];
+            let subsidy_btc = subsidy_btc_between(start_height[k], network.tip_height);
+            let frontier_efficiency_j_per_th = network.grow_and_retire(hashprice[k]);
+            NetworkMonth {
+                hashrate_hs: hash_seconds[k] / SECONDS_PER_MONTH,
+                blocks,
+                subsidy_btc,
+                mean_difficulty: if blocks > 0.0 {
+                    weighted_difficulty[k] / blocks
+                } else {
+                    network.difficulty
+                },
+                end_difficulty: network.difficulty,
+                end_height: network.tip_height.floor() as u32,
+                frontier_efficiency_j_per_th,
+            }
+        })
     }
 
     /// Hashrate running at `hashprice` (H/s): every cohort's installed capacity times its
     /// running share.
     fn running_hashrate_hs(&self, hashprice_usd_per_ph_day: f64) -> f64 {
-        let curve = &self.curve;
-        self.cohorts.running_hs(
-            hashprice_usd_per_ph_day,
-            curve.power_median_usd_per_mwh / curve.power_spread_usd_per_mwh,
-        )
+        self.cohorts
+            .running_hs(hashprice_usd_per_ph_day, self.curve.median_in_spreads())
     }
 
     /// End of month: capacity grows with the frontier's margin `deployment_lag_months` ago
@@ -454,26 +489,59 @@ impl FleetCohorts {
     /// E[σ(hashprice · slope − median)] ≈ σ(z̄) + ½ σ''(z̄) · hashprice² · Var(slope), with
     /// σ'' = σ (1 − σ)(1 − 2σ) and the median power price in spreads.
     fn running_hs(&self, hashprice_usd_per_ph_day: f64, median_in_spreads: f64) -> f64 {
+        let [running_hs] = FleetCohorts::running_hs_together(
+            [self],
+            [hashprice_usd_per_ph_day],
+            [median_in_spreads],
+        );
+        running_hs
+    }
+
+    /// [`FleetCohorts::running_hs`] of `K` fleets at once, each summed exactly as alone: the
+    /// fleets' lanes are computed side by side, so that their exponentials overlap. Fleets of
+    /// one market hold the same number of cohorts (they start in the same months); fleets
+    /// that do not are summed one by one.
+    fn running_hs_together<const K: usize>(
+        fleets: [&FleetCohorts; K],
+        hashprice_usd_per_ph_day: [f64; K],
+        median_in_spreads: [f64; K],
+    ) -> [f64; K] {
         // Finite, so that an empty lane or a share of exactly 1 (no curvature) is never 0 · ∞.
-        let hashprice_usd_per_ph_day = hashprice_usd_per_ph_day.min(f64::MAX);
-        let hashprice_squared = (hashprice_usd_per_ph_day * hashprice_usd_per_ph_day).min(f64::MAX);
-        let mut running_hs = 0.0;
-        for ((means, variances), installed) in self
-            .slope_means
-            .chunks_exact(COHORT_LANES)
-            .zip(self.slope_variances.chunks_exact(COHORT_LANES))
-            .zip(self.installed_hs.chunks_exact(COHORT_LANES))
-        {
-            let mut running = [0.0; COHORT_LANES];
-            for lane in 0..COHORT_LANES {
-                let exponent = median_in_spreads - hashprice_usd_per_ph_day * means[lane];
-                let share = 1.0 / (1.0 + exp_branch_free(exponent));
-                let curvature = share * (1.0 - share) * (1.0 - 2.0 * share);
-                let expected_share = share + 0.5 * curvature * hashprice_squared * variances[lane];
-                running[lane] = installed[lane] * expected_share.clamp(0.0, 1.0);
+        let hashprice = hashprice_usd_per_ph_day.map(|h| h.min(f64::MAX));
+        let hashprice_squared = hashprice.map(|h| (h * h).min(f64::MAX));
+        let mut running_hs = [0.0; K];
+        let columns = fleets[0].installed_hs.len();
+        if K > 1 && fleets.iter().any(|f| f.installed_hs.len() != columns) {
+            return std::array::from_fn(|k| {
+                let [running_hs] = FleetCohorts::running_hs_together(
+                    [fleets[k]],
+                    [hashprice_usd_per_ph_day[k]],
+                    [median_in_spreads[k]],
+                );
+                running_hs
+            });
+        }
+        for start in (0..columns).step_by(COHORT_LANES) {
+            let lanes = start..start + COHORT_LANES;
+            let mut running = [[0.0; COHORT_LANES]; K];
+            for k in 0..K {
+                let fleet = fleets[k];
+                let means = &fleet.slope_means[lanes.clone()];
+                let variances = &fleet.slope_variances[lanes.clone()];
+                let installed = &fleet.installed_hs[lanes.clone()];
+                for lane in 0..COHORT_LANES {
+                    let exponent = median_in_spreads[k] - hashprice[k] * means[lane];
+                    let share = 1.0 / (1.0 + exp_branch_free(exponent));
+                    let curvature = share * (1.0 - share) * (1.0 - 2.0 * share);
+                    let expected_share =
+                        share + 0.5 * curvature * hashprice_squared[k] * variances[lane];
+                    running[k][lane] = installed[lane] * expected_share.clamp(0.0, 1.0);
+                }
             }
-            for running in running {
-                running_hs += running;
+            for k in 0..K {
+                for running in running[k] {
+                    running_hs[k] += running;
+                }
             }
         }
         running_hs

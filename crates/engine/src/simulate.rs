@@ -660,6 +660,9 @@ impl Fans {
     }
 }
 
+/// Paths a worker generates at once ([`MarketGenerator::generate_together`]).
+const PATHS_TOGETHER: usize = 4;
+
 /// Values a sketch of [`BatchedFans`] holds back before adding them together.
 const FAN_BATCH: usize = 256;
 
@@ -954,18 +957,18 @@ impl Simulation {
                 .map_init(
                     || {
                         (
-                            MarketPath::with_start(self.first_month),
+                            std::array::from_fn(|_| MarketPath::with_start(self.first_month)),
                             PathBuffers::new(&self.borrower),
-                            GeneratorScratch::default(),
+                            std::array::from_fn(|_| GeneratorScratch::default()),
                         )
                     },
-                    |(market, buffers, scratch), chunk| {
+                    |(markets, buffers, scratches), chunk| {
                         let slot = rayon::current_thread_index().unwrap_or(0) % threads;
                         let mut fans = thread_fans[slot].lock().expect("fans lock");
                         let result = self.run_chunk(
                             (&key, borrower_key.as_ref()),
                             chunk,
-                            (market, buffers, scratch),
+                            (markets, buffers, scratches),
                             &mut fans,
                             keep_outcomes,
                         );
@@ -1016,14 +1019,16 @@ impl Simulation {
         &self,
         (key, borrower_key): (&RandomKey, Option<&RandomKey>),
         chunk: u64,
-        (market, buffers, scratch): (&mut MarketPath, &mut PathBuffers, &mut GeneratorScratch),
+        (markets, buffers, scratches): (
+            &mut [MarketPath; PATHS_TOGETHER],
+            &mut PathBuffers,
+            &mut [GeneratorScratch; PATHS_TOGETHER],
+        ),
         fans: &mut BatchedFans,
         keep_outcomes: bool,
     ) -> ChunkResult {
-        let borrower = &self.borrower;
-        let months = borrower.horizon_months;
-        let debts = borrower.debts.len();
-        let years = months.div_ceil(12);
+        let months = self.borrower.horizon_months;
+        let debts = self.borrower.debts.len();
         let paths = self.fingerprint.paths;
         let first = chunk * CHUNK_PATHS;
         let last = (first + CHUNK_PATHS).min(paths);
@@ -1036,114 +1041,162 @@ impl Simulation {
             instrument_lgds: vec![Vec::new(); debts],
             outcomes: Vec::new(),
         };
-        for path in first..last {
-            self.generator.generate_with(key, path, market, scratch);
-            if let Some(borrower_key) = borrower_key {
-                buffers.idiosyncratic.draw(borrower, borrower_key, path);
-            }
-            let (outcome, months_run) = self.run_one(path, market, buffers);
-            let summary = &mut result.summary;
-            let tally = &mut result.tally;
-            // Borrower default.
-            let total_loss = outcome.total_loss_usd();
-            debug_assert!(total_loss.is_finite(), "path {path}: loss {total_loss}");
-            summary.total_loss.add(total_loss);
-            result.path_loss_usd.push(total_loss);
-            result
-                .path_default_month
-                .push(outcome.default.map(|(t, _)| t as u16));
-            if let Some((t, cause)) = outcome.default {
-                tally.defaults_by_month[t] += 1;
-                let c = CAUSES.iter().position(|&k| k == cause).expect("a cause");
-                tally.defaults_by_cause[c] += 1;
-            }
-            // Instruments.
-            for d in 0..debts {
-                let instrument = &mut summary.instruments[d];
-                instrument.loss.add(outcome.loss_usd[d]);
-                instrument.spread.add(
-                    outcome.discounted_loss_usd[d],
-                    outcome.discounted_exposure_usd_years[d],
+        // Paths are generated PATHS_TOGETHER at a time (their networks interleaved), then
+        // run and counted one by one in order.
+        let mut batch_first = first;
+        while batch_first < last {
+            let batch = (last - batch_first).min(PATHS_TOGETHER as u64) as usize;
+            if batch == PATHS_TOGETHER {
+                self.generator.generate_together(
+                    [key; PATHS_TOGETHER],
+                    std::array::from_fn(|k| batch_first + k as u64),
+                    markets.each_mut(),
+                    scratches.each_mut(),
                 );
-                if outcome.debt_default_month[d].is_some() {
-                    tally.instrument_defaults[d] += 1;
-                    instrument.ead.add(outcome.exposure_usd[d]);
-                    if outcome.exposure_usd[d] > 0.0 {
-                        let lgd = outcome.loss_usd[d] / outcome.exposure_usd[d];
-                        instrument.lgd.add(lgd);
-                        result.instrument_lgds[d].push(lgd);
-                    }
-                }
-            }
-            // Covenant breaches by year.
-            for (d, plan) in borrower.debts.iter().enumerate() {
-                for (c, covenant) in Covenant::ALL.iter().enumerate() {
-                    if !covenant.applies_to(plan) {
-                        continue;
-                    }
-                    let base = (d * Covenant::ALL.len() + c) * years;
-                    let mut last_year = None;
-                    for t in 0..months_run {
-                        if buffers.debt_rows[t * debts + d]
-                            .covenant_breaches
-                            .contains(*covenant)
-                            && last_year != Some(t / 12)
-                        {
-                            if last_year.is_none() {
-                                tally.covenant_breach_paths_any[d * Covenant::ALL.len() + c] += 1;
-                            }
-                            last_year = Some(t / 12);
-                            tally.covenant_breach_paths[base + t / 12] += 1;
-                        }
-                    }
-                }
-            }
-            // Fans and attribution.
-            for t in 0..months {
-                if t < months_run {
-                    let row = &buffers.rows[t];
-                    if let Some(dscr) = row.dscr {
-                        fans.add(FanSeries::Dscr, t, dscr);
-                    }
-                    if let Some(ltv) = row.ltv {
-                        fans.add(FanSeries::Ltv, t, ltv);
-                    }
-                    fans.add(FanSeries::CashUsd, t, row.cash_usd);
-                }
-                fans.add(
-                    FanSeries::HashpriceUsdPerPhDay,
-                    t,
-                    market.hashprice_usd_per_ph_day(t),
-                );
-                fans.add(FanSeries::BtcPriceUsd, t, market.btc_price_usd[t]);
-                fans.add(
-                    FanSeries::GpuRentUsdPerGpuHour,
-                    t,
-                    market.gpu_rent_index_usd_per_gpu_hour[t],
-                );
-                fans.add(
-                    FanSeries::NetworkHashrateEhs,
-                    t,
-                    market.network_hashrate_hs[t] / 1e18,
-                );
-            }
-            for (f, factor) in Factor::ALL.iter().enumerate() {
-                factor.add_to(
-                    market,
-                    &mut summary.factor_sums_all[f * months..(f + 1) * months],
-                );
-                if outcome.default.is_some() {
-                    factor.add_to(
-                        market,
-                        &mut summary.factor_sums_defaulted[f * months..(f + 1) * months],
+            } else {
+                for k in 0..batch {
+                    self.generator.generate_with(
+                        key,
+                        batch_first + k as u64,
+                        &mut markets[k],
+                        &mut scratches[k],
                     );
                 }
             }
-            if keep_outcomes {
-                result.outcomes.push(outcome);
+            for (k, market) in markets[..batch].iter().enumerate() {
+                let path = batch_first + k as u64;
+                self.run_and_count(
+                    path,
+                    market,
+                    borrower_key,
+                    buffers,
+                    (&mut result, fans),
+                    keep_outcomes,
+                );
             }
+            batch_first += batch as u64;
         }
         result
+    }
+
+    /// Runs path `path` on its market and counts it into the chunk's result and the fans.
+    fn run_and_count(
+        &self,
+        path: u64,
+        market: &MarketPath,
+        borrower_key: Option<&RandomKey>,
+        buffers: &mut PathBuffers,
+        (result, fans): (&mut ChunkResult, &mut BatchedFans),
+        keep_outcomes: bool,
+    ) {
+        let borrower = &self.borrower;
+        let months = borrower.horizon_months;
+        let debts = borrower.debts.len();
+        let years = months.div_ceil(12);
+        if let Some(borrower_key) = borrower_key {
+            buffers.idiosyncratic.draw(borrower, borrower_key, path);
+        }
+        let (outcome, months_run) = self.run_one(path, market, buffers);
+        let summary = &mut result.summary;
+        let tally = &mut result.tally;
+        // Borrower default.
+        let total_loss = outcome.total_loss_usd();
+        debug_assert!(total_loss.is_finite(), "path {path}: loss {total_loss}");
+        summary.total_loss.add(total_loss);
+        result.path_loss_usd.push(total_loss);
+        result
+            .path_default_month
+            .push(outcome.default.map(|(t, _)| t as u16));
+        if let Some((t, cause)) = outcome.default {
+            tally.defaults_by_month[t] += 1;
+            let c = CAUSES.iter().position(|&k| k == cause).expect("a cause");
+            tally.defaults_by_cause[c] += 1;
+        }
+        // Instruments.
+        for d in 0..debts {
+            let instrument = &mut summary.instruments[d];
+            instrument.loss.add(outcome.loss_usd[d]);
+            instrument.spread.add(
+                outcome.discounted_loss_usd[d],
+                outcome.discounted_exposure_usd_years[d],
+            );
+            if outcome.debt_default_month[d].is_some() {
+                tally.instrument_defaults[d] += 1;
+                instrument.ead.add(outcome.exposure_usd[d]);
+                if outcome.exposure_usd[d] > 0.0 {
+                    let lgd = outcome.loss_usd[d] / outcome.exposure_usd[d];
+                    instrument.lgd.add(lgd);
+                    result.instrument_lgds[d].push(lgd);
+                }
+            }
+        }
+        // Covenant breaches by year.
+        for (d, plan) in borrower.debts.iter().enumerate() {
+            for (c, covenant) in Covenant::ALL.iter().enumerate() {
+                if !covenant.applies_to(plan) {
+                    continue;
+                }
+                let base = (d * Covenant::ALL.len() + c) * years;
+                let mut last_year = None;
+                for t in 0..months_run {
+                    if buffers.debt_rows[t * debts + d]
+                        .covenant_breaches
+                        .contains(*covenant)
+                        && last_year != Some(t / 12)
+                    {
+                        if last_year.is_none() {
+                            tally.covenant_breach_paths_any[d * Covenant::ALL.len() + c] += 1;
+                        }
+                        last_year = Some(t / 12);
+                        tally.covenant_breach_paths[base + t / 12] += 1;
+                    }
+                }
+            }
+        }
+        // Fans and attribution.
+        for t in 0..months {
+            if t < months_run {
+                let row = &buffers.rows[t];
+                if let Some(dscr) = row.dscr {
+                    fans.add(FanSeries::Dscr, t, dscr);
+                }
+                if let Some(ltv) = row.ltv {
+                    fans.add(FanSeries::Ltv, t, ltv);
+                }
+                fans.add(FanSeries::CashUsd, t, row.cash_usd);
+            }
+            fans.add(
+                FanSeries::HashpriceUsdPerPhDay,
+                t,
+                market.hashprice_usd_per_ph_day(t),
+            );
+            fans.add(FanSeries::BtcPriceUsd, t, market.btc_price_usd[t]);
+            fans.add(
+                FanSeries::GpuRentUsdPerGpuHour,
+                t,
+                market.gpu_rent_index_usd_per_gpu_hour[t],
+            );
+            fans.add(
+                FanSeries::NetworkHashrateEhs,
+                t,
+                market.network_hashrate_hs[t] / 1e18,
+            );
+        }
+        for (f, factor) in Factor::ALL.iter().enumerate() {
+            factor.add_to(
+                market,
+                &mut summary.factor_sums_all[f * months..(f + 1) * months],
+            );
+            if outcome.default.is_some() {
+                factor.add_to(
+                    market,
+                    &mut summary.factor_sums_defaulted[f * months..(f + 1) * months],
+                );
+            }
+        }
+        if keep_outcomes {
+            result.outcomes.push(outcome);
+        }
     }
 
     /// One path's outcome and the months it ran.

@@ -3,8 +3,8 @@
 //! and the regime chain's probabilities.
 
 use bitwatt_engine::{
-    MarketGenerator, MarketPath, RandomKey, STRESS_DIRECTION, correlated_shocks,
-    stressed_market_path,
+    GeneratorScratch, MarketGenerator, MarketPath, RandomKey, STRESS_DIRECTION, Stress,
+    correlated_shocks, stressed_market_path,
 };
 use bitwatt_model::{FACTOR_COUNT, PIVOT_MINER_TOML, Scenario, correlation_cholesky};
 use rand::RngExt;
@@ -50,6 +50,36 @@ fn paths_are_reproducible_and_distinct() {
     // Generating other paths in between changes nothing (no hidden state).
     generator.generate(&key, 3, &mut b);
     assert_eq!(a, b);
+}
+
+/// Paths generated four at a time (their networks stepped together) are exactly the paths
+/// generated one by one, whatever the keys, path numbers, stresses and earlier batches.
+#[test]
+fn paths_generated_together_equal_paths_generated_alone() {
+    let scenario = pivot();
+    let stresses: Vec<Stress> = vec![
+        "hashprice-collapse".parse().unwrap(),
+        "correlation-convergence".parse().unwrap(),
+    ];
+    for stresses in [&[][..], &stresses[..]] {
+        let generator = MarketGenerator::new(&scenario, stresses).unwrap();
+        let (one, two) = (RandomKey::from_seed(5), RandomKey::from_seed(6));
+        let new_path = || MarketPath::with_start(scenario.first_month());
+        let mut together: [MarketPath; 4] = std::array::from_fn(|_| new_path());
+        let mut scratches: [GeneratorScratch; 4] =
+            std::array::from_fn(|_| GeneratorScratch::default());
+        for (keys, paths) in [
+            ([&one; 4], [0, 1, 2, 3]),
+            ([&one, &two, &one, &two], [7, 7, 1_000_003, 42]),
+        ] {
+            generator.generate_together(keys, paths, together.each_mut(), scratches.each_mut());
+            for k in 0..4 {
+                let mut alone = new_path();
+                generator.generate(keys[k], paths[k], &mut alone);
+                assert_eq!(together[k], alone, "path {} of key {k}", paths[k]);
+            }
+        }
+    }
 }
 
 #[test]
