@@ -293,8 +293,9 @@ struct CounterpartyRisk {
     own_loading: f64,
 }
 
-/// A worker's working memory for [`MarketGenerator::generate_with`]: the network simulator and
-/// the drawn launch months, kept between paths so that generating a path allocates nothing.
+/// A worker's working memory for [`MarketGenerator::generate_with`] (one a path for
+/// [`MarketGenerator::generate_together`]): the network simulator and the drawn launch months,
+/// kept between paths so that generating a path allocates nothing.
 #[derive(Debug, Default)]
 pub struct GeneratorScratch {
     network: Option<NetworkSim>,

@@ -270,11 +270,12 @@ impl NetworkSim {
         month
     }
 
-    /// [`NetworkSim::step_month`] on `K` networks of independent paths at once: each network's
-    /// numbers are exactly those of its own `step_month`, the same operations in the same
-    /// order; only their interleaving differs, so that the processor overlaps the networks'
-    /// long chains of dependent operations (each retarget waits on the hashrate, which waits
-    /// on the hashprice of the difficulty in force).
+    /// [`NetworkSim::step_month`] on `K` (at least one) networks of independent paths at once:
+    /// each network's numbers are exactly those of its own `step_month`, the same operations
+    /// in the same order; only their interleaving differs, so that the processor overlaps the
+    /// networks' long chains of dependent operations (each retarget waits on the hashrate,
+    /// which waits on the hashprice of the difficulty in force). A network whose month is
+    /// mined before the others' has its running hashrate computed with theirs and unused.
     pub fn step_months<const K: usize>(
         mut networks: [&mut NetworkSim; K],
         btc_price_usd: [f64; K],
@@ -414,8 +415,8 @@ impl NetworkSim {
 /// [`COHORT_SPAN_LN_EFFICIENCY`] (a year at 10 % a year of improvement, a month at 90 %), and
 /// its share is then within 10⁻⁴ of its capacity of the sum over each month's machines,
 /// however unevenly the months added them (10⁻⁵ when they add alike; a test). Retirement
-/// scales every cohort alike and leaves the moments unchanged. The columns are padded with empty cohorts to
-/// a whole number of [`COHORT_LANES`], which the running sum takes together.
+/// scales every cohort alike and leaves the moments unchanged. The columns are padded with
+/// empty cohorts to a whole number of [`COHORT_LANES`], which the running sum takes together.
 #[derive(Clone, Debug)]
 struct FleetCohorts {
     slope_means: Vec<f64>,
