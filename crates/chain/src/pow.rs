@@ -373,9 +373,7 @@ pub fn retarget_bits_fast(bits: CompactBits, clamped_timespan_s: u32) -> Compact
         // The whole new target fits in u128 and is far below the limit (2²²⁴).
         return compact_from_parts((product << shift_bits) / divisor, 0);
     }
-    let shifted = product << MAX_SHIFT_BITS;
-    let quotient = shifted / divisor;
-    let remainder = shifted % divisor;
+    let (quotient, remainder) = divide_shifted_by_target_timespan(product as u64);
     let extra_bits = shift_bits - MAX_SHIFT_BITS;
     // The new target is quotient · 2^extra + r with 0 ≤ r < 2^extra, and r > 0 exactly when
     // remainder · 2^extra ≥ divisor.
@@ -395,6 +393,24 @@ pub fn retarget_bits_fast(bits: CompactBits, clamped_timespan_s: u32) -> Compact
         return POW_LIMIT_BITS;
     }
     compact_from_parts(quotient, extra_bits / 8)
+}
+
+/// `⌊n · 2⁸⁰ / 1 209 600⌋` and the remainder, for `n` below 2⁴⁷, by long division in three
+/// limbs that each fit in `u64` (a division by a constant the compiler turns into a
+/// multiplication; a `u128` division is a library call): n · 2¹⁶ = q₁·d + r₁, then r₁ · 2³² =
+/// q₂·d + r₂ and r₂ · 2³² = q₃·d + r₃ with q₂, q₃ < 2³² as every r < d < 2²¹, so
+/// n · 2⁸⁰ = (q₁·2⁶⁴ + q₂·2³² + q₃)·d + r₃.
+fn divide_shifted_by_target_timespan(n: u64) -> (u128, u128) {
+    const D: u64 = TARGET_TIMESPAN_S as u64;
+    debug_assert!(n < 1 << 47);
+    let shifted = n << 16;
+    let (q1, r1) = (shifted / D, shifted % D);
+    let (q2, r2) = ((r1 << 32) / D, (r1 << 32) % D);
+    let (q3, r3) = ((r2 << 32) / D, (r2 << 32) % D);
+    (
+        (u128::from(q1) << 64) + (u128::from(q2) << 32) + u128::from(q3),
+        u128::from(r3),
+    )
 }
 
 /// Core's `GetCompact` of the number `value · 256^extra_bytes + r` for any `r` below
@@ -710,6 +726,16 @@ mod tests {
             retarget_bits_fast(bits(0x1701e2a0), u32::MAX),
             reference_retarget(bits(0x1701e2a0), 4_838_400)
         );
+    }
+
+    proptest! {
+        // The long division in u64 limbs equals the u128 division.
+        #[test]
+        fn limb_division_equals_u128(n in 0u64..1 << 47) {
+            let shifted = u128::from(n) << 80;
+            let d = TARGET_TIMESPAN_S as u128;
+            prop_assert_eq!(divide_shifted_by_target_timespan(n), (shifted / d, shifted % d));
+        }
     }
 
     proptest! {

@@ -152,7 +152,30 @@ pub struct NetworkSim {
     installed_hs: f64,
     /// Frontier margin of each month so far (share of hashprice), for the deployment lag.
     margins: Vec<f64>,
+    /// The frontier of each month of the horizon, the same on every path.
+    frontiers: Vec<Frontier>,
     month: usize,
+}
+
+/// The newest machines of a month: their efficiency (J/TH), all-in cost (USD per PH/s per
+/// day) and logistic slope ([`WorldFleetCurve::share_slope_per_hashprice`]).
+#[derive(Clone, Copy, Debug)]
+struct Frontier {
+    efficiency_j_per_th: f64,
+    cost_usd_per_ph_day: f64,
+    slope: f64,
+}
+
+impl Frontier {
+    /// The frontier `month` months after the start.
+    fn of_month(curve: &WorldFleetCurve, month: usize) -> Frontier {
+        let efficiency_j_per_th = curve.frontier_efficiency_j_per_th(month as i32);
+        Frontier {
+            efficiency_j_per_th,
+            cost_usd_per_ph_day: curve.cost_usd_per_ph_day(efficiency_j_per_th),
+            slope: curve.share_slope_per_hashprice(efficiency_j_per_th),
+        }
+    }
 }
 
 /// What the network did in one month.
@@ -199,6 +222,9 @@ impl NetworkSim {
         horizon_months: usize,
     ) -> NetworkSim {
         let cohorts = curve.bands.len() + horizon_months.div_ceil(curve.months_per_cohort);
+        let frontiers = (0..horizon_months)
+            .map(|month| Frontier::of_month(&curve, month))
+            .collect();
         let mut network = NetworkSim {
             curve,
             origin,
@@ -212,6 +238,7 @@ impl NetworkSim {
             cohorts: FleetCohorts::with_capacity(cohorts),
             installed_hs: 0.0,
             margins: Vec::with_capacity(horizon_months),
+            frontiers,
             month: 0,
         };
         network.restart();
@@ -259,7 +286,7 @@ impl NetworkSim {
 
     /// Subsidy of the next block (BTC).
     pub fn next_subsidy_btc(&self) -> f64 {
-        block_subsidy_btc(self.tip_height.floor() as u32 + 1)
+        block_subsidy_btc(whole_blocks(self.tip_height) + 1)
     }
 
     /// Runs one month at the month's BTC price and fees per block: sets the running hashrate
@@ -331,7 +358,7 @@ impl NetworkSim {
                     network.difficulty
                 },
                 end_difficulty: network.difficulty,
-                end_height: network.tip_height.floor() as u32,
+                end_height: whole_blocks(network.tip_height),
                 frontier_efficiency_j_per_th,
             }
         })
@@ -350,10 +377,14 @@ impl NetworkSim {
     /// Returns this month's frontier efficiency (J/TH).
     fn grow_and_retire(&mut self, hashprice_usd_per_ph_day: f64) -> f64 {
         let curve = &self.curve;
-        let frontier_j_per_th = curve.frontier_efficiency_j_per_th(self.month as i32);
+        // Months past the horizon the network was made for are computed as they come.
+        let frontier = match self.frontiers.get(self.month) {
+            Some(&frontier) => frontier,
+            None => Frontier::of_month(curve, self.month),
+        };
         self.margins.push(margin(
             hashprice_usd_per_ph_day,
-            curve.cost_usd_per_ph_day(frontier_j_per_th),
+            frontier.cost_usd_per_ph_day,
         ));
         let lagged_margin = self
             .month
@@ -362,15 +393,14 @@ impl NetworkSim {
         let added_hs = self.installed_hs * curve.growth_per_month_at_full_margin * lagged_margin;
         let retire = 1.0 - curve.retirement_per_month;
         self.cohorts.scale(retire);
-        let slope = curve.share_slope_per_hashprice(frontier_j_per_th);
         if self.month.is_multiple_of(curve.months_per_cohort) {
-            self.cohorts.start(slope, added_hs);
+            self.cohorts.start(frontier.slope, added_hs);
         } else {
-            self.cohorts.add_to_last(slope, added_hs);
+            self.cohorts.add_to_last(frontier.slope, added_hs);
         }
         self.installed_hs = self.installed_hs * retire + added_hs;
         self.month += 1;
-        frontier_j_per_th
+        frontier.efficiency_j_per_th
     }
 
     /// Mines at `hashrate_hs` until the epoch closes or `left_s` runs out, retargeting by the
@@ -395,7 +425,7 @@ impl NetworkSim {
         }
         *left_s = (*left_s - found * interval_s).max(0.0);
         // Bitcoin's rule: the timespan of the epoch's first to last block, 2015 intervals.
-        let timespan = (self.time_s.round() - self.epoch_start_time_s.round())
+        let timespan = (round_seconds(self.time_s) - round_seconds(self.epoch_start_time_s))
             .clamp(MIN_TIMESPAN_S as f64, MAX_TIMESPAN_S as f64) as u32;
         self.bits = retarget_bits_fast(self.bits, timespan);
         self.difficulty = self.bits.core_difficulty();
@@ -623,13 +653,36 @@ fn exp_branch_free(x: f64) -> f64 {
     y * f64::from_bits(k_bits.wrapping_add(1023) << 52)
 }
 
+/// The whole blocks of a real-valued tip: `tip.floor() as u32`, which a cast gives alone for
+/// every value (it truncates towards zero, which is the floor at and above zero, and saturates
+/// at 0 below it), without the library call `floor` is on x86-64.
+fn whole_blocks(tip: f64) -> u32 {
+    tip as u32
+}
+
+/// `seconds.round()` (halves away from zero) without the library call: the truncation plus
+/// one where the fraction left, exact below 2⁵², is at least a half, for positive values
+/// below 2⁵². Other values (−0 and negatives included) go to `round`.
+fn round_seconds(seconds: f64) -> f64 {
+    if seconds > 0.0 && seconds < 4_503_599_627_370_496.0 {
+        let whole = (seconds as u64) as f64;
+        if seconds - whole >= 0.5 {
+            whole + 1.0
+        } else {
+            whole
+        }
+    } else {
+        seconds.round()
+    }
+}
+
 /// Subsidy of the blocks after tip `from` up to tip `to` (BTC), for real-valued tips: block
 /// `k` occupies the interval (k − 1, k] and pays `block_subsidy(k)`.
 pub fn subsidy_btc_between(from: f64, to: f64) -> f64 {
     let mut total = 0.0;
     let mut lower = from;
     while lower < to {
-        let next_block = lower.floor() as u32 + 1;
+        let next_block = whole_blocks(lower) + 1;
         let era_end = f64::from((next_block / HALVING_INTERVAL + 1) * HALVING_INTERVAL - 1);
         let upper = to.min(era_end);
         total += (upper - lower) * block_subsidy_btc(next_block);
@@ -808,6 +861,42 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn whole_blocks_and_rounded_seconds_equal_floor_and_round() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -1.5,
+            0.49999999999999994,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9.1e15,
+            1.7e9 + 0.5,
+            1.7e9 - 0.5,
+            4_294_967_295.7,
+            5e9,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            -1e-300,
+        ];
+        let mut x: f64 = 0.123_456_789;
+        while x < 1e17 {
+            values.extend([x, -x, x.floor() + 0.5, x.floor() - 0.5]);
+            x *= 1.37;
+        }
+        for v in values {
+            assert_eq!(whole_blocks(v), v.floor() as u32, "{v}");
+            assert_eq!(round_seconds(v).to_bits(), v.round().to_bits(), "{v}");
         }
     }
 
